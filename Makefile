@@ -1,0 +1,58 @@
+# 邻里通 — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+WEUI_CSS := static/vendor/weui/weui.min.css
+
+export FLASK_APP := community_board:create_app
+
+.PHONY: install vendor run test browser-deps clean
+
+install: $(VENV)/.installed vendor
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,postgres]'
+	touch $@
+
+# WeUI comes from npm and is copied into static/vendor (git-ignored); no CDN at run time.
+vendor: $(WEUI_CSS)
+
+$(WEUI_CSS): package.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --no-audit --no-fund --silent && \
+		mkdir -p $(dir $@) && cp node_modules/weui/dist/style/weui.min.css $@; \
+	else \
+		echo "npm not found: WeUI is not vendored; pages fall back to static/css/app.css"; \
+	fi
+
+# Creates the database (migrations), loads demo data, prints the demo logins, serves.
+run: export CB_CONFIG ?= development
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT) --no-debugger --no-reload
+
+# Chromium drives the browser tests; install it from Debian when it is missing.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will be skipped"; \
+	fi
+
+# SQLite always; PostgreSQL again when TEST_DATABASE_URL is set (.ci/run sets it when pg_isready answers).
+test: install browser-deps
+	env -u TEST_DATABASE_URL $(PY) -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the suite again on PostgreSQL =="; \
+		$(PY) -m pytest; \
+	fi
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor tests/artifacts

@@ -1,0 +1,93 @@
+"""邻里通 Community Board: the application factory, a table of contents of the app."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config as config_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | str | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(config_module.instance_dir()),
+    )
+    settings = config if isinstance(config, config_module.Config) else config_module.load(config)
+    app.config.from_object(settings)
+    app.config.update(overrides)
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger(__name__).setLevel(logging.INFO)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_templates(app)
+
+    from . import cli, errors, security
+
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import audit  # noqa: F401  (registers the audit model)
+    from .accounts.models import User
+    from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "info"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        # The token carries the session version: logout or a password change elsewhere ends it.
+        user_id, _, version = token.partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_version != int(version):
+            return None
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts import bp as accounts_bp
+    from .compounds import bp as compounds_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(compounds_bp)
+
+
+def _init_templates(app: Flask) -> None:
+    from .permissions import Action, can, is_staff
+    from .privacy import masked_id_number, masked_phone
+    from .timeutil import format_local, humanize
+
+    app.jinja_env.filters["local_time"] = format_local
+    app.jinja_env.filters["humanize"] = humanize
+    app.jinja_env.filters["masked_phone"] = masked_phone
+    app.jinja_env.filters["masked_id_number"] = masked_id_number
+    app.jinja_env.globals.update(can=can, Action=Action, is_staff=is_staff)
+    app.jinja_env.globals["weui_vendored"] = (ROOT / "static" / "vendor" / "weui" / "weui.min.css").exists()

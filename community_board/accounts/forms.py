@@ -1,0 +1,94 @@
+"""Account forms: the shape of what residents and staff type."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from . import rules
+from .models import Salutation
+
+
+def _check(problem_of):
+    def validator(_form, field):
+        problem = problem_of(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    return validator
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _address_part(label: str):
+    return _check(lambda value: rules.address_part_problem(value, label))
+
+
+class ResidentDetailsForm(FlaskForm):
+    """Name, address and optional ID number: asked at registration and on resubmission."""
+
+    real_name = StringField(
+        "真实姓名",
+        validators=[DataRequired("请填写真实姓名"), Length(min=2, max=20, message="姓名应为2到20个字")],
+        filters=[_strip],
+    )
+    salutation = RadioField(
+        "称呼", choices=Salutation.choices(), validators=[InputRequired("请选择称呼")]
+    )
+    building = StringField(
+        "楼号", validators=[DataRequired("请填写楼号"), _address_part("楼号")],
+        filters=[_strip],
+    )
+    unit = StringField(
+        "单元", validators=[Optional(), _address_part("单元")],
+        filters=[_strip],
+    )
+    room = StringField(
+        "室号", validators=[DataRequired("请填写室号"), _address_part("室号")],
+        filters=[_strip],
+    )
+    id_number = StringField(
+        "身份证号（选填）",
+        validators=[Optional(), _check(rules.id_number_problem)],
+        filters=[rules.normalize_id_number],
+    )
+
+
+class RegistrationForm(ResidentDetailsForm):
+    phone = StringField(
+        "手机号", validators=[DataRequired("请填写手机号"), _check(rules.phone_problem)],
+        filters=[rules.normalize_phone],
+    )
+    password = PasswordField(
+        "密码", validators=[DataRequired("请设置密码"), _check(rules.password_problem)]
+    )
+    consent = BooleanField(
+        "我已阅读并同意《个人信息保护说明》",
+        validators=[DataRequired("请阅读并勾选同意个人信息保护说明")],
+    )
+
+
+class LoginForm(FlaskForm):
+    phone = StringField("手机号", validators=[DataRequired("请填写手机号")], filters=[rules.normalize_phone])
+    password = PasswordField("密码", validators=[DataRequired("请填写密码")])
+    remember = BooleanField("记住我")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
+    new_password = PasswordField(
+        "新密码", validators=[DataRequired("请设置新密码"), _check(rules.password_problem)]
+    )
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(
+        "未通过原因",
+        validators=[DataRequired("请填写原因，居民会看到它"), Length(max=200, message="原因最多200字")],
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that posts: carries only the CSRF token."""

@@ -1,0 +1,251 @@
+"""Account pages: join by QR, sign in/out, 我的, verification queue, party badges, neighbours."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..compounds import services as compound_services
+from ..errors import ValidationError, attach_to_form
+from ..extensions import db, limiter
+from ..permissions import Action, Decision, PermissionDenied, can
+from ..web import perform
+from . import bp, services
+from .forms import (
+    ActionForm,
+    ChangePasswordForm,
+    LoginForm,
+    RegistrationForm,
+    RejectForm,
+    ResidentDetailsForm,
+)
+from .models import ResidentStatus, User
+
+
+def _login_limits() -> str:
+    return current_app.config["LOGIN_LIMITS"]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+def _phone_key() -> str:
+    return "login-phone:" + (request.form.get("phone") or "").strip()[-11:]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("compounds.home")
+
+
+def _end_read_transaction() -> None:
+    """Release SQLite's write lock before slow work such as password hashing."""
+    db.session.commit()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed, key_func=_phone_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("compounds.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_phone(form.phone.data)
+        _end_read_transaction()
+        if services.password_matches(user, form.password.data) and user.is_active:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        form.form_errors.append("手机号或密码不正确")
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if ActionForm().validate_on_submit():
+        services.end_all_sessions(current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        flash("已退出登录", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+def join(token: str):
+    form = RegistrationForm()
+    # Hash before the first query so the write transaction stays short.
+    password_hash = services.hash_password(form.password.data) if form.validate_on_submit() else None
+    code = compound_services.find_join_code(token)
+    if code is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    if not code.is_active:
+        return render_template("accounts/join_expired.html", compound=code.compound), 410
+    if password_hash is not None:
+        try:
+            user = services.register_resident(
+                code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("注册成功，请等待居委会审核", "success")
+            return redirect(url_for("accounts.me"))
+    return render_template("accounts/join.html", form=form, compound=code.compound)
+
+
+@bp.route("/privacy")
+def privacy():
+    return render_template("accounts/privacy.html")
+
+
+@bp.route("/me")
+@login_required
+def me():
+    return render_template("accounts/me.html", action_form=ActionForm())
+
+
+@bp.route("/me/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        _end_read_transaction()
+        if not services.password_matches(user, form.current_password.data):
+            form.current_password.errors = ["当前密码不正确"]
+        else:
+            new_hash = services.hash_password(form.new_password.data)
+            services.change_password(user, new_hash)
+            db.session.commit()
+            login_user(user)  # this device stays signed in with the new session version
+            flash("密码已修改，其他设备需要重新登录", "success")
+            return redirect(url_for("accounts.me"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/me/details", methods=["GET", "POST"])
+@login_required
+def resubmit():
+    user = current_user._get_current_object()
+    if user.resident_status is not ResidentStatus.REJECTED:
+        return redirect(url_for("accounts.me"))
+    form = ResidentDetailsForm(obj=user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.salutation.data = user.salutation.value if user.salutation else None
+        form.id_number.data = ""
+    if form.validate_on_submit():
+        try:
+            services.resubmit_details(user, services.ResidentDetails.from_form(form))
+        except ValidationError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            flash("已重新提交，请等待居委会审核", "success")
+            return redirect(url_for("accounts.me"))
+    return render_template("accounts/resubmit.html", form=form, user=user)
+
+
+@bp.route("/me/party-badge", methods=["POST"])
+@login_required
+def request_party_badge():
+    if ActionForm().validate_on_submit():
+        perform(
+            services.request_party_badge,
+            current_user._get_current_object(),
+            success="申请已提交，书记确认后显示党员标识",
+        )
+    return redirect(url_for("accounts.me"))
+
+
+@bp.route("/messages")
+@login_required
+def messages():
+    return render_template("accounts/messages.html")
+
+
+# Compound staff ------------------------------------------------------------------------------
+
+def _resident_of(compound, user_id: int) -> User:
+    resident = db.session.get(User, user_id)
+    if resident is None or resident.compound_id != compound.id:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    return resident
+
+
+@bp.route("/c/<int:compound_id>/verification")
+@login_required
+def verification_queue(compound_id: int):
+    compound = compound_services.get_compound_for(current_user, compound_id, Action.VERIFY_RESIDENTS)
+    page = services.pending_residents(compound, request.args.get("after"), current_app.config["PAGE_SIZE"])
+    return render_template(
+        "accounts/verification_queue.html",
+        compound=compound,
+        page=page,
+        shared_ids=services.shared_id_numbers(page.items),
+        action_form=ActionForm(),
+        reject_form=RejectForm(),
+    )
+
+
+@bp.route("/c/<int:compound_id>/verification/<int:user_id>/approve", methods=["POST"])
+@login_required
+def approve(compound_id: int, user_id: int):
+    compound = compound_services.get_compound_for(current_user, compound_id, Action.VERIFY_RESIDENTS)
+    resident = _resident_of(compound, user_id)
+    if ActionForm().validate_on_submit():
+        perform(services.approve_resident, current_user, resident, success=f"已通过 {resident.real_name} 的认证")
+    return redirect(url_for("accounts.verification_queue", compound_id=compound.id))
+
+
+@bp.route("/c/<int:compound_id>/verification/<int:user_id>/reject", methods=["POST"])
+@login_required
+def reject(compound_id: int, user_id: int):
+    compound = compound_services.get_compound_for(current_user, compound_id, Action.VERIFY_RESIDENTS)
+    resident = _resident_of(compound, user_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        perform(
+            services.reject_resident, current_user, resident, form.reason.data,
+            success=f"已退回 {resident.real_name} 的申请",
+        )
+    else:
+        flash("请填写未通过原因", "warn")
+    return redirect(url_for("accounts.verification_queue", compound_id=compound.id))
+
+
+@bp.route("/c/<int:compound_id>/party-members")
+@login_required
+def party_badges(compound_id: int):
+    compound = compound_services.get_compound_for(current_user, compound_id, Action.CONFIRM_PARTY_BADGE)
+    page = services.party_badge_requests(compound, request.args.get("after"), current_app.config["PAGE_SIZE"])
+    return render_template("accounts/party_badges.html", compound=compound, page=page, action_form=ActionForm())
+
+
+@bp.route("/c/<int:compound_id>/party-members/<int:user_id>/<any(confirm, decline):decision>", methods=["POST"])
+@login_required
+def decide_party_badge(compound_id: int, user_id: int, decision: str):
+    compound = compound_services.get_compound_for(current_user, compound_id, Action.CONFIRM_PARTY_BADGE)
+    member = _resident_of(compound, user_id)
+    verb = services.confirm_party_badge if decision == "confirm" else services.decline_party_badge
+    if ActionForm().validate_on_submit():
+        perform(verb, current_user, member, success="已确认党员身份" if decision == "confirm" else "已退回申请")
+    return redirect(url_for("accounts.party_badges", compound_id=compound.id))
+
+
+@bp.route("/c/<int:compound_id>/residents")
+@login_required
+def residents(compound_id: int):
+    compound = compound_services.get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
+    page = services.verified_residents(compound, request.args.get("after"), current_app.config["PAGE_SIZE"])
+    return render_template(
+        "accounts/residents.html",
+        compound=compound,
+        page=page,
+        full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
+    )

@@ -1,0 +1,44 @@
+"""The audit log: who did what to which object, and when. Never holds personal data."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .timeutil import utcnow
+
+
+class AuditEntry(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_compound_created", "compound_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target_type: Mapped[str] = mapped_column(sa.String(20))
+    target_id: Mapped[int]
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("districts.id"))
+    compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compounds.id"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor = relationship("User")
+
+
+def record(actor, action: str, target, *, compound=None, district_id: int | None = None, note: str = "") -> AuditEntry:
+    """Add an audit row to the current transaction (the caller's commit makes it durable)."""
+    if target.id is None:
+        db.session.flush()
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        target_type=type(target).__tablename__,
+        target_id=target.id,
+        compound_id=compound.id if compound is not None else None,
+        district_id=district_id if district_id is not None else (compound.district_id if compound else None),
+        note=note[:200],
+    )
+    db.session.add(entry)
+    return entry

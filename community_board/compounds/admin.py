@@ -1,0 +1,180 @@
+"""District admin: streets, compounds, departments and staff roles."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from ..accounts import services as account_services
+from ..accounts.forms import ActionForm
+from ..accounts.models import User
+from ..errors import ValidationError, attach_to_form
+from ..extensions import db
+from ..permissions import Action, Decision, PermissionDenied, require
+from ..web import perform
+from . import bp, services
+from .forms import CompoundForm, DepartmentForm, StaffForm, StreetForm
+from .models import (
+    CompoundKind,
+    Department,
+    DepartmentKind,
+    District,
+    StaffAssignment,
+    StaffRole,
+    Street,
+    StreetKind,
+)
+
+
+def _district_for_admin(district_id: int) -> District:
+    district = db.session.get(District, district_id)
+    if district is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    require(current_user, Action.MANAGE_HIERARCHY, district)
+    return district
+
+
+@bp.route("/admin")
+@login_required
+def admin_home():
+    for assignment in current_user.assignments:
+        if assignment.role is StaffRole.DISTRICT_ADMIN:
+            return redirect(url_for("compounds.admin_district", district_id=assignment.district_id))
+    raise PermissionDenied(Decision.FORBIDDEN)
+
+
+def _departments(district: District) -> list[Department]:
+    return list(
+        db.session.scalars(
+            sa.select(Department)
+            .where(Department.district_id == district.id)
+            .order_by(Department.street_id.is_not(None), Department.street_id, Department.id)
+        )
+    )
+
+
+def _hierarchy_forms(district: District, departments=None):
+    streets = district.streets
+    street_form, compound_form, department_form = StreetForm(prefix="street"), CompoundForm(prefix="compound"), DepartmentForm(prefix="department")
+    compound_form.street_id.choices = [(s.id, s.name) for s in streets]
+    department_form.parent.choices = [("district", f"{district.name}（区级）")] + [(str(s.id), s.name) for s in streets]
+    return street_form, compound_form, department_form
+
+
+def _render_district(district: District, street_form, compound_form, department_form):
+    # Streets with their compounds in two queries, whatever the district's size.
+    streets = list(
+        db.session.scalars(
+            sa.select(Street).where(Street.district_id == district.id)
+            .options(selectinload(Street.compounds)).order_by(Street.id)
+        )
+    )
+    return render_template(
+        "admin/district.html", district=district, streets=streets, departments=_departments(district),
+        street_form=street_form, compound_form=compound_form, department_form=department_form,
+    )
+
+
+@bp.route("/admin/d/<int:district_id>")
+@login_required
+def admin_district(district_id: int):
+    district = _district_for_admin(district_id)
+    return _render_district(district, *_hierarchy_forms(district))
+
+
+@bp.route("/admin/d/<int:district_id>/<any(street, compound, department):kind>", methods=["POST"])
+@login_required
+def admin_create(district_id: int, kind: str):
+    district = _district_for_admin(district_id)
+    forms = _hierarchy_forms(district)
+    form = forms[("street", "compound", "department").index(kind)]
+    if form.validate_on_submit():
+        try:
+            _create(kind, district, form)
+        except ValidationError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            flash(f"已添加：{form.name.data}", "success")
+            return redirect(url_for("compounds.admin_district", district_id=district.id))
+    return _render_district(district, *forms), 400
+
+
+def _create(kind: str, district: District, form) -> None:
+    if kind == "street":
+        services.create_street(current_user, district, form.name.data, StreetKind(form.kind.data))
+    elif kind == "compound":
+        street = db.session.get(Street, form.street_id.data)
+        if street is None or street.district_id != district.id:
+            raise ValidationError("所选街镇不存在", "street_id")
+        services.create_compound(current_user, street, form.name.data, CompoundKind(form.kind.data))
+    else:
+        street = None if form.parent.data == "district" else db.session.get(Street, int(form.parent.data))
+        services.create_department(current_user, district, street, form.name.data, DepartmentKind(form.kind.data))
+
+
+def _scope_choices(district: District) -> list:
+    """Grouped choices for the staff form: the district, its streets, compounds and departments."""
+    streets = district.streets
+    compounds = [(f"compound:{c.id}", f"{s.name} · {c.name}") for s in streets for c in s.compounds]
+    return [
+        ("全区", [(f"district:{district.id}", district.name)]),
+        ("街镇", [(f"street:{s.id}", s.name) for s in streets]),
+        ("居民区", compounds),
+        ("部门", [(f"department:{d.id}", d.name) for d in _departments(district)]),
+    ]
+
+
+def _render_staff(district: District, form: StaffForm, status: int = 200):
+    assignments = list(
+        db.session.scalars(
+            sa.select(StaffAssignment)
+            .where(StaffAssignment.district_id == district.id)
+            .options(
+                selectinload(StaffAssignment.user), selectinload(StaffAssignment.compound),
+                selectinload(StaffAssignment.street), selectinload(StaffAssignment.department),
+            )
+            .order_by(StaffAssignment.role, StaffAssignment.id)
+            .limit(1000)
+        )
+    )
+    return render_template(
+        "admin/staff.html", district=district, form=form, assignments=assignments, action_form=ActionForm()
+    ), status
+
+
+@bp.route("/admin/d/<int:district_id>/staff", methods=["GET", "POST"])
+@login_required
+def admin_staff(district_id: int):
+    district = _district_for_admin(district_id)
+    form = StaffForm()
+    form.scope.choices = _scope_choices(district)
+    if not form.validate_on_submit():
+        return _render_staff(district, form, 400 if form.is_submitted() else 200)
+    new_password_hash = account_services.hash_password(form.password.data) if form.password.data else None
+    try:
+        role = StaffRole(form.role.data)
+        node = services.resolve_scope(district, role, form.scope.data)
+        user = account_services.staff_user(form.phone.data, form.real_name.data, new_password_hash)
+        services.assign_staff(current_user, district, user, role, node)
+    except ValidationError as error:
+        db.session.rollback()
+        attach_to_form(form, error)
+        return _render_staff(district, form, 400)
+    db.session.commit()
+    flash(f"已为 {user.real_name} 设置角色：{role.label}", "success")
+    return redirect(url_for("compounds.admin_staff", district_id=district.id))
+
+
+@bp.route("/admin/d/<int:district_id>/staff/<int:assignment_id>/revoke", methods=["POST"])
+@login_required
+def admin_revoke(district_id: int, assignment_id: int):
+    district = _district_for_admin(district_id)
+    assignment = db.session.get(StaffAssignment, assignment_id)
+    if assignment is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    if ActionForm().validate_on_submit():
+        perform(services.revoke_staff, current_user, district, assignment, success="已撤销该角色")
+    return redirect(url_for("compounds.admin_staff", district_id=district.id))

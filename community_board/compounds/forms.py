@@ -1,0 +1,51 @@
+"""Forms for the district admin and compound staff."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..accounts import rules
+from .models import CompoundKind, DepartmentKind, StaffRole, StreetKind
+
+_NAME = [DataRequired("请填写名称"), Length(max=40, message="名称最多40个字")]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class StreetForm(FlaskForm):
+    name = StringField("街镇名称", validators=_NAME, filters=[_strip])
+    kind = SelectField("类型", choices=StreetKind.choices())
+
+
+class CompoundForm(FlaskForm):
+    street_id = SelectField("所属街镇", coerce=int, validate_choice=True)
+    name = StringField("居民区/村名称", validators=_NAME, filters=[_strip])
+    kind = SelectField("类型", choices=CompoundKind.choices())
+
+
+class DepartmentForm(FlaskForm):
+    parent = SelectField("隶属", validate_choice=True)  # "district" or a street id
+    name = StringField("部门名称", validators=[DataRequired("请填写名称"), Length(max=60)], filters=[_strip])
+    kind = SelectField("类型", choices=DepartmentKind.choices())
+
+
+class StaffForm(FlaskForm):
+    phone = StringField("手机号", validators=[DataRequired("请填写手机号")], filters=[rules.normalize_phone])
+    real_name = StringField("姓名", validators=[Optional(), Length(max=20)], filters=[_strip])
+    password = PasswordField("初始密码（新账号必填）", validators=[Optional()])
+    role = SelectField("角色", choices=StaffRole.choices())
+    scope = SelectField("范围", validate_choice=True)  # "compound:3", "street:2", …
+
+    def validate_phone(self, field):
+        problem = rules.phone_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_password(self, field):
+        if field.data:
+            problem = rules.password_problem(field.data)
+            if problem:
+                raise ValidationError(problem)

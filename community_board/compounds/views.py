@@ -1,0 +1,124 @@
+"""Home routing, the compound home, the staff workbench and the join QR pages."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..accounts.forms import ActionForm
+from ..accounts.models import ResidentStatus, User
+from ..accounts.services import count_verified
+from ..extensions import db
+from ..permissions import Action, Decision, PermissionDenied, is_staff
+from ..web import perform
+from . import bp, services
+from .models import Compound
+
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    if is_staff(current_user):
+        return redirect(url_for("compounds.workbench"))
+    if current_user.is_verified_resident:
+        return redirect(url_for("compounds.compound_home", compound_id=current_user.compound_id))
+    return redirect(url_for("accounts.me"))
+
+
+@bp.route("/c/<int:compound_id>")
+@login_required
+def compound_home(compound_id: int):
+    compound = services.get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
+    return render_template(
+        "compounds/home.html", compound=compound, verified_count=count_verified(compound)
+    )
+
+
+def _compounds_in_scope(user) -> list[Compound]:
+    """Compounds any of the user's assignments covers, in one query."""
+    conditions = []
+    for assignment in user.assignments:
+        district_id, street_id, compound_id = assignment.scope
+        condition = Compound.district_id == district_id
+        if street_id is not None:
+            condition &= Compound.street_id == street_id
+        if compound_id is not None:
+            condition &= Compound.id == compound_id
+        conditions.append(condition)
+    if not conditions:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Compound).where(sa.or_(*conditions)).order_by(Compound.street_id, Compound.id).limit(500)
+        )
+    )
+
+
+def _pending_counts(compounds: list[Compound]) -> dict[int, int]:
+    if not compounds:
+        return {}
+    rows = db.session.execute(
+        sa.select(User.compound_id, sa.func.count())
+        .where(User.compound_id.in_([c.id for c in compounds]), User.resident_status == ResidentStatus.PENDING)
+        .group_by(User.compound_id)
+    )
+    return dict(rows.all())
+
+
+@bp.route("/staff")
+@login_required
+def workbench():
+    if not is_staff(current_user):
+        raise PermissionDenied(Decision.FORBIDDEN)
+    compounds = _compounds_in_scope(current_user)
+    return render_template(
+        "compounds/workbench.html", compounds=compounds, pending=_pending_counts(compounds)
+    )
+
+
+# Join QR code -----------------------------------------------------------------------------
+
+@bp.route("/c/<int:compound_id>/join")
+@login_required
+def join_code(compound_id: int):
+    compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
+    code = services.active_join_code(compound)
+    db.session.commit()
+    return render_template(
+        "compounds/join_code.html", compound=compound, code=code,
+        join_url=services.join_url(code), action_form=ActionForm(),
+    )
+
+
+@bp.route("/c/<int:compound_id>/join/qr.<any(svg, png):kind>")
+@login_required
+def join_qr(compound_id: int, kind: str):
+    compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
+    code = services.active_join_code(compound)
+    db.session.commit()
+    mimetype = "image/svg+xml" if kind == "svg" else "image/png"
+    response = Response(services.join_qr(code, kind), mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    if kind == "png":
+        filename = f"join-qr-{compound.id}.png"
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@bp.route("/c/<int:compound_id>/join/poster")
+@login_required
+def join_poster(compound_id: int):
+    compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
+    code = services.active_join_code(compound)
+    db.session.commit()
+    return render_template("compounds/join_poster.html", compound=compound, code=code)
+
+
+@bp.route("/c/<int:compound_id>/join/rotate", methods=["POST"])
+@login_required
+def rotate_join_code(compound_id: int):
+    compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
+    if ActionForm().validate_on_submit():
+        perform(services.rotate_join_code, current_user, compound, success="已生成新的二维码，旧二维码已失效")
+    return redirect(url_for("compounds.join_code", compound_id=compound.id))

@@ -1,0 +1,40 @@
+"""Times are stored as naive UTC and shown in Asia/Shanghai."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
+
+
+def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    return to_local(moment).strftime(pattern) if moment else ""
+
+
+def humanize(moment: datetime | None, now: datetime | None = None) -> str:
+    """WeChat-style relative time: 刚刚, 3分钟前, 2小时前, 昨天 14:05, 11月2日, 2025年3月1日."""
+    if moment is None:
+        return ""
+    now = now or utcnow()
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "刚刚"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}分钟前"
+    local, local_now = to_local(moment), to_local(now)
+    days = (local_now.date() - local.date()).days
+    if days == 0:
+        return f"{int(seconds // 3600)}小时前"
+    if days == 1:
+        return local.strftime("昨天 %H:%M")
+    if local.year == local_now.year:
+        return f"{local.month}月{local.day}日"
+    return f"{local.year}年{local.month}月{local.day}日"

@@ -1,0 +1,115 @@
+"""Configuration from the environment, with safe defaults.
+
+Choose a class with CB_CONFIG (development / production / testing); production is the default
+so that a deployment that forgets to say gets secure cookies.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("CB_INSTANCE_PATH", BASE_DIR / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_from_file(name: str) -> str:
+    """Read a secret kept in instance/, generating it on first use (never committed)."""
+    path = instance_dir() / name
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_dir() / 'community_board.db'}"
+    return normalize_database_url(url)
+
+
+def normalize_database_url(url: str) -> str:
+    """Plain postgres URLs name no driver; we use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self) -> None:
+        # Read at app creation, not import time, so tests and CLI can set the environment first.
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file("secret_key")
+        self.ID_HASH_KEY = os.environ.get("ID_HASH_KEY") or _secret_from_file("id_hash_key")
+        self.SQLALCHEMY_DATABASE_URI = _database_url()
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Base of the URL printed in QR codes; without it the request's host is used.
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+        self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+        self.SESSION_COOKIE_SECURE = not self.DEBUG
+        self.REMEMBER_COOKIE_SECURE = not self.DEBUG
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=7)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    PASSWORD_HASH_METHOD = "scrypt"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMITS = "5 per minute;20 per hour"
+    PAGE_SIZE = 20
+    TIMEZONE = "Asia/Shanghai"
+
+
+class DevelopmentConfig(Config):
+    # Served over plain http on loopback, so cookies cannot be Secure.
+    DEBUG = True
+    PROPAGATE_EXCEPTIONS = False  # show our 500 page, never a traceback
+    TEMPLATES_AUTO_RELOAD = True
+
+
+class ProductionConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    TESTING = True
+    DEBUG = True
+    WTF_CSRF_ENABLED = False
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashes keep the suite quick
+
+    def __init__(self) -> None:
+        super().__init__()
+        test_url = os.environ.get("TEST_DATABASE_URL")
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(test_url) if test_url else "sqlite://"
+        self.RATELIMIT_STORAGE_URI = "memory://"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def load(name: str | None = None) -> Config:
+    name = name or os.environ.get("CB_CONFIG", "production")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"CB_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}") from None
