@@ -1,0 +1,318 @@
+"""World-building fixtures: a district with two compounds and a user of every role, in one line each.
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set; on
+PostgreSQL each run gets a schema of its own so parallel runs do not collide.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from stdnum.cn import ric
+
+import config as config_module
+from community_board import create_app
+from community_board.accounts.models import PartyBadge, ResidentStatus, Salutation, User
+from community_board.accounts.services import hash_password, household_at
+from community_board.compounds.models import (
+    Compound,
+    Department,
+    DepartmentKind,
+    District,
+    StaffAssignment,
+    StaffRole,
+    Street,
+)
+from community_board.compounds.services import active_join_code
+from community_board.extensions import db, limiter
+from community_board.privacy import id_number_hmac
+from community_board.timeutil import utcnow
+
+PASSWORD = "Passw0rd1"
+
+
+def valid_id_number(serial: int) -> str:
+    body = f"31011319800101{serial % 1000:03d}"
+    return body + ric.calc_check_digit(body)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["CB_INSTANCE_PATH"] = str(instance)
+    settings = config_module.TestingConfig()
+    settings.SECRET_KEY = "test-secret"
+    settings.ID_HASH_KEY = "test-id-hash-key"
+    url = settings.SQLALCHEMY_DATABASE_URI
+    schema = None
+    if url.startswith("postgresql"):
+        schema = f"cb_test_{secrets.token_hex(4)}"
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        engine.dispose()
+        settings.SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    else:
+        # A file, not :memory:, so the browser tests' server thread sees the same data.
+        settings.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'test.db'}"
+    app = create_app(settings)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if schema:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+        # Empty every table so each test starts from nothing.
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# The world --------------------------------------------------------------------------------
+
+class World:
+    """Builds districts, compounds and people; every user's password is PASSWORD."""
+
+    def __init__(self):
+        self._hash = hash_password(PASSWORD)
+        self._phones = iter(range(13700000000, 13800000000))
+        self.district = District(name="宝山区", code="BS")
+        db.session.add(self.district)
+        self.street_a = self.street("吴淞街道")
+        self.street_b = self.street("罗店镇")
+        self.compound_a = self.compound("吴淞新城", self.street_a)
+        self.compound_b = self.compound("美罗家园", self.street_b)
+        db.session.commit()
+
+    def street(self, name: str) -> Street:
+        street = Street(district=self.district, name=name)
+        db.session.add(street)
+        db.session.flush()
+        return street
+
+    def compound(self, name: str, street: Street) -> Compound:
+        compound = Compound(district_id=street.district_id, street=street, name=name)
+        db.session.add(compound)
+        db.session.flush()
+        active_join_code(compound)
+        return compound
+
+    def department(self, name="吴淞街道城管中队", kind=DepartmentKind.URBAN_MANAGEMENT, street=None) -> Department:
+        department = Department(district_id=self.district.id, street_id=street.id if street else None, name=name, kind=kind)
+        db.session.add(department)
+        db.session.commit()
+        return department
+
+    def user(self, name="王芳", **fields) -> User:
+        user = User(phone=str(next(self._phones)), real_name=name, password_hash=self._hash, **fields)
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    def resident(self, compound=None, *, name="周丽", salutation=Salutation.MS, building="5", unit="2",
+                 room="502", status=ResidentStatus.VERIFIED, party=False, id_number=None) -> User:
+        compound = compound or self.compound_a
+        user = self.user(
+            name, compound=compound, salutation=salutation, building=building, unit=unit, room=room,
+            resident_status=status, consented_at=utcnow(),
+            party_badge=PartyBadge.CONFIRMED if party else PartyBadge.NONE,
+        )
+        if id_number:
+            user.id_number_hmac = id_number_hmac("test-id-hash-key", id_number)
+            user.id_number_last4 = id_number[-4:]
+        if status is ResidentStatus.VERIFIED:
+            user.verified_at = utcnow()
+            user.household = household_at(compound, building, unit, room)
+        db.session.commit()
+        return user
+
+    def staff(self, role: StaffRole, node=None, name="李秀英") -> User:
+        """A staff user with ``role`` on ``node`` (a compound, street, department or the district)."""
+        user = self.user(name)
+        self.assign(user, role, node)
+        db.session.commit()
+        return user
+
+    def assign(self, user: User, role: StaffRole, node=None) -> None:
+        node = node if node is not None else self.district
+        district_id, street_id, compound_id = node.scope
+        db.session.add(StaffAssignment(
+            user=user, role=role, district_id=district_id, street_id=street_id, compound_id=compound_id,
+            department_id=node.id if isinstance(node, Department) else None,
+        ))
+        db.session.flush()
+        db.session.refresh(user, ["assignments"])
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def resident(world):
+    return world.resident(world.compound_a, name="周丽", building="5")
+
+
+@pytest.fixture
+def pending_resident(world):
+    return world.resident(world.compound_a, name="钱学明", salutation=Salutation.MR, building="8",
+                          unit="3", room="1102", status=ResidentStatus.PENDING)
+
+
+@pytest.fixture
+def other_compound_resident(world):
+    return world.resident(world.compound_b, name="孙建华", salutation=Salutation.MR, building="21")
+
+
+@pytest.fixture
+def secretary(world):
+    return world.staff(StaffRole.SECRETARY, world.compound_a, name="李秀英")
+
+
+@pytest.fixture
+def committee(world):
+    return world.staff(StaffRole.COMMITTEE, world.compound_a, name="陈敏")
+
+
+@pytest.fixture
+def other_secretary(world):
+    return world.staff(StaffRole.SECRETARY, world.compound_b, name="张伟")
+
+
+@pytest.fixture
+def officer(world):
+    return world.staff(StaffRole.POLICE, world.compound_a, name="刘强")
+
+
+@pytest.fixture
+def grid_worker(world):
+    return world.staff(StaffRole.GRID_STREET, world.street_a, name="赵磊")
+
+
+@pytest.fixture
+def dept_staff(world):
+    return world.staff(StaffRole.DEPARTMENT, world.department(street=world.street_a), name="周勇")
+
+
+@pytest.fixture
+def admin(world):
+    return world.staff(StaffRole.DISTRICT_ADMIN, world.district, name="王建国")
+
+
+# Acting as a user -------------------------------------------------------------------------
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_phone, password=PASSWORD, remember=False, follow_redirects=False):
+        phone = getattr(user_or_phone, "phone", user_or_phone)
+        data = {"phone": phone, "password": password}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/login", data=data, follow_redirects=follow_redirects)
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def login_as(client):
+    """login_as(user) signs the test client in as ``user`` and returns the client."""
+
+    def sign_in(user):
+        response = Auth(client).login(user)
+        assert response.status_code == 302, "login failed"
+        return client
+
+    return sign_in
+
+
+@contextmanager
+def count_queries():
+    """Count SQL statements run inside the block: ``with count_queries() as n: ...; n()``."""
+    statements = []
+
+    def listener(_conn, _cursor, statement, *_args):
+        if not re.match(r"\s*(BEGIN|SAVEPOINT|RELEASE|ROLLBACK|COMMIT|PRAGMA)", statement, re.I):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield lambda: len(statements)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+# Browser ----------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on 127.0.0.1 in a thread, for Playwright."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_page(live_server):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (make test installs it with apt where it can)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                      is_mobile=True, has_touch=True, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    path = os.path.join(os.path.dirname(__file__), "artifacts")
+    os.makedirs(path, exist_ok=True)
+    return path
