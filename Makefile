@@ -38,11 +38,12 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-debugger --no-reload
 
-# Chromium drives the browser tests; install it from Debian when it is missing.
+# Chromium drives the browser tests, and a CJK font makes their screenshots readable;
+# install both from Debian when they are missing.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "Installing Debian's chromium for the browser tests"; \
-		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		echo "Installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 		|| echo "chromium could not be installed: browser tests will be skipped"; \
 	fi
 

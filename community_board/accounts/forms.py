@@ -50,7 +50,7 @@ class ResidentDetailsForm(FlaskForm):
         filters=[_strip],
     )
     id_number = StringField(
-        "身份证号（选填）",
+        "身份证号",
         validators=[Optional(), _check(rules.id_number_problem)],
         filters=[rules.normalize_id_number],
     )

@@ -115,16 +115,15 @@ def _create(kind: str, district: District, form) -> None:
         services.create_department(current_user, district, street, form.name.data, DepartmentKind(form.kind.data))
 
 
-def _scope_choices(district: District) -> list:
-    """Grouped choices for the staff form: the district, its streets, compounds and departments."""
+def _scope_choices(district: District) -> dict:
+    """Grouped choices (optgroups) for the staff form: the district, its streets, compounds, departments."""
     streets = district.streets
-    compounds = [(f"compound:{c.id}", f"{s.name} · {c.name}") for s in streets for c in s.compounds]
-    return [
-        ("全区", [(f"district:{district.id}", district.name)]),
-        ("街镇", [(f"street:{s.id}", s.name) for s in streets]),
-        ("居民区", compounds),
-        ("部门", [(f"department:{d.id}", d.name) for d in _departments(district)]),
-    ]
+    return {
+        "居民区": [(f"compound:{c.id}", f"{s.name} · {c.name}") for s in streets for c in s.compounds],
+        "街镇": [(f"street:{s.id}", s.name) for s in streets],
+        "全区": [(f"district:{district.id}", district.name)],
+        "部门": [(f"department:{d.id}", d.name) for d in _departments(district)],
+    }
 
 
 def _render_staff(district: District, form: StaffForm, status: int = 200):

@@ -35,7 +35,7 @@ class DepartmentForm(FlaskForm):
 class StaffForm(FlaskForm):
     phone = StringField("手机号", validators=[DataRequired("请填写手机号")], filters=[rules.normalize_phone])
     real_name = StringField("姓名", validators=[Optional(), Length(max=20)], filters=[_strip])
-    password = PasswordField("初始密码（新账号必填）", validators=[Optional()])
+    password = PasswordField("初始密码", validators=[Optional()])
     role = SelectField("角色", choices=StaffRole.choices())
     scope = SelectField("范围", validate_choice=True)  # "compound:3", "street:2", …
 
