@@ -21,7 +21,7 @@ from .compounds.models import (
     StreetKind,
 )
 from .compounds.services import active_join_code
-from .extensions import db
+from .extensions import db, write_transactions
 from .privacy import id_number_hmac
 from .timeutil import utcnow
 
@@ -90,8 +90,9 @@ DEMO_LOGINS = [
 
 def demo_id_number(seed: str) -> str:
     """A well-formed (checksum-valid) but fictitious ID number for demo residents."""
-    body = "310113" + "1980" + "0101" + seed[-3:].rjust(3, "0")
-    return body + ric.calc_check_digit(body)
+    # 310113 (宝山区) exists since 1988; calc_check_digit expects the number with a check character.
+    body = "310113" + "1990" + "0101" + seed[-3:].rjust(3, "0")
+    return body + ric.calc_check_digit(body + "0")
 
 
 def _get_or_create(model, defaults: dict | None = None, **keys):
@@ -158,7 +159,8 @@ def init_app(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo district (idempotent) and print the demo logins."""
-        seed_demo()
+        with write_transactions():
+            seed_demo()
         click.echo(f"Demo data loaded. Demo logins (password {DEMO_PASSWORD} for all):")
         for role, compound, phone in DEMO_LOGINS:
             click.echo(f"  {role} | {compound} | {phone} | {DEMO_PASSWORD}")
@@ -175,14 +177,20 @@ def init_app(app: Flask) -> None:
         for problem in (rules.phone_problem(phone), rules.password_problem(password)):
             if problem:
                 raise click.BadParameter(problem)
-        district = db.session.scalar(sa.select(District).where(District.name == district_name))
-        if district is None:
-            if not code:
-                raise click.BadParameter("新建区时请用 --code 给出区代码")
-            district = District(name=district_name, code=code.upper())
-            db.session.add(district)
-            db.session.flush()
-        user = _get_or_create(User, phone=phone, defaults={"real_name": real_name, "password_hash": hash_password(password)})
-        _get_or_create(StaffAssignment, user_id=user.id, role=StaffRole.DISTRICT_ADMIN, district_id=district.id)
-        db.session.commit()
-        click.echo(f"District admin {phone} ready for {district.name}.")
+        password_hash = hash_password(password)
+        with write_transactions():
+            _create_admin(district_name, code, phone, real_name, password_hash)
+        click.echo(f"District admin {phone} ready for {district_name}.")
+
+
+def _create_admin(district_name: str, code: str, phone: str, real_name: str, password_hash: str) -> None:
+    district = db.session.scalar(sa.select(District).where(District.name == district_name))
+    if district is None:
+        if not code:
+            raise click.BadParameter("新建区时请用 --code 给出区代码")
+        district = District(name=district_name, code=code.upper())
+        db.session.add(district)
+        db.session.flush()
+    user = _get_or_create(User, phone=phone, defaults={"real_name": real_name, "password_hash": password_hash})
+    _get_or_create(StaffAssignment, user_id=user.id, role=StaffRole.DISTRICT_ADMIN, district_id=district.id)
+    db.session.commit()

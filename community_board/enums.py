@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 
 import sqlalchemy as sa
+from wtforms.fields.choices import SelectChoice
 
 
 class LabeledEnum(enum.Enum):
@@ -19,8 +20,8 @@ class LabeledEnum(enum.Enum):
         return self.label
 
     @classmethod
-    def choices(cls) -> list[tuple[str, str]]:
-        return [(member.value, member.label) for member in cls]
+    def choices(cls) -> list[SelectChoice]:
+        return [SelectChoice(member.value, member.label) for member in cls]
 
 
 def enum_column_type(enum_class: type[LabeledEnum]) -> sa.Enum:

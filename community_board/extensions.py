@@ -1,6 +1,9 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
+
 from flask import has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,10 +35,27 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_writing_outside_request = contextvars.ContextVar("writing_outside_request", default=False)
+
+
+@contextmanager
+def write_transactions():
+    """Outside a request (CLI jobs), make SQLite transactions take the write lock up front."""
+    token = _writing_outside_request.set(True)
+    try:
+        yield
+    finally:
+        _writing_outside_request.reset(token)
+
+
+def _wants_write_lock() -> bool:
+    if has_request_context():
+        return request.method in _WRITE_METHODS
+    return _writing_outside_request.get()
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout and foreign keys on every connection; write requests BEGIN IMMEDIATE.
+    """WAL, a busy timeout and foreign keys on every connection; writers BEGIN IMMEDIATE.
 
     A deferred transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT
     when another writer got in first; taking the write lock up front makes it wait instead.
@@ -54,5 +74,4 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        writing = not has_request_context() or request.method in _WRITE_METHODS
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")

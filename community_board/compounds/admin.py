@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from ..accounts import services as account_services
 from ..accounts.forms import ActionForm
@@ -57,8 +58,10 @@ def _departments(district: District) -> list[Department]:
 def _hierarchy_forms(district: District, departments=None):
     streets = district.streets
     street_form, compound_form, department_form = StreetForm(prefix="street"), CompoundForm(prefix="compound"), DepartmentForm(prefix="department")
-    compound_form.street_id.choices = [(s.id, s.name) for s in streets]
-    department_form.parent.choices = [("district", f"{district.name}（区级）")] + [(str(s.id), s.name) for s in streets]
+    compound_form.street_id.choices = [SelectChoice(str(s.id), s.name) for s in streets]
+    department_form.parent.choices = [SelectChoice("district", f"{district.name}（区级）")] + [
+        SelectChoice(str(s.id), s.name) for s in streets
+    ]
     return street_form, compound_form, department_form
 
 
@@ -115,15 +118,15 @@ def _create(kind: str, district: District, form) -> None:
         services.create_department(current_user, district, street, form.name.data, DepartmentKind(form.kind.data))
 
 
-def _scope_choices(district: District) -> dict:
-    """Grouped choices (optgroups) for the staff form: the district, its streets, compounds, departments."""
+def _scope_choices(district: District) -> list[SelectChoice]:
+    """Grouped choices (optgroups) for the staff form: compounds, streets, the district, departments."""
     streets = district.streets
-    return {
-        "居民区": [(f"compound:{c.id}", f"{s.name} · {c.name}") for s in streets for c in s.compounds],
-        "街镇": [(f"street:{s.id}", s.name) for s in streets],
-        "全区": [(f"district:{district.id}", district.name)],
-        "部门": [(f"department:{d.id}", d.name) for d in _departments(district)],
-    }
+    return [
+        *(SelectChoice(f"compound:{c.id}", f"{s.name} · {c.name}", optgroup="居民区") for s in streets for c in s.compounds),
+        *(SelectChoice(f"street:{s.id}", s.name, optgroup="街镇") for s in streets),
+        SelectChoice(f"district:{district.id}", district.name, optgroup="全区"),
+        *(SelectChoice(f"department:{d.id}", d.name, optgroup="部门") for d in _departments(district)),
+    ]
 
 
 def _render_staff(district: District, form: StaffForm, status: int = 200):
