@@ -57,6 +57,8 @@ class Config:
         # Base of the URL printed in QR codes; without it the request's host is used.
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+        # Photos live outside static/ and are served by a view that checks the viewer's compound.
+        self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(instance_dir() / "uploads")
         self.SESSION_COOKIE_SECURE = not self.DEBUG
         self.REMEMBER_COOKIE_SECURE = not self.DEBUG
 
@@ -68,7 +70,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     PERMANENT_SESSION_LIFETIME = timedelta(days=7)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 95 * 1024 * 1024  # nine photos of up to 10 MB each, plus the form
     PASSWORD_HASH_METHOD = "scrypt"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMITS = "5 per minute;20 per hour"

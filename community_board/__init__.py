@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -74,20 +75,39 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
+    from .board import bp as board_bp
     from .compounds import bp as compounds_bp
+    from .notifications import bp as notifications_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(compounds_bp)
+    app.register_blueprint(board_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _init_templates(app: Flask) -> None:
+    from .audit import action_label
     from .permissions import Action, can, is_staff
-    from .privacy import masked_id_number, masked_phone
+    from .privacy import masked_id_number, masked_phone, surname
     from .timeutil import format_local, humanize
 
     app.jinja_env.filters["local_time"] = format_local
     app.jinja_env.filters["humanize"] = humanize
     app.jinja_env.filters["masked_phone"] = masked_phone
     app.jinja_env.filters["masked_id_number"] = masked_id_number
+    app.jinja_env.filters["surname"] = surname
+    app.jinja_env.filters["audit_label"] = action_label
+    app.jinja_env.filters["merge_args"] = lambda args, **updates: urlencode({**args.to_dict(), **updates})
     app.jinja_env.globals.update(can=can, Action=Action, is_staff=is_staff)
+
+    @app.context_processor
+    def _unread_messages():
+        from flask_login import current_user
+
+        from .notifications.services import unread_count
+
+        if not current_user.is_authenticated:
+            return {}
+        return {"unread_messages": unread_count(current_user.id)}
+
     app.jinja_env.globals["weui_vendored"] = (ROOT / "static" / "vendor" / "weui" / "weui.min.css").exists()

@@ -42,3 +42,35 @@ def record(actor, action: str, target, *, compound=None, district_id: int | None
     )
     db.session.add(entry)
     return entry
+
+
+ACTION_LABELS = {
+    "resident.registered": "居民注册",
+    "resident.resubmitted": "居民重新提交资料",
+    "resident.approved": "通过实名认证",
+    "resident.rejected": "退回实名认证",
+    "party_badge.requested": "申请党员亮身份",
+    "party_badge.confirmed": "确认党员身份",
+    "party_badge.declined": "退回党员身份申请",
+    "account.password_changed": "修改密码",
+    "join_code.rotated": "更换注册二维码",
+    "street.created": "新增街镇",
+    "compound.created": "新增居民区",
+    "department.created": "新增部门",
+    "staff.assigned": "设置工作人员角色",
+    "staff.revoked": "撤销工作人员角色",
+    "post.deleted": "作者删除帖子",
+    "post.hidden": "隐藏帖子",
+    "post.restored": "恢复帖子",
+    "reply.hidden": "隐藏回复",
+    "reply.restored": "恢复回复",
+    "reports.dismissed": "驳回举报",
+    "post.pinned": "置顶帖子",
+    "post.unpinned": "取消置顶",
+    "post.locked": "关闭回复",
+    "post.unlocked": "开放回复",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)

@@ -20,6 +20,7 @@ from .compounds.models import (
     Street,
     StreetKind,
 )
+from .board.demo import seed_board
 from .compounds.services import active_join_code
 from .extensions import db, write_transactions
 from .privacy import id_number_hmac
@@ -152,7 +153,21 @@ def seed_demo() -> None:
         if status is ResidentStatus.VERIFIED and user.household_id is None:
             user.verified_at = utcnow()
             user.household = household_at(compound, building, unit, room)
+    db.session.flush()
+    _recount_residents()
+    demo_phones = {row[0] for row in DEMO_STAFF} | {row[0] for row in DEMO_RESIDENTS}
+    users_by_phone = {u.phone: u for u in db.session.scalars(sa.select(User).where(User.phone.in_(demo_phones)))}
+    seed_board(compounds, users_by_phone)
     db.session.commit()
+
+
+def _recount_residents() -> None:
+    verified = (
+        sa.select(sa.func.count()).where(
+            User.compound_id == Compound.id, User.resident_status == ResidentStatus.VERIFIED
+        ).scalar_subquery()
+    )
+    db.session.execute(sa.update(Compound).values(resident_count=verified))
 
 
 def init_app(app: Flask) -> None:

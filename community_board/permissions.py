@@ -9,6 +9,7 @@ A scope is (district_id, street_id | None, compound_id | None); None means "all 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Protocol
 
 from .compounds.models import StaffRole
@@ -30,6 +31,15 @@ class Action(enum.Enum):
     CONFIRM_PARTY_BADGE = "confirm_party_badge"
     VIEW_AUDIT_LOG = "view_audit_log"
     MANAGE_HIERARCHY = "manage_hierarchy"  # streets, compounds, departments, staff roles
+    # The board; object rules (author, edit window, locks, section rules) live in board/rules.py.
+    VIEW_POST = "view_post"
+    REPLY = "reply"
+    LIKE = "like"
+    REPORT = "report"
+    EDIT_POST = "edit_post"
+    DELETE_POST = "delete_post"
+    SET_POST_STATUS = "set_post_status"  # 闲置 在售/已预订/已出, 互助 已解决 and thanks
+    MODERATE = "moderate"  # the report queue, hide/restore, pin, lock
 
 
 class Decision(enum.Enum):
@@ -51,10 +61,37 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.CONFIRM_PARTY_BADGE: frozenset({StaffRole.SECRETARY}),
     Action.VIEW_AUDIT_LOG: frozenset(_COMPOUND_STAFF | {StaffRole.DISTRICT_ADMIN}),
     Action.MANAGE_HIERARCHY: frozenset({StaffRole.DISTRICT_ADMIN}),
+    Action.VIEW_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
+    Action.REPLY: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.LIKE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.REPORT: frozenset(),
+    Action.EDIT_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.DELETE_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.SET_POST_STATUS: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.MODERATE: frozenset(_COMPOUND_STAFF),
 }
 
 # What a verified resident may do in their own compound.
-RESIDENT_RIGHTS = frozenset({Action.VIEW_BOARD, Action.POST})
+RESIDENT_RIGHTS = frozenset(
+    {
+        Action.VIEW_BOARD, Action.POST, Action.VIEW_POST, Action.REPLY, Action.LIKE, Action.REPORT,
+        Action.EDIT_POST, Action.DELETE_POST, Action.SET_POST_STATUS,
+    }
+)
+
+# Rules that look at the object itself (its author, state, section), registered by features.
+# A rule gets (user, target, staff roles covering the target) once the role check has passed.
+ObjectRule = Callable[[object, object, frozenset[StaffRole]], "Decision"]
+OBJECT_RULES: dict[Action, ObjectRule] = {}
+
+
+def object_rule(*actions: Action):
+    def register(rule: ObjectRule) -> ObjectRule:
+        for action in actions:
+            OBJECT_RULES[action] = rule
+        return rule
+
+    return register
 
 
 def covers(outer: Scope, inner: Scope) -> bool:
@@ -86,17 +123,16 @@ def authorize(user, action: Action, target: Scoped) -> Decision:
     pairs = _user_scopes(user)
     if not any(related(scope, target_scope) for _, scope in pairs):
         return Decision.NOT_FOUND
-    for role, scope in pairs:
-        if role is None:
-            if (
-                action in RESIDENT_RIGHTS
-                and user.is_verified_resident
-                and scope == target_scope
-            ):
-                return Decision.ALLOW
-        elif role in STAFF_RIGHTS[action] and covers(scope, target_scope):
-            return Decision.ALLOW
-    return Decision.FORBIDDEN
+    roles = frozenset(role for role, scope in pairs if role is not None and covers(scope, target_scope))
+    as_resident = (
+        action in RESIDENT_RIGHTS
+        and user.is_verified_resident
+        and any(role is None and scope == target_scope for role, scope in pairs)
+    )
+    if not (as_resident or roles & STAFF_RIGHTS[action]):
+        return Decision.FORBIDDEN
+    rule = OBJECT_RULES.get(action)
+    return rule(user, target, roles) if rule else Decision.ALLOW
 
 
 def can(user, action: Action, target: Scoped) -> bool:

@@ -46,12 +46,20 @@ def render_plain_text(text: str) -> Markup:
     return sanitize_html(escaped.replace("\n", "<br>\n"))
 
 
+def stored_html(markup: str | None) -> Markup:
+    """HTML that render_plain_text/sanitize_html produced when the text was written.
+
+    Cleaning happens once, on write; pages only mark the stored result as safe.
+    """
+    return Markup(markup or "")
+
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: blob:",
         "font-src 'self' data:",
         "connect-src 'self'",
         "object-src 'none'",
@@ -81,3 +89,4 @@ def set_security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
     app.jinja_env.filters["user_text"] = render_plain_text
+    app.jinja_env.filters["stored_html"] = stored_html

@@ -15,6 +15,8 @@ from .. import audit
 from ..compounds.models import Compound
 from ..errors import ValidationError
 from ..extensions import db
+from ..notifications.models import NotificationKind
+from ..notifications.services import notify
 from ..pagination import Page, keyset_page
 from ..persistence import insert_unique
 from ..permissions import Action, require
@@ -131,7 +133,11 @@ def approve_resident(actor: User, resident: User) -> None:
     resident.rejection_reason = None
     resident.verified_at = utcnow()
     resident.household = household_at(compound, resident.building, resident.unit or "", resident.room)
+    db.session.execute(
+        sa.update(Compound).where(Compound.id == compound.id).values(resident_count=Compound.resident_count + 1)
+    )
     audit.record(actor, "resident.approved", resident, compound=compound)
+    notify(resident.id, NotificationKind.VERIFIED, f"您已通过{compound.name}的实名认证，现在可以发帖和回复了")
 
 
 def reject_resident(actor: User, resident: User, reason: str) -> None:
@@ -142,6 +148,7 @@ def reject_resident(actor: User, resident: User, reason: str) -> None:
     resident.resident_status = ResidentStatus.REJECTED
     resident.rejection_reason = reason
     audit.record(actor, "resident.rejected", resident, compound=compound, note=reason)
+    notify(resident.id, NotificationKind.REJECTED, f"居委会的说明：{reason}。请修改资料后重新提交")
 
 
 def household_at(compound: Compound, building: str, unit: str, room: str) -> Household:
@@ -197,14 +204,6 @@ def shared_id_numbers(residents: list[User]) -> set[int]:
     return {r.id for r in residents if r.id_number_hmac in shared}
 
 
-def count_verified(compound: Compound) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(
-            User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED
-        )
-    )
-
-
 # Party badge (党员亮身份) -----------------------------------------------------------------
 
 def request_party_badge(user: User) -> None:
@@ -229,6 +228,7 @@ def confirm_party_badge(actor: User, member: User) -> None:
     compound = _badge_request(actor, member)
     member.party_badge = PartyBadge.CONFIRMED
     audit.record(actor, "party_badge.confirmed", member, compound=compound)
+    notify(member.id, NotificationKind.PARTY_BADGE, "书记已确认您的党员身份，您的发帖和回复将显示“党员”标识")
 
 
 def decline_party_badge(actor: User, member: User) -> None:

@@ -9,7 +9,7 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, limiter
 from ..permissions import Action, Decision, PermissionDenied, can
 from ..web import perform
-from . import bp, services
+from . import bp, rules, services
 from .forms import (
     ActionForm,
     ChangePasswordForm,
@@ -30,7 +30,8 @@ def _failed(response) -> bool:
 
 
 def _phone_key() -> str:
-    return "login-phone:" + (request.form.get("phone") or "").strip()[-11:]
+    # Normalised: "138 0000 0000" and "138-0000-0000" must not get buckets of their own.
+    return "login-phone:" + rules.normalize_phone(request.form.get("phone") or "")[-11:]
 
 
 def _safe_next(target: str | None) -> str:
@@ -161,12 +162,6 @@ def request_party_badge():
             success="申请已提交，书记确认后显示党员标识",
         )
     return redirect(url_for("accounts.me"))
-
-
-@bp.route("/messages")
-@login_required
-def messages():
-    return render_template("accounts/messages.html")
 
 
 # Compound staff ------------------------------------------------------------------------------

@@ -106,6 +106,10 @@ class Compound(db.Model):
         enum_column_type(CompoundKind), default=CompoundKind.NEIGHBOURHOOD
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Figures on the board's banner, kept on the row and changed with the event (no COUNT per view).
+    resident_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    post_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    solved_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     street: Mapped[Street] = relationship(back_populates="compounds")
 

@@ -112,8 +112,19 @@ def create_department(actor, district: District, street: Street | None, name: st
     require(actor, Action.MANAGE_HIERARCHY, district)
     if street is not None and street.district_id != district.id:
         raise ValidationError("所选街镇不属于本区", "parent")
+    street_id, name = (street.id if street else None), name.strip()
+    # The unique constraint treats NULL street_ids as distinct, so district-level names are checked here.
+    duplicate = db.session.scalar(
+        sa.select(Department.id).where(
+            Department.district_id == district.id,
+            Department.street_id.is_(None) if street_id is None else Department.street_id == street_id,
+            Department.name == name,
+        )
+    )
+    if duplicate:
+        raise ValidationError("同一层级下已有同名部门", "name")
     department = insert_unique(
-        Department(district_id=district.id, street_id=street.id if street else None, name=name.strip(), kind=kind),
+        Department(district_id=district.id, street_id=street_id, name=name, kind=kind),
         "同一层级下已有同名部门",
         "name",
     )

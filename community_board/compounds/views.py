@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
 from ..accounts.models import ResidentStatus, User
-from ..accounts.services import count_verified
 from ..extensions import db
 from ..permissions import Action, Decision, PermissionDenied, is_staff
 from ..web import perform
@@ -22,17 +21,8 @@ def home():
     if is_staff(current_user):
         return redirect(url_for("compounds.workbench"))
     if current_user.is_verified_resident:
-        return redirect(url_for("compounds.compound_home", compound_id=current_user.compound_id))
+        return redirect(url_for("board.feed", compound_id=current_user.compound_id))
     return redirect(url_for("accounts.me"))
-
-
-@bp.route("/c/<int:compound_id>")
-@login_required
-def compound_home(compound_id: int):
-    compound = services.get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
-    return render_template(
-        "compounds/home.html", compound=compound, verified_count=count_verified(compound)
-    )
 
 
 def _compounds_in_scope(user) -> list[Compound]:

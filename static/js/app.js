@@ -1,4 +1,4 @@
-// Small progressive enhancements; the pages work without them.
+// Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
 
@@ -11,10 +11,105 @@
     }
   });
 
-  // Print buttons on the poster page: <button data-print>.
   document.addEventListener("click", function (event) {
-    if (event.target.closest && event.target.closest("[data-print]")) {
+    var target = event.target.closest ? event.target : null;
+    if (!target) return;
+
+    // Print buttons on the poster page: <button data-print>.
+    if (target.closest("[data-print]")) {
       window.print();
+      return;
+    }
+
+    // 加载更多: fetch the next cards and append them in place.
+    var more = target.closest("[data-load-more]");
+    if (more) {
+      event.preventDefault();
+      more.textContent = "加载中…";
+      fetch(more.href, { headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          var holder = more.closest(".load-more");
+          var range = document.createRange();
+          holder.parentNode.insertBefore(range.createContextualFragment(html), holder);
+          holder.remove();
+        })
+        .catch(function () {
+          window.location.href = more.href;
+        });
+      return;
+    }
+
+    // 回复 @某人: fill the reply form instead of reloading the page.
+    var replyLink = target.closest("[data-reply-to]");
+    if (replyLink) {
+      var form = document.getElementById("reply-form");
+      if (!form) return;
+      event.preventDefault();
+      form.querySelector("[data-reply-target]").value = replyLink.getAttribute("data-reply-to");
+      form.querySelector("[data-reply-banner-text]").textContent = "回复 @" + replyLink.getAttribute("data-reply-name");
+      form.querySelector("[data-reply-banner]").hidden = false;
+      form.querySelector("textarea").focus();
+      return;
+    }
+    var cancel = target.closest("[data-reply-cancel]");
+    if (cancel) {
+      event.preventDefault();
+      var replyForm = cancel.closest("form");
+      replyForm.querySelector("[data-reply-target]").value = "";
+      replyForm.querySelector("[data-reply-banner]").hidden = true;
+    }
+  });
+
+  // 赞: toggle without leaving the page.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-like]") || event.defaultPrevented) return;
+    event.preventDefault();
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        var button = form.querySelector("button");
+        button.classList.toggle("like-button_on", data.liked);
+        button.setAttribute("aria-pressed", data.liked ? "true" : "false");
+        form.querySelector("[data-like-count]").textContent = data.like_count;
+        form.querySelector("[data-like-label]").textContent = data.liked ? "已赞" : "赞";
+        var icon = form.querySelector("[data-like-icon]");
+        icon.src = icon.src.replace(/icon-liked?\.svg/, data.liked ? "icon-liked.svg" : "icon-like.svg");
+      })
+      .catch(function () {
+        form.submit();
+      });
+  });
+
+  // Photo previews while composing.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("[data-photo-input]")) return;
+    var previews = input.closest("form").querySelector("[data-photo-previews]");
+    previews.textContent = "";
+    Array.prototype.slice.call(input.files, 0, 9).forEach(function (file) {
+      var image = document.createElement("img");
+      image.alt = file.name;
+      image.src = URL.createObjectURL(file);
+      previews.appendChild(image);
+    });
+    if (input.files.length > 9) {
+      var warning = document.createElement("p");
+      warning.className = "field-error";
+      warning.textContent = "最多上传9张照片";
+      previews.appendChild(warning);
     }
   });
 })();

@@ -1,0 +1,56 @@
+"""Board forms: the shape of what people type; the rules are in services."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ..enums import LabeledEnum
+from .models import AidKind, ItemCondition, ReportReason, TradeStatus
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PostForm(FlaskForm):
+    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=30, message="标题最多30个字")],
+                        filters=[_strip])
+    body = TextAreaField("内容", validators=[DataRequired("请填写内容"), Length(max=5000, message="内容最多5000字")])
+    photos = MultipleFileField("照片（最多9张）")
+    # 闲置物品
+    price_yuan = StringField("价格（元）", validators=[Optional(), Length(max=12)], filters=[_strip])
+    is_free = BooleanField("免费送")
+    condition = RadioField("成色", choices=ItemCondition.choices(), validators=[Optional()], validate_choice=False)
+    # 互助
+    aid_kind = RadioField("类型", choices=AidKind.choices(), validators=[Optional()], validate_choice=False)
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("回复", validators=[DataRequired("请填写回复内容"), Length(max=2000, message="回复最多2000字")])
+    reply_to = HiddenField()
+
+
+class ReportForm(FlaskForm):
+    reason = RadioField("举报原因", choices=ReportReason.choices(), validators=[DataRequired("请选择举报原因")])
+    detail = TextAreaField("补充说明（选填）", validators=[Optional(), Length(max=200, message="最多200字")])
+
+
+class HideForm(FlaskForm):
+    reason = StringField("隐藏原因", validators=[DataRequired("请填写隐藏原因"), Length(max=200)], filters=[_strip])
+
+
+class TradeStatusForm(FlaskForm):
+    status = SelectField("状态", choices=TradeStatus.choices())
+
+
+class ThanksForm(FlaskForm):
+    helper = SelectField("感谢帮忙的邻居", validators=[Optional()], validate_choice=False)
+    note = StringField("感谢的话（选填）", validators=[Optional(), Length(max=100)], filters=[_strip])
+
+
+def enum_from_form(enum_class: type[LabeledEnum], value):
+    try:
+        return enum_class(value)
+    except ValueError:
+        return None

@@ -1,0 +1,143 @@
+"""Board reads: feeds, a post with its replies, the report queue. Each costs a fixed number of queries."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import User
+from ..audit import AuditEntry
+from ..compounds.models import Compound
+from ..extensions import db
+from ..pagination import Page, keyset_page
+from ..permissions import Action, Decision, PermissionDenied, can, require
+from .models import Like, Photo, Post, Reply, Report, ReportStatus, Section, TradeStatus
+
+PINNED_LIMIT = 5
+THUMBS_PER_CARD = 3
+
+
+@dataclass
+class Feed:
+    """A page of posts with what their cards show, loaded in one query each."""
+
+    page: Page[Post]
+    thumbs: dict[int, list[Photo]] = field(default_factory=dict)
+    liked: set[int] = field(default_factory=set)
+
+
+def sections() -> list[Section]:
+    return list(db.session.scalars(sa.select(Section).order_by(Section.sort_order, Section.id)))
+
+
+def section_by_key(key: str) -> Section:
+    section = db.session.scalar(sa.select(Section).where(Section.key == key))
+    if section is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    return section
+
+
+def _visible_posts(viewer, compound: Compound):
+    stmt = sa.select(Post).where(Post.compound_id == compound.id, Post.deleted_at.is_(None))
+    if not can(viewer, Action.MODERATE, compound):
+        stmt = stmt.where(Post.hidden_at.is_(None))
+    return stmt.options(selectinload(Post.author))
+
+
+def _decorate(viewer, posts: list[Post]) -> tuple[dict[int, list[Photo]], set[int]]:
+    ids = [p.id for p in posts]
+    if not ids:
+        return {}, set()
+    thumbs: dict[int, list[Photo]] = defaultdict(list)
+    with_photos = [p.id for p in posts if p.photo_count]
+    if with_photos:
+        for photo in db.session.scalars(
+            sa.select(Photo).where(Photo.post_id.in_(with_photos), Photo.position < THUMBS_PER_CARD)
+            .order_by(Photo.post_id, Photo.position)
+        ):
+            thumbs[photo.post_id].append(photo)
+    return thumbs, liked_by(viewer, ids)
+
+
+def liked_by(viewer, post_ids: list[int]) -> set[int]:
+    return set(db.session.scalars(sa.select(Like.post_id).where(Like.user_id == viewer.id, Like.post_id.in_(post_ids))))
+
+
+def feed(viewer, compound: Compound, cursor: str | None, limit: int, section: Section | None = None,
+         only_available: bool = False) -> Feed:
+    """Newest first. The home feed shows pinned posts at the top of its first page (and not again
+    below); a section page keeps every post in date order."""
+    stmt = _visible_posts(viewer, compound)
+    pinned: list[Post] = []
+    if section is None:
+        if cursor is None:
+            pinned = list(db.session.scalars(
+                stmt.where(Post.pinned_at.is_not(None)).order_by(Post.pinned_at.desc()).limit(PINNED_LIMIT)
+            ))
+        stmt = stmt.where(Post.pinned_at.is_(None))
+    else:
+        stmt = stmt.where(Post.section_id == section.id)
+        if only_available:
+            stmt = stmt.where(Post.trade_status == TradeStatus.AVAILABLE)
+    page = keyset_page(stmt, Post, cursor, limit)
+    page.items = pinned + page.items
+    thumbs, liked = _decorate(viewer, page.items)
+    return Feed(page, thumbs, liked)
+
+
+def get_post_for(viewer, post_id: int, action: Action = Action.VIEW_POST) -> Post:
+    """The post if ``viewer`` may do ``action`` on it: 404 outside their compound or when deleted."""
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    require(viewer, action, post)
+    return post
+
+
+def get_reply_for(viewer, post: Post, reply_id: int | None) -> Reply | None:
+    if reply_id is None:
+        return None
+    reply = db.session.get(Reply, reply_id)
+    if reply is None or reply.post_id != post.id or reply.deleted_at is not None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    return reply
+
+
+def replies(post: Post, cursor: str | None, limit: int) -> Page[Reply]:
+    """Oldest first, WeChat-style: the newest reply is last."""
+    stmt = (
+        sa.select(Reply)
+        .where(Reply.post_id == post.id, Reply.deleted_at.is_(None))
+        .options(selectinload(Reply.author), selectinload(Reply.reply_to_user))
+    )
+    return keyset_page(stmt, Reply, cursor, limit, newest_first=False)
+
+
+def photos(post: Post) -> list[Photo]:
+    return list(db.session.scalars(sa.select(Photo).where(Photo.post_id == post.id).order_by(Photo.position)))
+
+
+def users_by_id(ids: set[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+
+def open_reports(compound: Compound, cursor: str | None, limit: int) -> Page[Report]:
+    stmt = (
+        sa.select(Report)
+        .where(Report.compound_id == compound.id, Report.status == ReportStatus.OPEN)
+        .options(selectinload(Report.post), selectinload(Report.reply), selectinload(Report.reporter))
+    )
+    return keyset_page(stmt, Report, cursor, limit, newest_first=False)
+
+
+def moderation_log(compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
+    stmt = (
+        sa.select(AuditEntry)
+        .where(AuditEntry.compound_id == compound.id)
+        .options(selectinload(AuditEntry.actor))
+    )
+    return keyset_page(stmt, AuditEntry, cursor, limit)

@@ -1,0 +1,83 @@
+"""Board object rules for ``permissions.authorize``: authorship, the edit window, locks, sections.
+
+Registered when the board package is imported; ``authorize`` calls them after the role check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..compounds.models import Compound, StaffRole
+from ..permissions import Action, Decision, object_rule
+from ..timeutil import utcnow
+from .models import Post, Section, SectionFields
+
+EDIT_WINDOW = timedelta(hours=24)
+OFFICIAL_POSTERS = frozenset({StaffRole.SECRETARY, StaffRole.COMMITTEE})
+MODERATORS = frozenset({StaffRole.SECRETARY, StaffRole.COMMITTEE})
+
+
+@dataclass(frozen=True)
+class SectionBoard:
+    """A section of one compound's board: the target of Action.POST."""
+
+    compound: Compound
+    section: Section
+
+    @property
+    def scope(self):
+        return self.compound.scope
+
+
+def _decide(allowed: bool) -> Decision:
+    return Decision.ALLOW if allowed else Decision.FORBIDDEN
+
+
+@object_rule(Action.POST)
+def _may_post(user, target, roles) -> Decision:
+    if isinstance(target, SectionBoard) and target.section.staff_only:
+        return _decide(bool(roles & OFFICIAL_POSTERS))
+    return Decision.ALLOW
+
+
+def _visible(post: Post, user, roles) -> Decision:
+    """Deleted posts are gone for everyone but moderators; hidden ones show their reason only."""
+    if post.is_deleted and not roles & MODERATORS:
+        return Decision.NOT_FOUND
+    return Decision.ALLOW
+
+
+@object_rule(Action.VIEW_POST)
+def _may_view(user, post: Post, roles) -> Decision:
+    return _visible(post, user, roles)
+
+
+@object_rule(Action.REPLY, Action.LIKE, Action.REPORT)
+def _may_interact(user, post: Post, roles) -> Decision:
+    if _visible(post, user, roles) is Decision.NOT_FOUND:
+        return Decision.NOT_FOUND
+    if post.is_deleted or post.is_hidden:
+        return Decision.FORBIDDEN
+    if post.locked and not roles & MODERATORS:
+        return Decision.FORBIDDEN
+    return Decision.ALLOW
+
+
+def _is_author(user, post: Post) -> bool:
+    return post.author_id == user.id and not post.is_deleted and not post.is_hidden
+
+
+@object_rule(Action.EDIT_POST)
+def _may_edit(user, post: Post, roles) -> Decision:
+    return _decide(_is_author(user, post) and utcnow() - post.created_at <= EDIT_WINDOW)
+
+
+@object_rule(Action.DELETE_POST)
+def _may_delete(user, post: Post, roles) -> Decision:
+    return _decide(_is_author(user, post))
+
+
+@object_rule(Action.SET_POST_STATUS)
+def _may_set_status(user, post: Post, roles) -> Decision:
+    has_status = post.section.fields in (SectionFields.SECOND_HAND, SectionFields.MUTUAL_AID)
+    return _decide(has_status and _is_author(user, post))

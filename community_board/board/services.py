@@ -1,0 +1,306 @@
+"""Board verbs: post, edit, delete, reply, like, report, statuses and moderation.
+
+Each verb asks ``require`` first, then mutates, writes counters atomically and flushes;
+the view commits once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit
+from ..compounds.models import Compound, StaffRole
+from ..errors import ValidationError
+from ..extensions import db
+from ..notifications.models import NotificationKind
+from ..notifications.services import notify
+from ..permissions import Action, require
+from ..security import render_plain_text
+from ..timeutil import utcnow
+from .models import (
+    AidKind,
+    AidStatus,
+    AuthorRole,
+    ItemCondition,
+    Like,
+    Photo,
+    Post,
+    Reply,
+    Report,
+    ReportReason,
+    ReportStatus,
+    Section,
+    SectionFields,
+    TradeStatus,
+)
+from .photos import StoredPhoto
+from .rules import SectionBoard
+
+EXCERPT_LENGTH = 80
+
+# 闲置物品: which status may follow which (a reservation can fall through).
+TRADE_TRANSITIONS = {
+    TradeStatus.AVAILABLE: {TradeStatus.RESERVED, TradeStatus.GONE},
+    TradeStatus.RESERVED: {TradeStatus.AVAILABLE, TradeStatus.GONE},
+    TradeStatus.GONE: set(),
+}
+
+
+@dataclass
+class PostDraft:
+    title: str
+    body: str
+    price_yuan: str | None = None
+    is_free: bool = False
+    condition: str | None = None
+    aid_kind: str | None = None
+
+
+def author_role_in(user, compound: Compound) -> AuthorRole:
+    roles = {a.role for a in user.assignments if a.compound_id == compound.id}
+    if StaffRole.SECRETARY in roles:
+        return AuthorRole.SECRETARY
+    if StaffRole.POLICE in roles:
+        return AuthorRole.POLICE
+    if StaffRole.COMMITTEE in roles:
+        return AuthorRole.STAFF
+    return AuthorRole.RESIDENT
+
+
+def _excerpt(body: str) -> str:
+    flat = " ".join(line.strip() for line in body.splitlines() if line.strip())
+    return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1] + "…"
+
+
+def _set_text(post: Post, title: str, body: str) -> None:
+    title, body = title.strip(), body.strip()
+    if not title:
+        raise ValidationError("请填写标题", "title")
+    if not body:
+        raise ValidationError("请填写内容", "body")
+    post.title, post.body = title, body
+    post.body_html = render_plain_text(body)
+    post.excerpt = _excerpt(body)
+
+
+def _parse_price(draft: PostDraft) -> int | None:
+    if draft.is_free:
+        return None
+    raw = (draft.price_yuan or "").strip()
+    if not raw:
+        raise ValidationError("请填写价格，或勾选“免费送”", "price_yuan")
+    try:
+        cents = round(float(raw) * 100)
+    except ValueError:
+        raise ValidationError("价格请填写数字，如 50 或 12.5", "price_yuan") from None
+    if cents < 0 or cents > 100_000_000:
+        raise ValidationError("价格应在0到100万元之间", "price_yuan")
+    return cents
+
+
+def _set_section_fields(post: Post, section: Section, draft: PostDraft) -> None:
+    if section.fields is SectionFields.SECOND_HAND:
+        post.price_cents = _parse_price(draft)
+        post.is_free = draft.is_free
+        try:
+            post.condition = ItemCondition(draft.condition)
+        except ValueError:
+            raise ValidationError("请选择成色", "condition") from None
+    elif section.fields is SectionFields.MUTUAL_AID:
+        try:
+            post.aid_kind = AidKind(draft.aid_kind)
+        except ValueError:
+            raise ValidationError("请选择求助还是帮忙", "aid_kind") from None
+
+
+def _bump(model, row_id: int, **deltas: int) -> None:
+    """Atomic counter changes (UPDATE … SET n = n + 1): no lost updates under concurrency."""
+    values = {name: getattr(model, name) + delta for name, delta in deltas.items()}
+    db.session.execute(sa.update(model).where(model.id == row_id).values(**values))
+
+
+def create_post(actor, compound: Compound, section: Section, draft: PostDraft, photos: list[StoredPhoto] = ()) -> Post:
+    require(actor, Action.POST, SectionBoard(compound, section))
+    post = Post(
+        district_id=compound.district_id, street_id=compound.street_id, compound_id=compound.id,
+        section=section, author_id=actor.id, author_role=author_role_in(actor, compound),
+        photo_count=len(photos),
+    )
+    _set_text(post, draft.title, draft.body)
+    _set_section_fields(post, section, draft)
+    if section.fields is SectionFields.SECOND_HAND:
+        post.trade_status = TradeStatus.AVAILABLE
+    elif section.fields is SectionFields.MUTUAL_AID:
+        post.aid_status = AidStatus.OPEN
+    db.session.add(post)
+    db.session.flush()
+    for position, photo in enumerate(photos):
+        db.session.add(Photo(
+            post_id=post.id, compound_id=compound.id, position=position, file_name=photo.file_name,
+            thumb_name=photo.thumb_name, width=photo.width, height=photo.height,
+        ))
+    _bump(Compound, compound.id, post_count=1)
+    return post
+
+
+def edit_post(actor, post: Post, draft: PostDraft) -> None:
+    require(actor, Action.EDIT_POST, post)
+    _set_text(post, draft.title, draft.body)
+    _set_section_fields(post, post.section, draft)
+    post.edited_at = utcnow()
+
+
+def delete_post(actor, post: Post) -> None:
+    """Soft delete: gone from every list; moderators still find it in the moderation log."""
+    require(actor, Action.DELETE_POST, post)
+    post.deleted_at = utcnow()
+    post.pinned_at = None
+    _bump(Compound, post.compound_id, post_count=-1)
+    audit.record(actor, "post.deleted", post, compound=post.compound, note=post.title)
+
+
+def set_trade_status(actor, post: Post, status: TradeStatus) -> None:
+    require(actor, Action.SET_POST_STATUS, post)
+    if post.trade_status is None:
+        raise ValidationError("这条帖子没有交易状态")
+    if status not in TRADE_TRANSITIONS[post.trade_status]:
+        raise ValidationError(f"“{post.trade_status.label}”不能改为“{status.label}”")
+    post.trade_status = status
+
+
+def mark_aid_fulfilled(actor, post: Post, helper=None, note: str = "") -> None:
+    """互助 done; the helper (someone who replied) can be thanked on the post."""
+    require(actor, Action.SET_POST_STATUS, post)
+    if post.aid_status is not AidStatus.OPEN:
+        raise ValidationError("这条互助已经标记为已解决")
+    if helper is not None:
+        if helper.id == actor.id or helper.id not in helper_candidates(post):
+            raise ValidationError("只能感谢在帖子下回复过的邻居", "helper")
+        post.thanked_user_id = helper.id
+        post.thanks_note = note.strip()[:100] or None
+    post.aid_status = AidStatus.FULFILLED
+    _bump(Compound, post.compound_id, solved_count=1)
+
+
+def helper_candidates(post: Post) -> set[int]:
+    return set(db.session.scalars(
+        sa.select(Reply.author_id).where(Reply.post_id == post.id, Reply.deleted_at.is_(None),
+                                         Reply.author_id != post.author_id).distinct().limit(100)
+    ))
+
+
+def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Reply:
+    require(actor, Action.REPLY, post)
+    body = body.strip()
+    if not body:
+        raise ValidationError("请填写回复内容", "body")
+    if reply_to is not None and reply_to.post_id != post.id:
+        raise ValidationError("回复的评论不存在")
+    reply = Reply(
+        post_id=post.id, compound_id=post.compound_id, author_id=actor.id,
+        author_role=author_role_in(actor, post.compound), body=body, body_html=render_plain_text(body),
+        reply_to_id=reply_to.id if reply_to else None,
+        reply_to_user_id=reply_to.author_id if reply_to else None,
+    )
+    db.session.add(reply)
+    db.session.flush()
+    _bump(Post, post.id, reply_count=1)
+    who = actor.masked_name
+    if post.author_id != actor.id:
+        notify(post.author_id, NotificationKind.REPLY, f"{who}回复了“{post.title}”：{body[:40]}", post_id=post.id)
+    if reply_to is not None and reply_to.author_id not in (actor.id, post.author_id):
+        notify(reply_to.author_id, NotificationKind.MENTION, f"{who}在“{post.title}”中回复了你：{body[:40]}",
+               post_id=post.id)
+    return reply
+
+
+def toggle_like(actor, post: Post) -> bool:
+    """Like or unlike; returns whether the actor now likes the post. The count changes with the row."""
+    require(actor, Action.LIKE, post)
+    try:
+        with db.session.begin_nested():
+            db.session.add(Like(post_id=post.id, user_id=actor.id))
+    except IntegrityError:
+        deleted = db.session.execute(sa.delete(Like).where(Like.post_id == post.id, Like.user_id == actor.id))
+        if deleted.rowcount:
+            _bump(Post, post.id, like_count=-1)
+        return False
+    _bump(Post, post.id, like_count=1)
+    return True
+
+
+def report(actor, post: Post, reason: ReportReason, detail: str = "", reply: Reply | None = None) -> Report:
+    require(actor, Action.REPORT, post)
+    if reply is not None and reply.post_id != post.id:
+        raise ValidationError("举报的评论不存在")
+    already = db.session.scalar(sa.select(Report.id).where(
+        Report.reporter_id == actor.id, Report.post_id == post.id,
+        Report.reply_id.is_(None) if reply is None else Report.reply_id == reply.id,
+    ))
+    if already:
+        raise ValidationError("您已经举报过，居委会会尽快处理")
+    entry = Report(compound_id=post.compound_id, post_id=post.id, reply_id=reply.id if reply else None,
+                   reporter_id=actor.id, reason=reason, detail=detail.strip()[:200])
+    db.session.add(entry)
+    return entry
+
+
+# Moderation ---------------------------------------------------------------------------------
+
+def _close_reports(actor, post: Post, reply: Reply | None, status: ReportStatus) -> None:
+    reports = list(db.session.scalars(sa.select(Report).where(
+        Report.post_id == post.id, Report.status == ReportStatus.OPEN,
+        Report.reply_id.is_(None) if reply is None else Report.reply_id == reply.id,
+    ).limit(500)))
+    now = utcnow()
+    outcome = "已处理，相关内容已隐藏" if status is ReportStatus.UPHELD else "经核实未发现问题，内容保留"
+    for entry in reports:
+        entry.status, entry.handled_at, entry.handled_by_id = status, now, actor.id
+        notify(entry.reporter_id, NotificationKind.REPORT_HANDLED, f"您对“{post.title}”的举报{outcome}", post_id=post.id)
+
+
+def hide(actor, post: Post, reason: str, reply: Reply | None = None) -> None:
+    """Hide a post or one of its replies; the reason shows in place of the content."""
+    require(actor, Action.MODERATE, post)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("请填写隐藏原因，居民会看到它", "reason")
+    target = reply or post
+    if target.hidden_at is not None:
+        raise ValidationError("该内容已经隐藏")
+    target.hidden_at, target.hidden_reason = utcnow(), reason[:200]
+    _close_reports(actor, post, reply, ReportStatus.UPHELD)
+    what = "回复" if reply else "帖子"
+    notify(target.author_id, NotificationKind.POST_HIDDEN, f"您在“{post.title}”的{what}已被隐藏：{reason}", post_id=post.id)
+    audit.record(actor, f"{'reply' if reply else 'post'}.hidden", target, compound=post.compound, note=reason)
+
+
+def restore(actor, post: Post, reply: Reply | None = None) -> None:
+    require(actor, Action.MODERATE, post)
+    target = reply or post
+    if target.hidden_at is None:
+        raise ValidationError("该内容没有被隐藏")
+    target.hidden_at, target.hidden_reason = None, None
+    audit.record(actor, f"{'reply' if reply else 'post'}.restored", target, compound=post.compound)
+
+
+def dismiss_reports(actor, post: Post, reply: Reply | None = None) -> None:
+    require(actor, Action.MODERATE, post)
+    _close_reports(actor, post, reply, ReportStatus.DISMISSED)
+    audit.record(actor, "reports.dismissed", reply or post, compound=post.compound)
+
+
+def set_pinned(actor, post: Post, pinned: bool) -> None:
+    require(actor, Action.MODERATE, post)
+    if post.is_deleted or post.is_hidden:
+        raise ValidationError("已删除或隐藏的帖子不能置顶")
+    post.pinned_at = utcnow() if pinned else None
+    audit.record(actor, "post.pinned" if pinned else "post.unpinned", post, compound=post.compound)
+
+
+def set_locked(actor, post: Post, locked: bool) -> None:
+    require(actor, Action.MODERATE, post)
+    post.locked = locked
+    audit.record(actor, "post.locked" if locked else "post.unlocked", post, compound=post.compound)

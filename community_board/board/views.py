@@ -1,0 +1,316 @@
+"""Board pages: feed, sections, compose, post and replies, likes, reports, moderation, photos."""
+from __future__ import annotations
+
+from flask import (
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..accounts.forms import ActionForm
+from ..compounds.services import get_compound_for
+from ..errors import ValidationError, attach_to_form
+from ..extensions import db
+from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..web import perform
+from . import bp, photos, queries, services
+from .forms import HideForm, PostForm, ReplyForm, ReportForm, ThanksForm, TradeStatusForm
+from .models import Photo, ReportReason, TradeStatus
+from .rules import SectionBoard
+
+REPLIES_PER_PAGE = 50
+
+
+def _page_size() -> int:
+    return current_app.config["PAGE_SIZE"]
+
+
+def _int_or_none(raw) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+def _wants_fragment() -> bool:
+    """"加载更多" fetches only the next cards (static/js/app.js); without JS it is a plain link."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+# Feed and sections -------------------------------------------------------------------------
+
+@bp.route("/c/<int:compound_id>")
+@login_required
+def feed(compound_id: int):
+    compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
+    cursor = request.args.get("after")
+    result = queries.feed(current_user, compound, cursor, _page_size())
+    if _wants_fragment():
+        return render_template("board/_cards.html", feed=result, compound=compound)
+    return render_template("board/feed.html", compound=compound, feed=result, sections=queries.sections())
+
+
+@bp.route("/c/<int:compound_id>/s/<key>")
+@login_required
+def section(compound_id: int, key: str):
+    compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
+    current = queries.section_by_key(key)
+    only_available = request.args.get("available") == "1"
+    result = queries.feed(current_user, compound, request.args.get("after"), _page_size(),
+                          section=current, only_available=only_available)
+    if _wants_fragment():
+        return render_template("board/_cards.html", feed=result, compound=compound)
+    return render_template(
+        "board/section.html", compound=compound, section=current, feed=result, sections=queries.sections(),
+        only_available=only_available, may_post=can(current_user, Action.POST, SectionBoard(compound, current)),
+    )
+
+
+@bp.route("/c/<int:compound_id>/new")
+@login_required
+def choose_section(compound_id: int):
+    compound = get_compound_for(current_user, compound_id, Action.POST)
+    allowed = [s for s in queries.sections() if can(current_user, Action.POST, SectionBoard(compound, s))]
+    return render_template("board/choose_section.html", compound=compound, sections=allowed)
+
+
+def _draft(form: PostForm) -> services.PostDraft:
+    return services.PostDraft(
+        title=form.title.data or "", body=form.body.data or "", price_yuan=form.price_yuan.data,
+        is_free=form.is_free.data, condition=form.condition.data, aid_kind=form.aid_kind.data,
+    )
+
+
+@bp.route("/c/<int:compound_id>/s/<key>/new", methods=["GET", "POST"])
+@login_required
+def compose(compound_id: int, key: str):
+    compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
+    current = queries.section_by_key(key)
+    require(current_user, Action.POST, SectionBoard(compound, current))
+    form = PostForm()
+    if form.validate_on_submit():
+        stored = []
+        try:
+            # Photos are checked and written before the transaction starts.
+            stored = photos.store_uploads(request.files.getlist(form.photos.name))
+            post = services.create_post(current_user, compound, current, _draft(form), stored)
+        except ValidationError as error:
+            db.session.rollback()
+            photos.discard(stored)
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            flash("发布成功", "success")
+            return redirect(url_for("board.post", post_id=post.id))
+    return render_template("board/compose.html", compound=compound, section=current, form=form)
+
+
+# A post ------------------------------------------------------------------------------------
+
+@bp.route("/p/<int:post_id>")
+@login_required
+def post(post_id: int):
+    current = queries.get_post_for(current_user, post_id)
+    page = queries.replies(current, request.args.get("after"), REPLIES_PER_PAGE)
+    reply_to_id = _int_or_none(request.args.get("reply_to"))
+    reply_to = next((r for r in page.items if r.id == reply_to_id), None)
+    reply_form = ReplyForm(reply_to=reply_to.id if reply_to else "")
+    return _render_post(current, page, reply_form, reply_to)
+
+
+def _render_post(current, page, reply_form, reply_to=None, status=200):
+    compound = current.compound
+    helpers = []
+    if current.aid_status is not None and can(current_user, Action.SET_POST_STATUS, current):
+        helpers = list(queries.users_by_id(services.helper_candidates(current)).values())
+    return render_template(
+        "board/post.html", post=current, compound=compound, replies=page, photos=queries.photos(current),
+        reply_form=reply_form, reply_to=reply_to, action_form=ActionForm(), hide_form=HideForm(),
+        trade_form=TradeStatusForm(), thanks_form=ThanksForm(), helpers=helpers,
+        liked=current.id in queries.liked_by(current_user, [current.id]),
+        full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
+        moderator=can(current_user, Action.MODERATE, compound),
+    ), status
+
+
+@bp.route("/p/<int:post_id>/reply", methods=["POST"])
+@login_required
+def reply(post_id: int):
+    current = queries.get_post_for(current_user, post_id)
+    form = ReplyForm()
+    reply_to = None
+    if form.validate_on_submit():
+        try:
+            reply_to = queries.get_reply_for(current_user, current, _int_or_none(form.reply_to.data))
+            services.add_reply(current_user, current, form.body.data, reply_to)
+        except ValidationError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("board.post", post_id=current.id, _anchor="replies-end"))
+    page = queries.replies(current, None, REPLIES_PER_PAGE)
+    return _render_post(current, page, form, reply_to, status=400)
+
+
+@bp.route("/p/<int:post_id>/like", methods=["POST"])
+@login_required
+def like(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.LIKE)
+    if not ActionForm().validate_on_submit():
+        return jsonify(error="页面已过期，请刷新"), 400
+    liked = services.toggle_like(current_user, current)
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(liked=liked, like_count=current.like_count)
+    return redirect(url_for("board.post", post_id=current.id))
+
+
+@bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.EDIT_POST)
+    form = PostForm(obj=current if request.method == "GET" else None)
+    if request.method == "GET":
+        form.price_yuan.data = f"{current.price_cents / 100:g}" if current.price_cents is not None else ""
+        form.condition.data = current.condition.value if current.condition else None
+        form.aid_kind.data = current.aid_kind.value if current.aid_kind else None
+    if form.validate_on_submit():
+        try:
+            services.edit_post(current_user, current, _draft(form))
+        except ValidationError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            flash("已保存修改", "success")
+            return redirect(url_for("board.post", post_id=current.id))
+    return render_template("board/compose.html", compound=current.compound, section=current.section,
+                           form=form, editing=current)
+
+
+@bp.route("/p/<int:post_id>/delete", methods=["POST"])
+@login_required
+def delete(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.DELETE_POST)
+    if ActionForm().validate_on_submit() and perform(services.delete_post, current_user, current, success="帖子已删除"):
+        return redirect(url_for("board.feed", compound_id=current.compound_id))
+    return redirect(url_for("board.post", post_id=current.id))
+
+
+@bp.route("/p/<int:post_id>/trade-status", methods=["POST"])
+@login_required
+def trade_status(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS)
+    form = TradeStatusForm()
+    if form.validate_on_submit():
+        status = TradeStatus(form.status.data)
+        perform(services.set_trade_status, current_user, current, status, success=f"已改为“{status.label}”")
+    return redirect(url_for("board.post", post_id=current.id))
+
+
+@bp.route("/p/<int:post_id>/fulfilled", methods=["POST"])
+@login_required
+def aid_fulfilled(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS)
+    form = ThanksForm()
+    if form.validate_on_submit():
+        helper_id = _int_or_none(form.helper.data)
+        helper = queries.users_by_id({helper_id}).get(helper_id) if helper_id else None
+        perform(services.mark_aid_fulfilled, current_user, current, helper, form.note.data or "",
+                success="已标记为已解决" + ("，并感谢了帮忙的邻居" if helper else ""))
+    return redirect(url_for("board.post", post_id=current.id))
+
+
+@bp.route("/p/<int:post_id>/report", methods=["GET", "POST"])
+@login_required
+def report(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.REPORT)
+    target_reply = queries.get_reply_for(current_user, current, _int_or_none(request.args.get("reply")))
+    form = ReportForm()
+    if form.validate_on_submit():
+        try:
+            services.report(current_user, current, ReportReason(form.reason.data), form.detail.data or "", target_reply)
+        except ValidationError as error:
+            db.session.rollback()
+            attach_to_form(form, error)
+        else:
+            db.session.commit()
+            flash("举报已提交，居委会会尽快处理", "success")
+            return redirect(url_for("board.post", post_id=current.id))
+    return render_template("board/report.html", post=current, reply=target_reply, form=form)
+
+
+# Moderation -------------------------------------------------------------------------------
+
+@bp.route("/c/<int:compound_id>/moderation")
+@login_required
+def moderation(compound_id: int):
+    compound = get_compound_for(current_user, compound_id, Action.MODERATE)
+    reports = queries.open_reports(compound, request.args.get("after"), _page_size())
+    log = queries.moderation_log(compound, request.args.get("log_after"), _page_size())
+    return render_template("board/moderation.html", compound=compound, reports=reports, log=log,
+                           hide_form=HideForm(), action_form=ActionForm())
+
+
+def _moderated(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.MODERATE)
+    return current, queries.get_reply_for(current_user, current, _int_or_none(request.args.get("reply")))
+
+
+def _back(current):
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("board.post", post_id=current.id))
+
+
+@bp.route("/p/<int:post_id>/hide", methods=["POST"])
+@login_required
+def hide(post_id: int):
+    current, target_reply = _moderated(post_id)
+    form = HideForm()
+    if form.validate_on_submit():
+        perform(services.hide, current_user, current, form.reason.data, target_reply, success="已隐藏")
+    else:
+        flash("请填写隐藏原因", "warn")
+    return _back(current)
+
+
+@bp.route("/p/<int:post_id>/<any(restore, dismiss, pin, unpin, lock, unlock):verb>", methods=["POST"])
+@login_required
+def moderate(post_id: int, verb: str):
+    current, target_reply = _moderated(post_id)
+    if ActionForm().validate_on_submit():
+        actions = {
+            "restore": (services.restore, (current, target_reply), "已恢复显示"),
+            "dismiss": (services.dismiss_reports, (current, target_reply), "已驳回举报，内容保留"),
+            "pin": (services.set_pinned, (current, True), "已置顶"),
+            "unpin": (services.set_pinned, (current, False), "已取消置顶"),
+            "lock": (services.set_locked, (current, True), "已关闭回复"),
+            "unlock": (services.set_locked, (current, False), "已开放回复"),
+        }
+        verb_function, args, message = actions[verb]
+        perform(verb_function, current_user, *args, success=message)
+    return _back(current)
+
+
+# Photos -------------------------------------------------------------------------------------
+
+@bp.route("/photos/<int:photo_id>")
+@bp.route("/photos/<int:photo_id>/thumb", endpoint="photo_thumb", defaults={"thumb": True})
+@login_required
+def photo(photo_id: int, thumb: bool = False):
+    image = db.session.get(Photo, photo_id)
+    if image is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    current = queries.get_post_for(current_user, image.post_id)
+    if current.is_hidden and not can(current_user, Action.MODERATE, current):
+        raise PermissionDenied(Decision.NOT_FOUND)
+    response = send_from_directory(photos.upload_dir(), image.thumb_name if thumb else image.file_name,
+                                   mimetype="image/jpeg", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

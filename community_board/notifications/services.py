@@ -1,0 +1,34 @@
+"""Notify users and read their messages."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..pagination import Page, keyset_page
+from ..timeutil import utcnow
+from .models import Notification, NotificationKind
+
+
+def notify(user_id: int, kind: NotificationKind, text: str, post_id: int | None = None) -> None:
+    """Queue a message in the current transaction; nothing is sent if the caller rolls back."""
+    db.session.add(Notification(user_id=user_id, kind=kind, text=text[:200], post_id=post_id))
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+
+
+def messages_for(user_id: int, cursor: str | None, limit: int) -> Page[Notification]:
+    stmt = sa.select(Notification).where(Notification.user_id == user_id)
+    return keyset_page(stmt, Notification, cursor, limit)
+
+
+def mark_all_read(user_id: int) -> int:
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    return result.rowcount
