@@ -50,8 +50,8 @@ def seed_board(compounds: dict, users_by_phone: dict) -> int:
         compound = compounds[compound_name]
         if db.session.scalar(sa.select(Post.id).where(Post.compound_id == compound.id).limit(1)):
             continue  # already seeded: running twice adds nothing
-        people = [u for u in users_by_phone.values() if u.compound_id == compound.id or any(
-            a.compound_id == compound.id for a in u.assignments)]
+        people = [u for u in users_by_phone.values() if (u.compound_id == compound.id and u.is_verified_resident)
+                  or any(a.compound_id == compound.id for a in u.assignments)]
         secretary = next(u for u in people if any(a.compound_id == compound.id and a.role.value == "secretary"
                                                    for a in u.assignments))
         for spec in posts:
