@@ -4,7 +4,9 @@ from __future__ import annotations
 import contextvars
 from contextlib import contextmanager
 
-from flask import has_request_context, request
+from functools import wraps
+
+from flask import g, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -48,9 +50,21 @@ def write_transactions():
         _writing_outside_request.reset(token)
 
 
+def writes_on_get(view):
+    """For the rare GET view that writes (e.g. marking a message read): take the lock up front.
+    Put it above @login_required, which runs the first query."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.sqlite_write_lock = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def _wants_write_lock() -> bool:
     if has_request_context():
-        return request.method in _WRITE_METHODS
+        return request.method in _WRITE_METHODS or g.get("sqlite_write_lock", False)
     return _writing_outside_request.get()
 
 

@@ -9,6 +9,7 @@ from community_board.accounts.models import Salutation
 from community_board.extensions import db
 
 pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def sign_in(page, base, phone):
@@ -84,8 +85,8 @@ def test_post_reply_and_pin(browser_page, live_server, world, resident, secretar
 
     # The like button works without a page reload.
     page.get_by_role("button", name="赞").click()
-    page.wait_for_function("document.querySelector('[data-like-count]').textContent === '1'")
-    assert page.locator("[data-like-label]").inner_text() == "已赞"
+    expect(page.locator("[data-like-count]")).to_have_text("1")
+    expect(page.locator("[data-like-label]")).to_have_text("已赞")
 
     # 消息: she was told about both replies.
     page.goto(f"{live_server}/messages")

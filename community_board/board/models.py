@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..enums import LabeledEnum, enum_column_type
 from ..extensions import db
+from ..privacy import surname
 from ..timeutil import utcnow
 
 
@@ -58,6 +59,10 @@ class AuthorRole(LabeledEnum):
     def title(self) -> str:
         """How residents address them after the surname: 李书记, 刘警官, 陈干事."""
         return {AuthorRole.SECRETARY: "书记", AuthorRole.POLICE: "警官", AuthorRole.STAFF: "干事"}.get(self, "")
+
+    def public_name(self, user) -> str:
+        """The name residents see: 李书记 for officials, 周女士 for residents."""
+        return surname(user.real_name) + self.title if self.is_official else user.masked_name
 
 
 class ItemCondition(LabeledEnum):

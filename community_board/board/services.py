@@ -207,7 +207,7 @@ def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Re
     db.session.add(reply)
     db.session.flush()
     _bump(Post, post.id, reply_count=1)
-    who = actor.masked_name
+    who = reply.author_role.public_name(actor)
     if post.author_id != actor.id:
         notify(post.author_id, NotificationKind.REPLY, f"{who}回复了“{post.title}”：{body[:40]}", post_id=post.id)
     if reply_to is not None and reply_to.author_id not in (actor.id, post.author_id):

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
 from ..accounts.models import ResidentStatus, User
-from ..extensions import db
+from ..extensions import db, writes_on_get
 from ..permissions import Action, Decision, PermissionDenied, is_staff
 from ..web import perform
 from . import bp, services
@@ -70,6 +70,7 @@ def workbench():
 # Join QR code -----------------------------------------------------------------------------
 
 @bp.route("/c/<int:compound_id>/join")
+@writes_on_get  # creates the first join code on demand
 @login_required
 def join_code(compound_id: int):
     compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
@@ -82,6 +83,7 @@ def join_code(compound_id: int):
 
 
 @bp.route("/c/<int:compound_id>/join/qr.<any(svg, png):kind>")
+@writes_on_get  # creates the first join code on demand
 @login_required
 def join_qr(compound_id: int, kind: str):
     compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
@@ -97,6 +99,7 @@ def join_qr(compound_id: int, kind: str):
 
 
 @bp.route("/c/<int:compound_id>/join/poster")
+@writes_on_get  # creates the first join code on demand
 @login_required
 def join_poster(compound_id: int):
     compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)

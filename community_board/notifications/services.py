@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..pagination import Page, keyset_page
+from ..permissions import Decision, PermissionDenied
 from ..timeutil import utcnow
 from .models import Notification, NotificationKind
 
@@ -23,6 +24,16 @@ def unread_count(user_id: int) -> int:
 def messages_for(user_id: int, cursor: str | None, limit: int) -> Page[Notification]:
     stmt = sa.select(Notification).where(Notification.user_id == user_id)
     return keyset_page(stmt, Notification, cursor, limit)
+
+
+def open_message(user_id: int, message_id: int) -> Notification:
+    """A user's own message, marked read; anyone else's is 404."""
+    message = db.session.get(Notification, message_id)
+    if message is None or message.user_id != user_id:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    if message.read_at is None:
+        message.read_at = utcnow()
+    return message
 
 
 def mark_all_read(user_id: int) -> int:

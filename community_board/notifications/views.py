@@ -5,7 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
-from ..extensions import db
+from ..extensions import db, writes_on_get
 from . import bp, services
 
 
@@ -14,6 +14,18 @@ from . import bp, services
 def inbox():
     page = services.messages_for(current_user.id, request.args.get("after"), current_app.config["PAGE_SIZE"])
     return render_template("notifications/inbox.html", page=page, action_form=ActionForm())
+
+
+@bp.route("/messages/<int:message_id>")
+@writes_on_get
+@login_required
+def open_message(message_id: int):
+    """Mark one message read and go to what it is about."""
+    message = services.open_message(current_user.id, message_id)
+    db.session.commit()
+    if message.post_id:
+        return redirect(url_for("board.post", post_id=message.post_id))
+    return redirect(url_for("accounts.me"))
 
 
 @bp.route("/messages/read", methods=["POST"])
