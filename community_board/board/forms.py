@@ -8,6 +8,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..enums import LabeledEnum
 from .models import AidKind, ItemCondition, ReportReason, TradeStatus
 
+CHOOSE_FROM_LIST = "请从列表中选择"
+
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
@@ -41,11 +43,11 @@ class HideForm(FlaskForm):
 
 
 class TradeStatusForm(FlaskForm):
-    status = SelectField("状态", choices=TradeStatus.choices())
+    status = SelectField("状态", invalid_choice_message=CHOOSE_FROM_LIST, choices=TradeStatus.choices())
 
 
 class ThanksForm(FlaskForm):
-    helper = SelectField("感谢帮忙的邻居", validators=[Optional()], validate_choice=False)
+    helper = SelectField("感谢帮忙的邻居", invalid_choice_message=CHOOSE_FROM_LIST, validators=[Optional()], validate_choice=False)
     note = StringField("感谢的话（选填）", validators=[Optional(), Length(max=100)], filters=[_strip])
 
 

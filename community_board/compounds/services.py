@@ -177,5 +177,7 @@ def revoke_staff(actor, district: District, assignment: StaffAssignment) -> None
     require(actor, Action.MANAGE_HIERARCHY, district)
     if assignment.district_id != district.id:
         raise PermissionDenied(Decision.NOT_FOUND)
+    if assignment.user_id == actor.id and assignment.role is StaffRole.DISTRICT_ADMIN:
+        raise ValidationError("不能撤销自己的区管理员角色，请由另一位区管理员操作")
     audit.record(actor, "staff.revoked", assignment.user, district_id=district.id, note=assignment.role.value)
     db.session.delete(assignment)

@@ -1,0 +1,155 @@
+"""Registration by a compound's QR code: /join/<token>."""
+import html
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from community_board.accounts.models import ResidentStatus, Salutation, User
+from community_board.audit import AuditEntry
+from community_board.compounds.services import active_join_code, rotate_join_code
+from community_board.extensions import db
+from community_board.privacy import id_number_hmac
+from conftest import valid_id_number
+
+
+def join_form(**changes):
+    form = {
+        "phone": "13912345678", "password": "anjia2026", "real_name": "林晓", "salutation": "ms",
+        "building": "7", "unit": "1", "room": "301", "id_number": "", "consent": "y",
+    }
+    form.update(changes)
+    return {key: value for key, value in form.items() if value is not None}
+
+
+def field_error(page: str, field: str) -> str | None:
+    """The message shown next to a field (the element with id '<field>-error')."""
+    match = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', page)
+    return html.unescape(match.group(1)) if match else None
+
+
+def input_value(page: str, name: str) -> str | None:
+    tag = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page).group(0)
+    value = re.search(r'\bvalue="([^"]*)"', tag)
+    return html.unescape(value.group(1)) if value else None
+
+
+@pytest.fixture
+def join_url(world):
+    token = active_join_code(world.compound_a).token
+    db.session.commit()
+    return f"/join/{token}"
+
+
+def users_by_phone(phone):
+    return db.session.scalars(sa.select(User).where(User.phone == phone)).all()
+
+
+def test_join_page_names_the_compound(client, join_url):
+    page = client.get(join_url).get_data(as_text=True)
+    assert "吴淞街道 · 吴淞新城" in page
+    assert "个人信息保护说明" in page
+
+
+def test_registration_creates_pending_resident_and_signs_in(client, world, join_url):
+    response = client.post(join_url, data=join_form())
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/me"
+
+    [user] = users_by_phone("13912345678")
+    assert user.compound_id == world.compound_a.id
+    assert user.resident_status is ResidentStatus.PENDING
+    assert (user.real_name, user.salutation, user.address) == ("林晓", Salutation.MS, "7号楼1单元301室")
+    assert user.consented_at is not None
+    assert user.household_id is None  # a household comes with verification
+    assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == user.id)) == "resident.registered"
+
+    me = client.get("/me").get_data(as_text=True)
+    assert "等待审核" in me
+    assert "林晓" in me
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"phone": "12345"}, "phone", "请输入11位中国大陆手机号码"),
+    ({"phone": ""}, "phone", "请填写手机号"),
+    ({"password": "abcdefgh"}, "password", "密码需同时包含字母和数字"),
+    ({"password": "1234567"}, "password", "密码至少8位"),
+    ({"real_name": ""}, "real_name", "请填写真实姓名"),
+    ({"room": ""}, "room", "请填写室号"),
+    ({"building": "五号"}, "building", "楼号请填写数字或字母，最多8位"),
+    ({"salutation": None}, "salutation", "请选择称呼"),
+    ({"consent": None}, "consent", "请阅读并勾选同意个人信息保护说明"),
+    ({"id_number": "31011319800101001"}, "id_number", "身份证号应为18位"),
+])
+def test_invalid_field_shows_message_next_to_it_and_keeps_typed_values(client, join_url, changes, field, message):
+    response = client.post(join_url, data=join_form(**changes))
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert field_error(page, field) == message
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    for name in ("phone", "real_name", "building", "unit", "room"):
+        if name != field:
+            assert input_value(page, name) == join_form()[name]
+
+
+def test_id_number_with_wrong_check_digit_is_refused(client, join_url):
+    good = valid_id_number(123)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+
+    page = client.post(join_url, data=join_form(id_number=bad)).get_data(as_text=True)
+
+    assert field_error(page, "id_number") == "身份证号校验未通过，请检查是否填写正确"
+    assert input_value(page, "real_name") == "林晓"
+    assert users_by_phone("13912345678") == []
+
+
+def test_phone_is_normalised(client, join_url):
+    response = client.post(join_url, data=join_form(phone="+86 139 1234 5678"))
+    assert response.status_code == 302
+    assert len(users_by_phone("13912345678")) == 1
+
+
+def test_duplicate_phone_is_refused(client, world, join_url, resident):
+    page = client.post(join_url, data=join_form(phone=resident.phone)).get_data(as_text=True)
+
+    assert "该手机号已注册" in field_error(page, "phone")
+    assert input_value(page, "real_name") == "林晓"
+    assert len(users_by_phone(resident.phone)) == 1
+    assert users_by_phone(resident.phone)[0].real_name == "周丽"
+
+
+def test_id_number_is_kept_only_as_hmac_and_last_four(app, client, join_url):
+    id_number = valid_id_number(457)
+    assert client.post(join_url, data=join_form(id_number=id_number)).status_code == 302
+
+    [user] = users_by_phone("13912345678")
+    assert user.id_number_hmac == id_number_hmac(app.config["ID_HASH_KEY"], id_number)
+    assert user.id_number_last4 == id_number[-4:]
+
+    texts = []
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(sa.select(table)):
+            texts.extend(value for value in row if isinstance(value, str))
+    assert "13912345678" in texts  # the scan does read what registration stored
+    assert not [text for text in texts if id_number in text or id_number[:17] in text]
+
+
+def test_unknown_token_is_404(client, world):
+    response = client.get("/join/no-such-token")
+    assert response.status_code == 404
+    assert client.post("/join/no-such-token", data=join_form()).status_code == 404
+    assert users_by_phone("13912345678") == []
+
+
+def test_rotated_token_says_the_qr_has_expired(client, world, secretary, join_url):
+    rotate_join_code(secretary, world.compound_a)
+    db.session.commit()
+
+    response = client.get(join_url)
+    assert response.status_code == 410
+    assert "二维码已失效" in response.get_data(as_text=True)
+    assert "吴淞新城" in response.get_data(as_text=True)
+
+    assert client.post(join_url, data=join_form()).status_code == 410
+    assert users_by_phone("13912345678") == []
