@@ -154,6 +154,14 @@ class Post(db.Model):
         return self.deleted_at is not None
 
     @property
+    def price_yuan_text(self) -> str:
+        """The price as typed in the form: 50, 12.5, 12345.67."""
+        if self.price_cents is None:
+            return ""
+        yuan, cents = divmod(self.price_cents, 100)
+        return str(yuan) if not cents else f"{yuan}.{cents:02d}".rstrip("0")
+
+    @property
     def price_label(self) -> str:
         if self.is_free:
             return "免费送"
@@ -184,7 +192,7 @@ class Reply(db.Model):
 
     post: Mapped[Post] = relationship()
     author = relationship("User", foreign_keys=[author_id])
-    reply_to_user = relationship("User", foreign_keys=[reply_to_user_id])
+    reply_to: Mapped[Reply | None] = relationship(remote_side=[id])
 
     @property
     def is_hidden(self) -> bool:

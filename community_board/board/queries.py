@@ -72,11 +72,14 @@ def feed(viewer, compound: Compound, cursor: str | None, limit: int, section: Se
     stmt = _visible_posts(viewer, compound)
     pinned: list[Post] = []
     if section is None:
-        if cursor is None:
-            pinned = list(db.session.scalars(
-                stmt.where(Post.pinned_at.is_not(None)).order_by(Post.pinned_at.desc()).limit(PINNED_LIMIT)
-            ))
-        stmt = stmt.where(Post.pinned_at.is_(None))
+        # The newest pins lead the first page; older pins (past the limit) stay in date order below.
+        pinned = list(db.session.scalars(
+            stmt.where(Post.pinned_at.is_not(None)).order_by(Post.pinned_at.desc()).limit(PINNED_LIMIT)
+        ))
+        if pinned:
+            stmt = stmt.where(Post.id.not_in([p.id for p in pinned]))
+        if cursor is not None:
+            pinned = []
     else:
         stmt = stmt.where(Post.section_id == section.id)
         if only_available:
@@ -110,7 +113,7 @@ def replies(post: Post, cursor: str | None, limit: int) -> Page[Reply]:
     stmt = (
         sa.select(Reply)
         .where(Reply.post_id == post.id, Reply.deleted_at.is_(None))
-        .options(selectinload(Reply.author), selectinload(Reply.reply_to_user))
+        .options(selectinload(Reply.author), selectinload(Reply.reply_to).selectinload(Reply.author))
     )
     return keyset_page(stmt, Reply, cursor, limit, newest_first=False)
 

@@ -5,6 +5,7 @@ the view commits once.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -39,6 +40,7 @@ from .photos import StoredPhoto
 from .rules import SectionBoard
 
 EXCERPT_LENGTH = 80
+PRICE_PATTERN = re.compile(r"^(\d+)(?:\.(\d{1,2}))?$")
 
 # 闲置物品: which status may follow which (a reservation can fall through).
 TRADE_TRANSITIONS = {
@@ -91,13 +93,13 @@ def _parse_price(draft: PostDraft) -> int | None:
     raw = (draft.price_yuan or "").strip()
     if not raw:
         raise ValidationError("请填写价格，或勾选“免费送”", "price_yuan")
-    try:
-        cents = round(float(raw) * 100)
-    except ValueError:
-        raise ValidationError("价格请填写数字，如 50 或 12.5", "price_yuan") from None
-    if cents < 0 or cents > 100_000_000:
+    match = PRICE_PATTERN.match(raw)
+    if not match:
+        raise ValidationError("价格请填写数字，最多两位小数，如 50 或 12.5", "price_yuan")
+    yuan, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
+    if int(yuan) > 1_000_000:
         raise ValidationError("价格应在0到100万元之间", "price_yuan")
-    return cents
+    return int(yuan) * 100 + int(cents)
 
 
 def _set_section_fields(post: Post, section: Section, draft: PostDraft) -> None:

@@ -175,7 +175,7 @@ def edit(post_id: int):
     current = queries.get_post_for(current_user, post_id, Action.EDIT_POST)
     form = PostForm(obj=current if request.method == "GET" else None)
     if request.method == "GET":
-        form.price_yuan.data = f"{current.price_cents / 100:g}" if current.price_cents is not None else ""
+        form.price_yuan.data = current.price_yuan_text
         form.condition.data = current.condition.value if current.condition else None
         form.aid_kind.data = current.aid_kind.value if current.aid_kind else None
     if form.validate_on_submit():
@@ -251,7 +251,9 @@ def report(post_id: int):
 def moderation(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.MODERATE)
     reports = queries.open_reports(compound, request.args.get("after"), _page_size())
-    log = queries.moderation_log(compound, request.args.get("log_after"), _page_size())
+    log = None
+    if can(current_user, Action.VIEW_AUDIT_LOG, compound):
+        log = queries.moderation_log(compound, request.args.get("log_after"), _page_size())
     return render_template("board/moderation.html", compound=compound, reports=reports, log=log,
                            hide_form=HideForm(), action_form=ActionForm())
 
