@@ -2,21 +2,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import flash
 
-from .errors import ValidationError
+from .errors import ValidationError, attach_to_form
 from .extensions import db
 
 
-def perform(verb: Callable, *args, success: str) -> bool:
-    """Call a service verb; commit and flash ``success``, or roll back and flash its error."""
+def _attempt(work: Callable[[], Any], on_error: Callable[[ValidationError], None]) -> tuple[bool, Any]:
+    """One transaction: commit what ``work`` did, or roll it all back on a ValidationError."""
     try:
-        verb(*args)
+        result = work()
     except ValidationError as error:
         db.session.rollback()
-        flash(error.message, "warn")
-        return False
+        on_error(error)
+        return False, None
     db.session.commit()
-    flash(success, "success")
-    return True
+    return True, result
+
+
+def perform(verb: Callable, *args, success: str) -> bool:
+    """A button's verb: commit and flash ``success``, or roll back and flash the verb's error."""
+    ok, _ = _attempt(lambda: verb(*args), lambda error: flash(error.message, "warn"))
+    if ok:
+        flash(success, "success")
+    return ok
+
+
+def save(form, work: Callable[[], Any], success: str | None = None) -> tuple[bool, Any]:
+    """A form's work: commit and flash ``success``, or roll back and show the error on the form."""
+    ok, result = _attempt(work, lambda error: attach_to_form(form, error))
+    if ok and success:
+        flash(success, "success")
+    return ok, result

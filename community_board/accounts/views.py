@@ -5,10 +5,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..compounds import services as compound_services
-from ..errors import ValidationError, attach_to_form
 from ..extensions import db, limiter
 from ..permissions import Action, Decision, PermissionDenied, can
-from ..web import perform
+from ..web import perform, save
 from . import bp, rules, services
 from .forms import (
     ActionForm,
@@ -84,17 +83,11 @@ def join(token: str):
     if not code.is_active:
         return render_template("accounts/join_expired.html", compound=code.compound), 410
     if password_hash is not None:
-        try:
-            user = services.register_resident(
-                code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
-            )
-        except ValidationError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
+        ok, user = save(form, lambda: services.register_resident(
+            code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
+        ), success="注册成功，请等待居委会审核")
+        if ok:
             login_user(user)
-            flash("注册成功，请等待居委会审核", "success")
             return redirect(url_for("accounts.me"))
     return render_template("accounts/join.html", form=form, compound=code.compound)
 
@@ -140,14 +133,9 @@ def resubmit():
         form.salutation.data = user.salutation.value if user.salutation else None
         form.id_number.data = ""
     if form.validate_on_submit():
-        try:
-            services.resubmit_details(user, services.ResidentDetails.from_form(form))
-        except ValidationError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash("已重新提交，请等待居委会审核", "success")
+        ok, _ = save(form, lambda: services.resubmit_details(user, services.ResidentDetails.from_form(form)),
+                     success="已重新提交，请等待居委会审核")
+        if ok:
             return redirect(url_for("accounts.me"))
     return render_template("accounts/resubmit.html", form=form, user=user)
 

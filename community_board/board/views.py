@@ -15,10 +15,9 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
 from ..compounds.services import get_compound_for
-from ..errors import ValidationError, attach_to_form
 from ..extensions import db
 from ..permissions import Action, Decision, PermissionDenied, can, require
-from ..web import perform
+from ..web import perform, save
 from . import bp, photos, queries, services
 from .forms import HideForm, PostForm, ReplyForm, ReportForm, ThanksForm, TradeStatusForm
 from .models import Photo, ReportReason, TradeStatus
@@ -93,18 +92,17 @@ def compose(compound_id: int, key: str):
     form = PostForm()
     if form.validate_on_submit():
         stored = []
-        try:
-            # Photos are checked and written before the transaction starts.
+
+        def publish():
+            nonlocal stored
+            # Photos are checked and written before the transaction's first write.
             stored = photos.store_uploads(request.files.getlist(form.photos.name))
-            post = services.create_post(current_user, compound, current, _draft(form), stored)
-        except ValidationError as error:
-            db.session.rollback()
-            photos.discard(stored)
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash("发布成功", "success")
+            return services.create_post(current_user, compound, current, _draft(form), stored)
+
+        ok, post = save(form, publish, success="发布成功")
+        if ok:
             return redirect(url_for("board.post", post_id=post.id))
+        photos.discard(stored)
     return render_template("board/compose.html", compound=compound, section=current, form=form)
 
 
@@ -141,16 +139,10 @@ def _render_post(current, page, reply_form, reply_to=None, status=200):
 def reply(post_id: int):
     current = queries.get_post_for(current_user, post_id)
     form = ReplyForm()
-    reply_to = None
+    reply_to = queries.get_reply_for(current_user, current, _int_or_none(form.reply_to.data))
     if form.validate_on_submit():
-        try:
-            reply_to = queries.get_reply_for(current_user, current, _int_or_none(form.reply_to.data))
-            services.add_reply(current_user, current, form.body.data, reply_to)
-        except ValidationError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
+        ok, _ = save(form, lambda: services.add_reply(current_user, current, form.body.data, reply_to))
+        if ok:
             return redirect(url_for("board.post", post_id=current.id, _anchor="replies-end"))
     page = queries.replies(current, None, REPLIES_PER_PAGE)
     return _render_post(current, page, form, reply_to, status=400)
@@ -179,14 +171,8 @@ def edit(post_id: int):
         form.condition.data = current.condition.value if current.condition else None
         form.aid_kind.data = current.aid_kind.value if current.aid_kind else None
     if form.validate_on_submit():
-        try:
-            services.edit_post(current_user, current, _draft(form))
-        except ValidationError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash("已保存修改", "success")
+        ok, _ = save(form, lambda: services.edit_post(current_user, current, _draft(form)), success="已保存修改")
+        if ok:
             return redirect(url_for("board.post", post_id=current.id))
     return render_template("board/compose.html", compound=current.compound, section=current.section,
                            form=form, editing=current)
@@ -232,14 +218,10 @@ def report(post_id: int):
     target_reply = queries.get_reply_for(current_user, current, _int_or_none(request.args.get("reply")))
     form = ReportForm()
     if form.validate_on_submit():
-        try:
-            services.report(current_user, current, ReportReason(form.reason.data), form.detail.data or "", target_reply)
-        except ValidationError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash("举报已提交，居委会会尽快处理", "success")
+        ok, _ = save(form, lambda: services.report(
+            current_user, current, ReportReason(form.reason.data), form.detail.data or "", target_reply
+        ), success="举报已提交，居委会会尽快处理")
+        if ok:
             return redirect(url_for("board.post", post_id=current.id))
     return render_template("board/report.html", post=current, reply=target_reply, form=form)
 

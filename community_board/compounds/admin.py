@@ -9,11 +9,10 @@ from wtforms.fields.choices import SelectChoice
 
 from ..accounts import services as account_services
 from ..accounts.forms import ActionForm
-from ..accounts.models import User
-from ..errors import ValidationError, attach_to_form
+from ..errors import ValidationError
 from ..extensions import db
 from ..permissions import Action, Decision, PermissionDenied, require
-from ..web import perform
+from ..web import perform, save
 from . import bp, services
 from .forms import CompoundForm, DepartmentForm, StaffForm, StreetForm
 from .models import (
@@ -93,14 +92,8 @@ def admin_create(district_id: int, kind: str):
     forms = _hierarchy_forms(district)
     form = forms[("street", "compound", "department").index(kind)]
     if form.validate_on_submit():
-        try:
-            _create(kind, district, form)
-        except ValidationError as error:
-            db.session.rollback()
-            attach_to_form(form, error)
-        else:
-            db.session.commit()
-            flash(f"已添加：{form.name.data}", "success")
+        ok, _ = save(form, lambda: _create(kind, district, form), success=f"已添加：{form.name.data}")
+        if ok:
             return redirect(url_for("compounds.admin_district", district_id=district.id))
     return _render_district(district, *forms), 400
 
@@ -156,17 +149,18 @@ def admin_staff(district_id: int):
     if not form.validate_on_submit():
         return _render_staff(district, form, 400 if form.is_submitted() else 200)
     new_password_hash = account_services.hash_password(form.password.data) if form.password.data else None
-    try:
-        role = StaffRole(form.role.data)
+    role = StaffRole(form.role.data)
+
+    def assign():
         node = services.resolve_scope(district, role, form.scope.data)
         user = account_services.staff_user(form.phone.data, form.real_name.data, new_password_hash)
         services.assign_staff(current_user, district, user, role, node)
-    except ValidationError as error:
-        db.session.rollback()
-        attach_to_form(form, error)
+        return user.real_name
+
+    ok, name = save(form, assign)
+    if not ok:
         return _render_staff(district, form, 400)
-    db.session.commit()
-    flash(f"已为 {user.real_name} 设置角色：{role.label}", "success")
+    flash(f"已为 {name} 设置角色：{role.label}", "success")
     return redirect(url_for("compounds.admin_staff", district_id=district.id))
 
 

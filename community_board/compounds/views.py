@@ -69,13 +69,19 @@ def workbench():
 
 # Join QR code -----------------------------------------------------------------------------
 
-@bp.route("/c/<int:compound_id>/join")
-@writes_on_get  # creates the first join code on demand
-@login_required
-def join_code(compound_id: int):
+def _join_code_for(compound_id: int):
+    """The compound (for its staff only) and its current join code, created on first use."""
     compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
     code = services.active_join_code(compound)
     db.session.commit()
+    return compound, code
+
+
+@bp.route("/c/<int:compound_id>/join")
+@writes_on_get
+@login_required
+def join_code(compound_id: int):
+    compound, code = _join_code_for(compound_id)
     return render_template(
         "compounds/join_code.html", compound=compound, code=code,
         join_url=services.join_url(code), action_form=ActionForm(),
@@ -83,28 +89,23 @@ def join_code(compound_id: int):
 
 
 @bp.route("/c/<int:compound_id>/join/qr.<any(svg, png):kind>")
-@writes_on_get  # creates the first join code on demand
+@writes_on_get
 @login_required
 def join_qr(compound_id: int, kind: str):
-    compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
-    code = services.active_join_code(compound)
-    db.session.commit()
+    compound, code = _join_code_for(compound_id)
     mimetype = "image/svg+xml" if kind == "svg" else "image/png"
     response = Response(services.join_qr(code, kind), mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
     if kind == "png":
-        filename = f"join-qr-{compound.id}.png"
-        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+        response.headers["Content-Disposition"] = f'inline; filename="join-qr-{compound.id}.png"'
     return response
 
 
 @bp.route("/c/<int:compound_id>/join/poster")
-@writes_on_get  # creates the first join code on demand
+@writes_on_get
 @login_required
 def join_poster(compound_id: int):
-    compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
-    code = services.active_join_code(compound)
-    db.session.commit()
+    compound, code = _join_code_for(compound_id)
     return render_template("compounds/join_poster.html", compound=compound, code=code)
 
 
