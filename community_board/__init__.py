@@ -76,12 +76,14 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
     from .board import bp as board_bp
+    from .cases import bp as cases_bp
     from .compounds import bp as compounds_bp
     from .notifications import bp as notifications_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(compounds_bp)
     app.register_blueprint(board_bp)
+    app.register_blueprint(cases_bp)
     app.register_blueprint(notifications_bp)
 
 

@@ -21,6 +21,7 @@ from .compounds.models import (
     StreetKind,
 )
 from .board.demo import seed_board
+from .cases.demo import seed_cases
 from .compounds.services import active_join_code
 from .extensions import db, write_transactions
 from .privacy import id_number_hmac
@@ -57,6 +58,9 @@ DEMO_STAFF = [
     ("13800000008", "周勇", StaffRole.DEPARTMENT, "吴淞街道城管中队"),
     ("13800000009", "黄蕾", StaffRole.SECRETARY, "淞南一村"),
     ("13800000010", "马志华", StaffRole.SECRETARY, "天平村"),
+    ("13800000011", "钱红", StaffRole.DEPARTMENT, "吴淞新城物业服务中心"),
+    ("13800000012", "顾建军", StaffRole.DEPARTMENT, "罗店镇城管中队"),
+    ("13800000013", "陆平", StaffRole.DEPARTMENT, "吴淞街道网格化综合管理中心"),
 ]
 
 # (phone, name, salutation, compound, building, unit, room, status, party member, has ID number)
@@ -86,6 +90,7 @@ DEMO_LOGINS = [
     ("街道网格化中心", "吴淞街道", "13800000006"),
     ("区网格化中心", "宝山区", "13800000007"),
     ("城管中队", "吴淞街道", "13800000008"),
+    ("物业", "吴淞新城", "13800000011"),
 ]
 
 
@@ -158,6 +163,7 @@ def seed_demo() -> None:
     demo_phones = {row[0] for row in DEMO_STAFF} | {row[0] for row in DEMO_RESIDENTS}
     users_by_phone = {u.phone: u for u in db.session.scalars(sa.select(User).where(User.phone.in_(demo_phones)))}
     seed_board(compounds, users_by_phone)
+    seed_cases(compounds, users_by_phone)
     db.session.commit()
 
 

@@ -33,15 +33,18 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
 
 
-def keyset_page(stmt, model, cursor: str | None, limit: int, *, newest_first: bool = True) -> Page:
-    """Run ``stmt`` (a select of ``model``) one page at a time, ordered by (created_at, id)."""
-    created, row_id = model.created_at, model.id
+def keyset_page(stmt, model, cursor: str | None, limit: int, *, newest_first: bool = True,
+                sort_column: str = "created_at") -> Page:
+    """Run ``stmt`` (a select of ``model``) one page at a time, ordered by (sort_column, id);
+    the sort column is a non-null timestamp."""
+    moment, row_id = getattr(model, sort_column), model.id
     position = decode_cursor(cursor)
     if position is not None:
-        key = sa.tuple_(created, row_id)
+        key = sa.tuple_(moment, row_id)
         stmt = stmt.where(key < sa.tuple_(*position) if newest_first else key > sa.tuple_(*position))
-    order = (created.desc(), row_id.desc()) if newest_first else (created.asc(), row_id.asc())
+    order = (moment.desc(), row_id.desc()) if newest_first else (moment.asc(), row_id.asc())
     rows = list(db.session.scalars(stmt.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None)
+    last = rows[-1] if rows else None
+    return Page(rows, encode_cursor(getattr(last, sort_column), last.id) if more else None)

@@ -40,6 +40,16 @@ class Action(enum.Enum):
     DELETE_POST = "delete_post"
     SET_POST_STATUS = "set_post_status"  # 闲置 在售/已预订/已出, 互助 已解决 and thanks
     MODERATE = "moderate"  # the report queue, hide/restore, pin, lock
+    # Cases; object rules (police matters, dispatched departments, the reporter) in cases/rules.py.
+    FILE_CASE = "file_case"  # target: a post
+    VIEW_CASE = "view_case"  # the staff view: internal notes and names
+    DISPATCH_CASE = "dispatch_case"  # dispatch, withdraw
+    WORK_CASE = "work_case"  # accept, progress, resolve
+    ESCALATE_CASE = "escalate_case"
+    NOTE_CASE = "note_case"
+    RATE_CASE = "rate_case"  # the resident who reported it
+    VIEW_DASHBOARD = "view_dashboard"  # target: a compound, street or district
+    MANAGE_CASE_TYPES = "manage_case_types"
 
 
 class Decision(enum.Enum):
@@ -69,13 +79,23 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.DELETE_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
     Action.SET_POST_STATUS: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
     Action.MODERATE: frozenset(_COMPOUND_STAFF),
+    Action.FILE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
+    Action.VIEW_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT),
+    Action.DISPATCH_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
+    Action.WORK_CASE: frozenset({StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
+    Action.ESCALATE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET}),
+    Action.NOTE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT,
+                                                   StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
+    Action.RATE_CASE: frozenset(),
+    Action.VIEW_DASHBOARD: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
+    Action.MANAGE_CASE_TYPES: frozenset({StaffRole.DISTRICT_ADMIN}),
 }
 
 # What a verified resident may do in their own compound.
 RESIDENT_RIGHTS = frozenset(
     {
         Action.VIEW_BOARD, Action.POST, Action.VIEW_POST, Action.REPLY, Action.LIKE, Action.REPORT,
-        Action.EDIT_POST, Action.DELETE_POST, Action.SET_POST_STATUS,
+        Action.EDIT_POST, Action.DELETE_POST, Action.SET_POST_STATUS, Action.RATE_CASE,
     }
 )
 

@@ -5,20 +5,29 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash
+from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import ValidationError, attach_to_form
 from .extensions import db
+
+
+# Rows with a version column (cases) refuse an update based on what another user already changed.
+STALE_MESSAGE = "该工单已被他人更新，请刷新"
 
 
 def _attempt(work: Callable[[], Any], on_error: Callable[[ValidationError], None]) -> tuple[bool, Any]:
     """One transaction: commit what ``work`` did, or roll it all back on a ValidationError."""
     try:
         result = work()
+        db.session.commit()
     except ValidationError as error:
         db.session.rollback()
         on_error(error)
         return False, None
-    db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        on_error(ValidationError(STALE_MESSAGE))
+        return False, None
     return True, result
 
 

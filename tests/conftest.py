@@ -36,7 +36,7 @@ from community_board.privacy import id_number_hmac
 from community_board.timeutil import utcnow
 
 PASSWORD = "Passw0rd1"
-REFERENCE_TABLES = {"sections"}  # seeded by migrations, kept between tests
+REFERENCE_TABLES = {"sections", "case_types"}  # seeded by migrations, kept between tests
 
 
 def valid_id_number(serial: int) -> str:

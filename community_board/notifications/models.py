@@ -19,6 +19,7 @@ class NotificationKind(LabeledEnum):
     VERIFIED = ("verified", "实名认证通过")
     REJECTED = ("rejected", "实名认证未通过")
     PARTY_BADGE = ("party_badge", "党员亮身份")
+    CASE_UPDATE = ("case_update", "工单进展")
 
 
 class Notification(db.Model):

@@ -1,0 +1,48 @@
+"""Case forms: shape only; the workflow rules live in services."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .models import Priority, Satisfaction
+
+CHOOSE_FROM_LIST = "请从列表中选择"
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class FileCaseForm(FlaskForm):
+    case_type = SelectField("案件类型", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
+    priority = RadioField("紧急程度", choices=Priority.choices(), default=Priority.NORMAL.value,
+                          validators=[DataRequired("请选择紧急程度")])
+    departments = CheckboxListField("派单部门（可多选，也可稍后派单）", coerce=int,
+                                    invalid_choice_message=CHOOSE_FROM_LIST)
+    note = StringField("立案说明（居民可见，选填）", validators=[Optional(), Length(max=200)])
+
+
+class CaseStepForm(FlaskForm):
+    """Every staff step on a case: the note residents see, an internal note, and the version seen."""
+
+    version = HiddenField()
+    public_note = TextAreaField("说明（居民可见）", validators=[Optional(), Length(max=500, message="最多500字")])
+    internal_note = TextAreaField("内部备注（居民看不到）", validators=[Optional(), Length(max=500, message="最多500字")])
+    departments = CheckboxListField("派单部门", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
+    photos = MultipleFileField("处置照片（选填）")
+
+
+class RateForm(FlaskForm):
+    satisfaction = RadioField(
+        "您对处理结果满意吗？",
+        choices=[c for c in Satisfaction.choices() if c.value != Satisfaction.UNRATED.value],
+        validators=[DataRequired("请选择满意度")],
+    )
+    comment = TextAreaField("说说您的看法（选填）", validators=[Optional(), Length(max=200, message="最多200字")])
+
+
+class CaseTypeForm(FlaskForm):
+    name = StringField("类型名称", validators=[DataRequired("请填写类型名称"), Length(max=20)])

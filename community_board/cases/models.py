@@ -1,0 +1,188 @@
+"""Cases (工单): a staff flag turns a post into tracked work with a public timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..enums import LabeledEnum, enum_column_type
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class CaseStatus(LabeledEnum):
+    FILED = ("filed", "已立案")
+    DISPATCHED = ("dispatched", "已派单")
+    IN_PROGRESS = ("in_progress", "处置中")
+    RESOLVED = ("resolved", "已办结")
+    CLOSED = ("closed", "已关闭")
+    WITHDRAWN = ("withdrawn", "不予立案")
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset({CaseStatus.FILED, CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})
+
+
+class Priority(LabeledEnum):
+    URGENT = ("urgent", "紧急")
+    NORMAL = ("normal", "一般")
+    LOW = ("low", "较低")
+
+
+class Level(LabeledEnum):
+    """Who answers for the case now; overdue cases climb one level at a time."""
+
+    COMPOUND = ("compound", "居民区")
+    STREET = ("street", "街镇网格化中心")
+    DISTRICT = ("district", "区网格化中心")
+
+    @property
+    def next(self) -> Level | None:
+        order = list(Level)
+        position = order.index(self)
+        return order[position + 1] if position + 1 < len(order) else None
+
+
+class Satisfaction(LabeledEnum):
+    SATISFIED = ("satisfied", "满意")
+    BASIC = ("basic", "基本满意")
+    UNSATISFIED = ("unsatisfied", "不满意")
+    UNRATED = ("unrated", "未评价")
+
+
+class EventKind(LabeledEnum):
+    FILED = ("filed", "立案")
+    DISPATCHED = ("dispatched", "派单")
+    ACCEPTED = ("accepted", "接单处置")
+    PROGRESS = ("progress", "处置进展")
+    RESOLVED = ("resolved", "办结")
+    RATED = ("rated", "居民评价")
+    REOPENED = ("reopened", "重新处置")
+    CLOSED = ("closed", "结案")
+    WITHDRAWN = ("withdrawn", "不予立案")
+    ESCALATED = ("escalated", "升级")
+    NOTE = ("note", "内部备注")
+
+
+class CaseType(db.Model):
+    """环境卫生, 违章搭建 …: reference data seeded by a migration, edited by the district admin."""
+
+    __tablename__ = "case_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class CaseDepartment(db.Model):
+    """A department a case was dispatched to."""
+
+    __tablename__ = "case_departments"
+
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), primary_key=True, index=True)
+    dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    department = relationship("Department", lazy="joined")
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_compound_created", "compound_id", "created_at", "id"),
+        sa.Index("ix_cases_street_created", "street_id", "created_at", "id"),
+        sa.Index("ix_cases_district_created", "district_id", "created_at", "id"),
+        sa.Index("ix_cases_status_escalation", "status", "next_escalation_at"),
+        sa.CheckConstraint("status != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
+        sa.CheckConstraint("status NOT IN ('resolved', 'closed') OR resolved_at IS NOT NULL OR closed_at IS NOT NULL",
+                           name="resolved_has_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(24), unique=True)  # BS-20261122-0007
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"))
+    street_id: Mapped[int] = mapped_column(sa.ForeignKey("streets.id"))
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"))
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), unique=True)
+    reply_id: Mapped[int | None] = mapped_column(sa.ForeignKey("replies.id"))
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))  # asked for satisfaction
+    case_type_id: Mapped[int] = mapped_column(sa.ForeignKey("case_types.id"))
+    priority: Mapped[Priority] = mapped_column(enum_column_type(Priority))
+    status: Mapped[CaseStatus] = mapped_column(enum_column_type(CaseStatus), default=CaseStatus.FILED)
+    level: Mapped[Level] = mapped_column(enum_column_type(Level), default=Level.COMPOUND)
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline_at: Mapped[datetime]
+    next_escalation_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    # Minutes from filing to the (last) resolution: percentiles become a plain ORDER BY on both databases.
+    resolve_minutes: Mapped[int | None]
+    closed_at: Mapped[datetime | None]
+    satisfaction: Mapped[Satisfaction | None] = mapped_column(enum_column_type(Satisfaction))
+    satisfaction_comment: Mapped[str | None] = mapped_column(sa.String(200))
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    # Optimistic locking: an UPDATE that finds another version raises StaleDataError.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    post = relationship("Post")
+    case_type: Mapped[CaseType] = relationship(lazy="joined")
+    compound = relationship("Compound")
+    reporter = relationship("User", foreign_keys=[reporter_id])
+    departments: Mapped[list[CaseDepartment]] = relationship(lazy="selectin", order_by=CaseDepartment.dispatched_at)
+
+    @property
+    def scope(self) -> tuple[int, int, int]:
+        return (self.district_id, self.street_id, self.compound_id)
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status.is_open and self.deadline_at < utcnow()
+
+    @property
+    def department_ids(self) -> set[int]:
+        return {d.department_id for d in self.departments}
+
+
+class CaseEvent(db.Model):
+    """One step on the timeline (办理过程). Residents see the role and the public note only."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (sa.Index("ix_case_events_case_created", "case_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    kind: Mapped[EventKind] = mapped_column(enum_column_type(EventKind))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # None: the system
+    actor_label: Mapped[str] = mapped_column(sa.String(40))  # 居民区书记 / 吴淞街道城管中队 / 系统
+    from_status: Mapped[CaseStatus | None] = mapped_column(enum_column_type(CaseStatus))
+    to_status: Mapped[CaseStatus | None] = mapped_column(enum_column_type(CaseStatus))
+    public_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    internal_note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor = relationship("User")
+    photos: Mapped[list[CasePhoto]] = relationship(lazy="selectin", order_by="CasePhoto.id")
+
+    @property
+    def is_internal_only(self) -> bool:
+        return not self.public_note and self.kind is EventKind.NOTE
+
+
+class CasePhoto(db.Model):
+    """Photos of what was done, attached to a resolution event."""
+
+    __tablename__ = "case_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("case_events.id"), index=True)
+    file_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    thumb_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]

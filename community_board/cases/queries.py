@@ -1,0 +1,86 @@
+"""Case reads: one case, the cases of posts on a feed, inboxes and timelines."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..compounds.models import Department, StaffRole
+from ..extensions import db
+from ..pagination import Page, keyset_page
+from ..permissions import Action, Decision, PermissionDenied, require
+from ..timeutil import utcnow
+from .models import OPEN_STATUSES, Case, CaseDepartment, CaseEvent, CaseType
+
+
+def get_case_for(user, case_id: int, action: Action = Action.VIEW_CASE) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    require(user, action, case)
+    return case
+
+
+def case_of_post(post_id: int) -> Case | None:
+    return db.session.scalar(sa.select(Case).where(Case.post_id == post_id))
+
+
+def cases_of_posts(post_ids: list[int]) -> dict[int, Case]:
+    if not post_ids:
+        return {}
+    return {c.post_id: c for c in db.session.scalars(sa.select(Case).where(Case.post_id.in_(post_ids)))}
+
+
+def timeline(case: Case, *, internal: bool) -> list[CaseEvent]:
+    """Every event for staff; residents get the public steps only (internal notes never leave)."""
+    stmt = sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
+    if not internal:
+        stmt = stmt.where(CaseEvent.public_note != "")
+    return list(db.session.scalars(stmt.order_by(CaseEvent.created_at, CaseEvent.id).limit(500)))
+
+
+def case_types(active_only: bool = True) -> list[CaseType]:
+    stmt = sa.select(CaseType).order_by(CaseType.sort_order, CaseType.id)
+    if active_only:
+        stmt = stmt.where(CaseType.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def scope_condition(user):
+    """SQL for 'cases this user's roles reach': departments see what was dispatched to them,
+    compound staff their compound, grid centres their street or district."""
+    conditions = []
+    for assignment in user.assignments:
+        if assignment.role is StaffRole.DEPARTMENT:
+            conditions.append(Case.id.in_(
+                sa.select(CaseDepartment.case_id).where(CaseDepartment.department_id == assignment.department_id)
+            ))
+        elif assignment.compound_id is not None:
+            conditions.append(Case.compound_id == assignment.compound_id)
+        elif assignment.street_id is not None:
+            conditions.append(Case.street_id == assignment.street_id)
+        else:
+            conditions.append(Case.district_id == assignment.district_id)
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
+def inbox(user, view: str, cursor: str | None, limit: int) -> Page[Case]:
+    """我的工单: open cases by deadline (soonest first); 'all' lists every case newest first."""
+    stmt = sa.select(Case).where(scope_condition(user)).options(
+        selectinload(Case.post), selectinload(Case.compound)
+    )
+    if view == "all":
+        return keyset_page(stmt, Case, cursor, limit)
+    stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
+    if view == "overdue":
+        stmt = stmt.where(Case.deadline_at < utcnow())
+    return keyset_page(stmt, Case, cursor, limit, newest_first=False, sort_column="deadline_at")
+
+
+def departments_serving(district_id: int, street_id: int) -> list[Department]:
+    """Departments a case of this street can go to: the street's own and the district's."""
+    return list(db.session.scalars(
+        sa.select(Department)
+        .where(Department.district_id == district_id,
+               sa.or_(Department.street_id == street_id, Department.street_id.is_(None)))
+        .order_by(Department.street_id.is_(None), Department.id)
+    ))

@@ -1,0 +1,267 @@
+"""Case pages: file a case from a post, the staff case page, 我的工单, rating, dashboards, CSV."""
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Response, current_app, redirect, render_template, request, send_from_directory, stream_with_context, url_for
+from flask_login import current_user, login_required
+
+from ..accounts.forms import ActionForm
+from ..board import photos as photo_storage
+from ..board import queries as board_queries
+from ..compounds.models import Compound, District, Street
+from ..extensions import db
+from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..timeutil import format_local
+from ..web import perform, save
+from . import bp, dashboard, queries, services
+from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, RateForm
+from .models import Case, CaseEvent, CasePhoto, CaseType, Priority, Satisfaction
+
+
+def _int_or_none(raw) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+# Filing ------------------------------------------------------------------------------------
+
+@bp.route("/p/<int:post_id>/case/new", methods=["GET", "POST"])
+@login_required
+def file_case(post_id: int):
+    post = board_queries.get_post_for(current_user, post_id, Action.FILE_CASE)
+    existing = queries.case_of_post(post.id)
+    if existing is not None:
+        return redirect(url_for("cases.case", case_id=existing.id))
+    departments = queries.departments_serving(post.district_id, post.street_id)
+    form = FileCaseForm()
+    form.case_type.choices = [(t.id, t.name) for t in queries.case_types()]
+    form.departments.choices = [(d.id, d.name) for d in departments]
+    if form.validate_on_submit():
+        chosen = [d for d in departments if d.id in (form.departments.data or [])]
+        case_type = db.session.get(CaseType, form.case_type.data)
+        ok, case = save(form, lambda: services.file_case(
+            current_user, post, case_type, Priority(form.priority.data), note=form.note.data or "", departments=chosen,
+        ), success="已立案" + ("并派单" if chosen else ""))
+        if ok:
+            return redirect(url_for("cases.case", case_id=case.id))
+    return render_template("cases/file.html", post=post, form=form)
+
+
+# The staff case page -----------------------------------------------------------------------
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def case(case_id: int):
+    current = queries.get_case_for(current_user, case_id)
+    return _render_case(current, CaseStepForm(version=current.version))
+
+
+def _render_case(current: Case, form: CaseStepForm, status: int = 200):
+    departments = queries.departments_serving(current.district_id, current.street_id)
+    form.departments.choices = [(d.id, d.name) for d in departments if d.id not in current.department_ids]
+    return render_template(
+        "cases/case.html", case=current, form=form, events=queries.timeline(current, internal=True),
+        can_dispatch=can(current_user, Action.DISPATCH_CASE, current),
+        can_work=can(current_user, Action.WORK_CASE, current),
+        can_escalate=can(current_user, Action.ESCALATE_CASE, current),
+        can_note=can(current_user, Action.NOTE_CASE, current),
+    ), status
+
+
+STEPS = {
+    # verb: (the action checked before anything else, the message on success)
+    "dispatch": (Action.DISPATCH_CASE, "已派单"),
+    "withdraw": (Action.DISPATCH_CASE, "已不予立案"),
+    "accept": (Action.WORK_CASE, "已接单"),
+    "resolve": (Action.WORK_CASE, "已办结，等待居民评价"),
+    "note": (Action.NOTE_CASE, "已记录"),
+    "escalate": (Action.ESCALATE_CASE, "已升级"),
+}
+
+
+@bp.route("/cases/<int:case_id>/<any(dispatch, withdraw, accept, resolve, note, escalate):verb>", methods=["POST"])
+@login_required
+def step(case_id: int, verb: str):
+    action, message = STEPS[verb]
+    current = queries.get_case_for(current_user, case_id, action)
+    form = CaseStepForm()
+    departments = queries.departments_serving(current.district_id, current.street_id)
+    form.departments.choices = [(d.id, d.name) for d in departments]
+    if not form.validate_on_submit():
+        return _render_case(current, form, 400)
+    version = _int_or_none(form.version.data)
+    public, internal = form.public_note.data or "", form.internal_note.data or ""
+    stored = []
+
+    def work():
+        nonlocal stored
+        if verb == "dispatch":
+            chosen = [d for d in departments if d.id in (form.departments.data or [])]
+            services.dispatch(current_user, current, chosen, public, expected_version=version)
+        elif verb == "withdraw":
+            services.withdraw(current_user, current, public, expected_version=version)
+        elif verb == "accept":
+            services.accept(current_user, current, public, expected_version=version)
+        elif verb == "resolve":
+            stored = photo_storage.store_uploads(request.files.getlist(form.photos.name))
+            services.resolve(current_user, current, public, stored, expected_version=version)
+        elif verb == "note":
+            services.add_note(current_user, current, public, internal, expected_version=version)
+        else:
+            services.escalate(current_user, current, public, expected_version=version)
+
+    ok, _ = save(form, work, success=message)
+    if not ok:
+        photo_storage.discard(stored)
+        db.session.refresh(current)
+        return _render_case(current, form, 409 if form.form_errors else 400)
+    return redirect(url_for("cases.case", case_id=current.id))
+
+
+@bp.route("/cases/<int:case_id>/rate", methods=["POST"])
+@login_required
+def rate(case_id: int):
+    current = queries.get_case_for(current_user, case_id, Action.RATE_CASE)
+    form = RateForm()
+    if form.validate_on_submit():
+        satisfaction = Satisfaction(form.satisfaction.data)
+        save(form, lambda: services.rate(current_user, current, satisfaction, form.comment.data or ""),
+             success="感谢您的评价" if satisfaction is not Satisfaction.UNSATISFIED else "已退回重新处置，感谢您的反馈")
+    return redirect(url_for("board.post", post_id=current.post_id, _anchor="case"))
+
+
+@bp.route("/case-photos/<int:photo_id>")
+@bp.route("/case-photos/<int:photo_id>/thumb", endpoint="photo_thumb", defaults={"thumb": True})
+@login_required
+def photo(photo_id: int, thumb: bool = False):
+    image = db.session.get(CasePhoto, photo_id)
+    if image is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    event = db.session.get(CaseEvent, image.event_id)
+    current = db.session.get(Case, event.case_id)
+    # Whoever may see the post sees the public resolution photos.
+    board_queries.get_post_for(current_user, current.post_id)
+    response = send_from_directory(photo_storage.upload_dir(), image.thumb_name if thumb else image.file_name,
+                                   mimetype="image/jpeg", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# 我的工单 -----------------------------------------------------------------------------------
+
+@bp.route("/cases")
+@login_required
+def inbox():
+    if not current_user.assignments:
+        raise PermissionDenied(Decision.FORBIDDEN)
+    view = request.args.get("view", "open")
+    if view not in ("open", "overdue", "all"):
+        view = "open"
+    page = queries.inbox(current_user, view, request.args.get("after"), current_app.config["PAGE_SIZE"])
+    return render_template("cases/inbox.html", page=page, view=view)
+
+
+# Dashboards ---------------------------------------------------------------------------------
+
+LEVELS = {"compound": (Compound, Case.compound_id), "street": (Street, Case.street_id), "district": (District, Case.district_id)}
+
+
+def _dashboard_scope(level: str, node_id: int):
+    model, column = LEVELS[level]
+    node = db.session.get(model, node_id)
+    if node is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    require(current_user, Action.VIEW_DASHBOARD, node)
+    return node, column == node_id
+
+
+@bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>")
+@login_required
+def dashboard_page(level: str, node_id: int):
+    node, condition = _dashboard_scope(level, node_id)
+    return render_template("cases/dashboard.html", node=node, level=level, figures=dashboard.figures(condition))
+
+
+CSV_COLUMNS = ["编号", "居民区", "案件类型", "紧急程度", "状态", "当前层级", "立案时间", "处置期限", "是否超期",
+               "办结时间", "处置用时（小时）", "结案时间", "满意度", "重新处置次数", "派单部门"]
+
+
+@bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>/cases.csv")
+@login_required
+def dashboard_csv(level: str, node_id: int):
+    node, condition = _dashboard_scope(level, node_id)
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
+        writer.writerow(CSV_COLUMNS)
+        for case in dashboard.cases_in_view(condition):
+            writer.writerow([
+                case.number, case.compound.name, case.case_type.name, case.priority.label, case.status.label,
+                case.level.label, format_local(case.created_at), format_local(case.deadline_at),
+                "是" if case.is_overdue else "否", format_local(case.resolved_at),
+                round(case.resolve_minutes / 60, 1) if case.resolve_minutes is not None else "",
+                format_local(case.closed_at), case.satisfaction.label if case.satisfaction else "",
+                case.reopen_count, "、".join(d.department.name for d in case.departments),
+            ])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    filename = f"cases-{level}-{node_id}.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# Case types (district admin) ---------------------------------------------------------------
+
+@bp.route("/admin/d/<int:district_id>/case-types", methods=["GET", "POST"])
+@login_required
+def case_types(district_id: int):
+    district = db.session.get(District, district_id)
+    if district is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    require(current_user, Action.MANAGE_CASE_TYPES, district)
+    form = CaseTypeForm()
+    if form.validate_on_submit():
+        ok, _ = save(form, lambda: services.add_case_type(current_user, district, form.name.data),
+                     success=f"已添加类型：{form.name.data}")
+        if ok:
+            return redirect(url_for("cases.case_types", district_id=district.id))
+    return render_template("cases/case_types.html", district=district, form=form,
+                           types=queries.case_types(active_only=False), action_form=ActionForm())
+
+
+@bp.route("/admin/d/<int:district_id>/case-types/<int:type_id>/<any(enable, disable):verb>", methods=["POST"])
+@login_required
+def toggle_case_type(district_id: int, type_id: int, verb: str):
+    district = db.session.get(District, district_id)
+    case_type = db.session.get(CaseType, type_id)
+    if district is None or case_type is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    if ActionForm().validate_on_submit():
+        perform(services.set_case_type_active, current_user, district, case_type, verb == "enable",
+                success="已启用" if verb == "enable" else "已停用")
+    return redirect(url_for("cases.case_types", district_id=district.id))
+
+
+@bp.app_template_filter("status_row")
+def _status_row(pair):
+    status, count = pair
+    return (status.label, count)
+
+
+@bp.app_template_filter("type_row")
+def _type_row(row):
+    name, filed, _closed = row
+    return (name, filed)
+
+
+@bp.app_context_processor
+def _case_helpers():
+    """Board templates ask for the case of a post (the card on the post, the tag on feed cards)
+    without the board package depending on cases."""
+    return {"case_of_post": queries.case_of_post, "cases_of_posts": queries.cases_of_posts,
+            "public_timeline": lambda case: queries.timeline(case, internal=False), "RateForm": RateForm}
