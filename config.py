@@ -22,9 +22,14 @@ def instance_dir() -> Path:
 def _secret_from_file(name: str) -> str:
     """Read a secret kept in instance/, generating it on first use (never committed)."""
     path = instance_dir() / name
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes and all read the same key.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
     return path.read_text().strip()
 
 
@@ -68,21 +73,21 @@ class Config:
         self.SESSION_COOKIE_SECURE = not self.DEBUG
         self.REMEMBER_COOKIE_SECURE = not self.DEBUG
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: SQL errors in the log must not carry phone numbers or names.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
-    PERMANENT_SESSION_LIFETIME = timedelta(days=7)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     MAX_CONTENT_LENGTH = 95 * 1024 * 1024  # nine photos of up to 10 MB each, plus the form
     PASSWORD_HASH_METHOD = "scrypt"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMITS = "5 per minute;20 per hour"
+    JOIN_LIMITS = "10 per minute;30 per hour"  # a committee office may help many elders register
     PAGE_SIZE = 20
 
-    TIMEZONE = "Asia/Shanghai"
 
 
 class DevelopmentConfig(Config):

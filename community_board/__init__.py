@@ -45,7 +45,10 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from . import audit  # noqa: F401  (registers the audit model)
+    from sqlalchemy.orm import joinedload, selectinload
+
     from .accounts.models import User
+    from .compounds.models import StaffAssignment
     from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -67,8 +70,11 @@ def _init_extensions(app: Flask) -> None:
         user_id, _, version = token.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.session_version != int(version):
+        user = db.session.get(
+            User, int(user_id),
+            options=[selectinload(User.assignments).joinedload(StaffAssignment.department), joinedload(User.compound)],
+        )
+        if user is None or user.session_version != int(version) or not user.active:
             return None
         return user
 

@@ -9,6 +9,8 @@ from stdnum.cn import ric
 from .accounts import rules
 from .accounts.models import PartyBadge, ResidentStatus, Salutation, User
 from .accounts.services import hash_password, household_at
+from .board.demo import seed_board
+from .cases.demo import seed_cases
 from .compounds.models import (
     Compound,
     CompoundKind,
@@ -20,8 +22,6 @@ from .compounds.models import (
     Street,
     StreetKind,
 )
-from .board.demo import seed_board
-from .cases.demo import seed_cases
 from .compounds.services import active_join_code
 from .extensions import db, write_transactions
 from .privacy import id_number_hmac
@@ -178,8 +178,12 @@ def _recount_residents() -> None:
 
 def init_app(app: Flask) -> None:
     @app.cli.command("seed-demo")
-    def seed_demo_command():
+    @click.option("--force", is_flag=True, help="also under CB_CONFIG=production")
+    def seed_demo_command(force):
         """Load the demo district (idempotent) and print the demo logins."""
+        if not (app.debug or app.testing or force):
+            raise click.ClickException("seed-demo creates accounts with a known password; "
+                                       "use CB_CONFIG=development, or --force if you mean it")
         with write_transactions():
             seed_demo()
         click.echo(f"Demo data loaded. Demo logins (password {DEMO_PASSWORD} for all):")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-
 from functools import wraps
 
 from flask import g, has_request_context, request
@@ -60,6 +59,12 @@ def writes_on_get(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def release_write_lock() -> None:
+    """End the current transaction before slow work (password hashing, image processing), so
+    SQLite's write lock is not held meanwhile; loaded objects reload on their next use."""
+    db.session.commit()
 
 
 def _wants_write_lock() -> bool:

@@ -88,5 +88,4 @@ def set_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(set_security_headers)
-    app.jinja_env.filters["user_text"] = render_plain_text
     app.jinja_env.filters["stored_html"] = stored_html

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import flash
 from sqlalchemy.orm.exc import StaleDataError
 
 from .errors import ValidationError, attach_to_form
 from .extensions import db
-
 
 # Rows with a version column (cases) refuse an update based on what another user already changed.
 STALE_MESSAGE = "该工单已被他人更新，请刷新"
@@ -45,3 +45,13 @@ def save(form, work: Callable[[], Any], success: str | None = None) -> tuple[boo
     if ok and success:
         flash(success, "success")
     return ok, result
+
+
+def safe_redirect_target(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects: //evil, /\\evil, /%09/evil)."""
+    if not target or any(ord(ch) <= 0x20 or ch == "\\" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

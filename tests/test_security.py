@@ -90,11 +90,6 @@ def test_sanitize_html_drops_what_is_not_allowed():
     assert "<p>好</p>" in html
 
 
-def test_user_text_filter_is_published_to_templates(app):
-    rendered = app.jinja_env.from_string("{{ text|user_text }}").render(text="<b>粗</b>")
-    assert rendered == "&lt;b&gt;粗&lt;/b&gt;"
-
-
 @pytest.fixture
 def broken_app():
     app = create_app(config_module.TestingConfig(), SECRET_KEY="test-secret")
@@ -123,3 +118,11 @@ def test_500_for_json_clients(broken_app):
     assert response.status_code == 500
     assert response.get_json()["status"] == 500
     assert "secret-detail" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/%09/evil.example", "/\t/evil.example", "/\\evil.example",
+                                    "https://evil.example/", "javascript:alert(1)", "/\n/evil.example"])
+def test_login_never_redirects_off_site(client, resident, target):
+    response = client.post(f"/login?next={target}", data={"phone": resident.phone, "password": "Passw0rd1"})
+    assert response.status_code == 302
+    assert response.headers["Location"] in ("/", "http://localhost/")

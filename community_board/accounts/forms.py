@@ -3,8 +3,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
+from ..formtools import strip
 from . import rules
 from .models import Salutation
 
@@ -18,10 +25,6 @@ def _check(problem_of):
     return validator
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 def _address_part(label: str):
     return _check(lambda value: rules.address_part_problem(value, label))
 
@@ -32,22 +35,22 @@ class ResidentDetailsForm(FlaskForm):
     real_name = StringField(
         "真实姓名",
         validators=[DataRequired("请填写真实姓名"), Length(min=2, max=20, message="姓名应为2到20个字")],
-        filters=[_strip],
+        filters=[strip],
     )
     salutation = RadioField(
         "称呼", choices=Salutation.choices(), validators=[InputRequired("请选择称呼")]
     )
     building = StringField(
         "楼号", validators=[DataRequired("请填写楼号"), _address_part("楼号")],
-        filters=[_strip],
+        filters=[strip],
     )
     unit = StringField(
         "单元", validators=[Optional(), _address_part("单元")],
-        filters=[_strip],
+        filters=[strip],
     )
     room = StringField(
         "室号", validators=[DataRequired("请填写室号"), _address_part("室号")],
-        filters=[_strip],
+        filters=[strip],
     )
     id_number = StringField(
         "身份证号",

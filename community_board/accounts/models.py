@@ -86,9 +86,8 @@ class User(UserMixin, db.Model):
 
     compound: Mapped[Compound | None] = relationship()
     household: Mapped[Household | None] = relationship()
-    assignments: Mapped[list[StaffAssignment]] = relationship(
-        back_populates="user", lazy="selectin", order_by=StaffAssignment.id
-    )
+    # Loaded with the signed-in user (load_user); other users' roles are never needed per row.
+    assignments: Mapped[list[StaffAssignment]] = relationship(back_populates="user", order_by=StaffAssignment.id)
 
     # Flask-Login -------------------------------------------------------------
     def get_id(self) -> str:

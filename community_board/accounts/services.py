@@ -5,6 +5,7 @@ Services check, mutate, write the audit row and flush; the view commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,8 +19,8 @@ from ..extensions import db
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..pagination import Page, keyset_page
-from ..persistence import insert_unique
 from ..permissions import Action, require
+from ..persistence import insert_unique
 from ..privacy import id_number_hmac
 from ..timeutil import utcnow
 from .models import Household, PartyBadge, ResidentStatus, Salutation, User
@@ -55,12 +56,17 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def password_matches(user: User | None, password: str) -> bool:
-    """Compare in constant work whether or not the phone number exists."""
-    if user is None:
-        check_password_hash(hash_password("timing-equaliser"), password)
+@lru_cache(maxsize=4)
+def _placeholder_hash(method: str) -> str:
+    return generate_password_hash("timing-equaliser", method=method)
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    """One hash check whether or not the account exists, so timing does not tell."""
+    if stored_hash is None:
+        check_password_hash(_placeholder_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return False
-    return check_password_hash(user.password_hash, password)
+    return check_password_hash(stored_hash, password)
 
 
 def find_user_by_phone(phone: str) -> User | None:
@@ -246,10 +252,12 @@ def party_badge_requests(compound: Compound, cursor: str | None, limit: int) -> 
 
 # Staff accounts ------------------------------------------------------------------------------
 
-def staff_user(phone: str, real_name: str | None, password_hash: str | None) -> User:
+def staff_user(district_id: int, phone: str, real_name: str | None, password_hash: str | None) -> User:
     """The account to give a staff role: an existing one by phone, or a new one."""
     user = find_user_by_phone(phone)
     if user is not None:
+        if user.compound is not None and user.compound.district_id != district_id:
+            raise ValidationError("该手机号已是其他区的居民账号，不能在本区设置角色", "phone")
         return user
     if not real_name:
         raise ValidationError("新账号请填写姓名", "real_name")

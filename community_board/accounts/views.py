@@ -5,9 +5,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..compounds import services as compound_services
-from ..extensions import db, limiter
+from ..extensions import db, limiter, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can
-from ..web import perform, save
+from ..web import perform, safe_redirect_target, save
 from . import bp, rules, services
 from .forms import (
     ActionForm,
@@ -24,6 +24,10 @@ def _login_limits() -> str:
     return current_app.config["LOGIN_LIMITS"]
 
 
+def _join_limits() -> str:
+    return current_app.config["JOIN_LIMITS"]
+
+
 def _failed(response) -> bool:
     return response.status_code != 302
 
@@ -31,17 +35,6 @@ def _failed(response) -> bool:
 def _phone_key() -> str:
     # Normalised: "138 0000 0000" and "138-0000-0000" must not get buckets of their own.
     return "login-phone:" + rules.normalize_phone(request.form.get("phone") or "")[-11:]
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("compounds.home")
-
-
-def _end_read_transaction() -> None:
-    """Release SQLite's write lock before slow work such as password hashing."""
-    db.session.commit()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -53,10 +46,11 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = services.find_user_by_phone(form.phone.data)
-        _end_read_transaction()
-        if services.password_matches(user, form.password.data) and user.is_active:
+        stored_hash, active = (user.password_hash, user.active) if user else (None, False)
+        release_write_lock()
+        if services.password_matches(stored_hash, form.password.data) and active:
             login_user(user, remember=form.remember.data)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_redirect_target(request.args.get("next")) or url_for("compounds.home"))
         form.form_errors.append("手机号或密码不正确")
     return render_template("accounts/login.html", form=form)
 
@@ -73,16 +67,17 @@ def logout():
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
+@limiter.limit(_join_limits, methods=["POST"])
 def join(token: str):
     form = RegistrationForm()
-    # Hash before the first query so the write transaction stays short.
-    password_hash = services.hash_password(form.password.data) if form.validate_on_submit() else None
     code = compound_services.find_join_code(token)
     if code is None:
         raise PermissionDenied(Decision.NOT_FOUND)
     if not code.is_active:
         return render_template("accounts/join_expired.html", compound=code.compound), 410
-    if password_hash is not None:
+    if form.validate_on_submit():
+        release_write_lock()
+        password_hash = services.hash_password(form.password.data)
         ok, user = save(form, lambda: services.register_resident(
             code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
         ), success="注册成功，请等待居委会审核")
@@ -109,8 +104,9 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        _end_read_transaction()
-        if not services.password_matches(user, form.current_password.data):
+        stored_hash = user.password_hash
+        release_write_lock()
+        if not services.password_matches(stored_hash, form.current_password.data):
             form.current_password.errors = ["当前密码不正确"]
         else:
             new_hash = services.hash_password(form.new_password.data)
@@ -155,7 +151,8 @@ def request_party_badge():
 # Compound staff ------------------------------------------------------------------------------
 
 def _resident_of(compound, user_id: int) -> User:
-    resident = db.session.get(User, user_id)
+    # Locked until commit: two staff deciding at once cannot both pass the "still pending" check.
+    resident = db.session.get(User, user_id, with_for_update=True)
     if resident is None or resident.compound_id != compound.id:
         raise PermissionDenied(Decision.NOT_FOUND)
     return resident

@@ -41,7 +41,9 @@ def draw_item(shape: str, color: str) -> bytes:
 
 def seed_board(compounds: dict, users_by_phone: dict) -> int:
     """Add the demo posts of each compound that has none yet; returns how many were added."""
-    from .demo_content import DEMO_POSTS  # a large data module, loaded only when seeding
+    from .demo_content import (
+        DEMO_POSTS,  # a large data module, loaded only when seeding
+    )
 
     sections = {s.key: s for s in db.session.scalars(sa.select(Section))}
     added = 0

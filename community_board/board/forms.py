@@ -2,26 +2,28 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..enums import LabeledEnum
+from ..formtools import CHOOSE_FROM_LIST, at_most, strip
 from .models import AidKind, ItemCondition, ReportReason, TradeStatus
-
-CHOOSE_FROM_LIST = "请从列表中选择"
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class PostForm(FlaskForm):
     title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=30, message="标题最多30个字")],
-                        filters=[_strip])
+                        filters=[strip])
     body = TextAreaField("内容", validators=[DataRequired("请填写内容"), Length(max=5000, message="内容最多5000字")])
     photos = MultipleFileField("照片（最多9张）")
     # 闲置物品
-    price_yuan = StringField("价格（元）", validators=[Optional(), Length(max=12)], filters=[_strip])
+    price_yuan = StringField("价格（元）", validators=[Optional(), at_most(12)], filters=[strip])
     is_free = BooleanField("免费送")
     condition = RadioField("成色", choices=ItemCondition.choices(), validators=[Optional()], validate_choice=False)
     # 互助
@@ -39,7 +41,7 @@ class ReportForm(FlaskForm):
 
 
 class HideForm(FlaskForm):
-    reason = StringField("隐藏原因", validators=[DataRequired("请填写隐藏原因"), Length(max=200)], filters=[_strip])
+    reason = StringField("隐藏原因", validators=[DataRequired("请填写隐藏原因"), at_most(200)], filters=[strip])
 
 
 class TradeStatusForm(FlaskForm):
@@ -48,11 +50,4 @@ class TradeStatusForm(FlaskForm):
 
 class ThanksForm(FlaskForm):
     helper = SelectField("感谢帮忙的邻居", invalid_choice_message=CHOOSE_FROM_LIST, validators=[Optional()], validate_choice=False)
-    note = StringField("感谢的话（选填）", validators=[Optional(), Length(max=100)], filters=[_strip])
-
-
-def enum_from_form(enum_class: type[LabeledEnum], value):
-    try:
-        return enum_class(value)
-    except ValueError:
-        return None
+    note = StringField("感谢的话（选填）", validators=[Optional(), at_most(100)], filters=[strip])

@@ -62,6 +62,7 @@ def _open_checked(data: bytes) -> Image.Image:
 
 
 def _encode(image: Image.Image) -> bytes:
+    image.info.clear()  # comments, ICC and other metadata the encoder would carry over
     buffer = BytesIO()
     image.save(buffer, format="JPEG", quality=85, optimize=True)  # no exif= argument: metadata is dropped
     return buffer.getvalue()

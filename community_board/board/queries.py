@@ -90,9 +90,10 @@ def feed(viewer, compound: Compound, cursor: str | None, limit: int, section: Se
     return Feed(page, thumbs, liked)
 
 
-def get_post_for(viewer, post_id: int, action: Action = Action.VIEW_POST) -> Post:
-    """The post if ``viewer`` may do ``action`` on it: 404 outside their compound or when deleted."""
-    post = db.session.get(Post, post_id)
+def get_post_for(viewer, post_id: int, action: Action = Action.VIEW_POST, *, for_update: bool = False) -> Post:
+    """The post if ``viewer`` may do ``action`` on it: 404 outside their compound or when deleted.
+    ``for_update`` locks the row until commit, so two moderators cannot both pass a state check."""
+    post = db.session.get(Post, post_id, with_for_update=for_update)
     if post is None:
         raise PermissionDenied(Decision.NOT_FOUND)
     require(viewer, action, post)

@@ -52,7 +52,14 @@ def _may_view(user, post: Post, roles) -> Decision:
     return _visible(post, user, roles)
 
 
-@object_rule(Action.REPLY, Action.LIKE, Action.REPORT)
+@object_rule(Action.REPORT)
+def _may_report(user, post: Post, roles) -> Decision:
+    if post.author_id == user.id:
+        return Decision.FORBIDDEN
+    return _may_interact(user, post, roles)
+
+
+@object_rule(Action.REPLY, Action.LIKE)
 def _may_interact(user, post: Post, roles) -> Decision:
     if _visible(post, user, roles) is Decision.NOT_FOUND:
         return Decision.NOT_FOUND

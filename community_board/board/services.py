@@ -15,6 +15,7 @@ from .. import audit
 from ..compounds.models import Compound, StaffRole
 from ..errors import ValidationError
 from ..extensions import db
+from ..persistence import insert_unique
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..permissions import Action, require
@@ -245,8 +246,7 @@ def report(actor, post: Post, reason: ReportReason, detail: str = "", reply: Rep
         raise ValidationError("您已经举报过，居委会会尽快处理")
     entry = Report(compound_id=post.compound_id, post_id=post.id, reply_id=reply.id if reply else None,
                    reporter_id=actor.id, reason=reason, detail=detail.strip()[:200])
-    db.session.add(entry)
-    return entry
+    return insert_unique(entry, "您已经举报过，居委会会尽快处理")
 
 
 # Moderation ---------------------------------------------------------------------------------

@@ -15,11 +15,19 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
 from ..compounds.services import get_compound_for
-from ..extensions import db
+from ..errors import ValidationError, attach_to_form
+from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
-from ..web import perform, save
+from ..web import perform, safe_redirect_target, save
 from . import bp, photos, queries, services
-from .forms import HideForm, PostForm, ReplyForm, ReportForm, ThanksForm, TradeStatusForm
+from .forms import (
+    HideForm,
+    PostForm,
+    ReplyForm,
+    ReportForm,
+    ThanksForm,
+    TradeStatusForm,
+)
 from .models import Photo, ReportReason, TradeStatus
 from .rules import SectionBoard
 
@@ -91,18 +99,17 @@ def compose(compound_id: int, key: str):
     require(current_user, Action.POST, SectionBoard(compound, current))
     form = PostForm()
     if form.validate_on_submit():
-        stored = []
-
-        def publish():
-            nonlocal stored
-            # Photos are checked and written before the transaction's first write.
+        release_write_lock()  # image work holds no database lock
+        try:
             stored = photos.store_uploads(request.files.getlist(form.photos.name))
-            return services.create_post(current_user, compound, current, _draft(form), stored)
-
-        ok, post = save(form, publish, success="发布成功")
-        if ok:
-            return redirect(url_for("board.post", post_id=post.id))
-        photos.discard(stored)
+        except ValidationError as error:
+            attach_to_form(form, error)
+        else:
+            ok, post = save(form, lambda: services.create_post(current_user, compound, current, _draft(form), stored),
+                            success="发布成功")
+            if ok:
+                return redirect(url_for("board.post", post_id=post.id))
+            photos.discard(stored)
     return render_template("board/compose.html", compound=compound, section=current, form=form)
 
 
@@ -181,7 +188,7 @@ def edit(post_id: int):
 @bp.route("/p/<int:post_id>/delete", methods=["POST"])
 @login_required
 def delete(post_id: int):
-    current = queries.get_post_for(current_user, post_id, Action.DELETE_POST)
+    current = queries.get_post_for(current_user, post_id, Action.DELETE_POST, for_update=True)
     if ActionForm().validate_on_submit() and perform(services.delete_post, current_user, current, success="帖子已删除"):
         return redirect(url_for("board.feed", compound_id=current.compound_id))
     return redirect(url_for("board.post", post_id=current.id))
@@ -190,7 +197,7 @@ def delete(post_id: int):
 @bp.route("/p/<int:post_id>/trade-status", methods=["POST"])
 @login_required
 def trade_status(post_id: int):
-    current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS)
+    current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS, for_update=True)
     form = TradeStatusForm()
     if form.validate_on_submit():
         status = TradeStatus(form.status.data)
@@ -201,7 +208,7 @@ def trade_status(post_id: int):
 @bp.route("/p/<int:post_id>/fulfilled", methods=["POST"])
 @login_required
 def aid_fulfilled(post_id: int):
-    current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS)
+    current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS, for_update=True)
     form = ThanksForm()
     if form.validate_on_submit():
         helper_id = _int_or_none(form.helper.data)
@@ -241,15 +248,12 @@ def moderation(compound_id: int):
 
 
 def _moderated(post_id: int):
-    current = queries.get_post_for(current_user, post_id, Action.MODERATE)
+    current = queries.get_post_for(current_user, post_id, Action.MODERATE, for_update=True)
     return current, queries.get_reply_for(current_user, current, _int_or_none(request.args.get("reply")))
 
 
 def _back(current):
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for("board.post", post_id=current.id))
+    return redirect(safe_redirect_target(request.form.get("next")) or url_for("board.post", post_id=current.id))
 
 
 @bp.route("/p/<int:post_id>/hide", methods=["POST"])

@@ -2,4 +2,8 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__)
 
-from . import cli, rules, views  # noqa: E402,F401  (registers the rules, routes and commands)
+from . import (  # noqa: E402,F401  (registers the rules, routes and commands)
+    cli,
+    rules,
+    views,
+)

@@ -127,7 +127,7 @@ def _weekly_trend(condition) -> list[tuple[str, int, int]]:
             if monday in buckets:
                 buckets[monday][slot] += count
 
-    add(Case.created_at, 0)
+    add(Case.created_at, 0, Case.status != CaseStatus.WITHDRAWN)
     add(Case.closed_at, 1, Case.status == CaseStatus.CLOSED)
     return [(f"{monday.month}/{monday.day}", filed, closed) for monday, (filed, closed) in buckets.items()]
 

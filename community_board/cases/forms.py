@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..formtools import CHOOSE_FROM_LIST, at_most
 from .models import Priority, Satisfaction
-
-CHOOSE_FROM_LIST = "请从列表中选择"
 
 
 class CheckboxListField(SelectMultipleField):
@@ -22,7 +29,7 @@ class FileCaseForm(FlaskForm):
                           validators=[DataRequired("请选择紧急程度")])
     departments = CheckboxListField("派单部门（可多选，也可稍后派单）", coerce=int,
                                     invalid_choice_message=CHOOSE_FROM_LIST)
-    note = StringField("立案说明（居民可见，选填）", validators=[Optional(), Length(max=200)])
+    note = StringField("立案说明（居民可见，选填）", validators=[Optional(), at_most(200)])
 
 
 class CaseStepForm(FlaskForm):
@@ -45,4 +52,4 @@ class RateForm(FlaskForm):
 
 
 class CaseTypeForm(FlaskForm):
-    name = StringField("类型名称", validators=[DataRequired("请填写类型名称"), Length(max=20)])
+    name = StringField("类型名称", validators=[DataRequired("请填写类型名称"), at_most(20)])

@@ -33,7 +33,9 @@ def cases_of_posts(post_ids: list[int]) -> dict[int, Case]:
 def timeline(case: Case, *, internal: bool) -> list[CaseEvent]:
     """Every event for staff; residents get the public steps only (internal notes never leave)."""
     stmt = sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
-    if not internal:
+    if internal:
+        stmt = stmt.options(selectinload(CaseEvent.actor))  # staff see who did each step
+    else:
         stmt = stmt.where(CaseEvent.public_note != "")
     return list(db.session.scalars(stmt.order_by(CaseEvent.created_at, CaseEvent.id).limit(500)))
 

@@ -78,13 +78,13 @@ def _check_version(case: Case, expected_version: int | None) -> None:
 def transition(actor, case: Case, to_status: CaseStatus, *, public: str = "", internal: str = "",
                expected_version: int | None = None) -> CaseEvent:
     """The one way a case changes status: check the table and the actor, write the event."""
+    _check_version(case, expected_version)  # acting on an old page: say so before anything else
     step = TRANSITIONS.get((case.status, to_status))
     if step is None:
         raise ValidationError(f"工单当前为“{case.status.label}”，不能改为“{to_status.label}”")
     kind, action = step
     if actor is not None:
         require(actor, action, case)
-    _check_version(case, expected_version)
     event = _event(case, kind, actor, public=public, internal=internal, from_status=case.status, to_status=to_status)
     case.status = to_status
     now = utcnow()

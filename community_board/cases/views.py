@@ -4,14 +4,24 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, current_app, redirect, render_template, request, send_from_directory, stream_with_context, url_for
+from flask import (
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
 from ..board import photos as photo_storage
 from ..board import queries as board_queries
 from ..compounds.models import Compound, District, Street
-from ..extensions import db
+from ..errors import ValidationError, attach_to_form
+from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..timeutil import format_local
 from ..web import perform, save
@@ -93,9 +103,15 @@ def step(case_id: int, verb: str):
     version = _int_or_none(form.version.data)
     public, internal = form.public_note.data or "", form.internal_note.data or ""
     stored = []
+    if verb == "resolve" and any(f.filename for f in request.files.getlist(form.photos.name)):
+        release_write_lock()  # image work holds no database lock
+        try:
+            stored = photo_storage.store_uploads(request.files.getlist(form.photos.name))
+        except ValidationError as error:
+            attach_to_form(form, error)
+            return _render_case(current, form, 400)
 
     def work():
-        nonlocal stored
         if verb == "dispatch":
             chosen = [d for d in departments if d.id in (form.departments.data or [])]
             services.dispatch(current_user, current, chosen, public, expected_version=version)
@@ -104,7 +120,6 @@ def step(case_id: int, verb: str):
         elif verb == "accept":
             services.accept(current_user, current, public, expected_version=version)
         elif verb == "resolve":
-            stored = photo_storage.store_uploads(request.files.getlist(form.photos.name))
             services.resolve(current_user, current, public, stored, expected_version=version)
         elif verb == "note":
             services.add_note(current_user, current, public, internal, expected_version=version)
@@ -140,8 +155,11 @@ def photo(photo_id: int, thumb: bool = False):
         raise PermissionDenied(Decision.NOT_FOUND)
     event = db.session.get(CaseEvent, image.event_id)
     current = db.session.get(Case, event.case_id)
-    # Whoever may see the post sees the public resolution photos.
-    board_queries.get_post_for(current_user, current.post_id)
+    # Public resolution photos: for whoever may see the post, and for the case's handlers.
+    if not can(current_user, Action.VIEW_CASE, current):
+        board_queries.get_post_for(current_user, current.post_id)
+        if current.post.is_hidden:
+            raise PermissionDenied(Decision.NOT_FOUND)
     response = send_from_directory(photo_storage.upload_dir(), image.thumb_name if thumb else image.file_name,
                                    mimetype="image/jpeg", max_age=3600)
     response.headers["Cache-Control"] = "private, max-age=3600"

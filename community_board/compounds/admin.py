@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from ..accounts import services as account_services
 from ..accounts.forms import ActionForm
 from ..errors import ValidationError
-from ..extensions import db
+from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, require
 from ..web import perform, save
 from . import bp, services
@@ -148,12 +148,15 @@ def admin_staff(district_id: int):
     form.scope.choices = _scope_choices(district)
     if not form.validate_on_submit():
         return _render_staff(district, form, 400 if form.is_submitted() else 200)
-    new_password_hash = account_services.hash_password(form.password.data) if form.password.data else None
+    new_password_hash = None
+    if form.password.data:
+        release_write_lock()
+        new_password_hash = account_services.hash_password(form.password.data)
     role = StaffRole(form.role.data)
 
     def assign():
         node = services.resolve_scope(district, role, form.scope.data)
-        user = account_services.staff_user(form.phone.data, form.real_name.data, new_password_hash)
+        user = account_services.staff_user(district.id, form.phone.data, form.real_name.data, new_password_hash)
         services.assign_staff(current_user, district, user, role, node)
         return user.real_name
 

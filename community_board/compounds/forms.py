@@ -6,37 +6,33 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..accounts import rules
+from ..formtools import CHOOSE_FROM_LIST, at_most, strip
 from .models import CompoundKind, DepartmentKind, StaffRole, StreetKind
 
 _NAME = [DataRequired("请填写名称"), Length(max=40, message="名称最多40个字")]
 
-CHOOSE_FROM_LIST = "请从列表中选择"
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class StreetForm(FlaskForm):
-    name = StringField("街镇名称", validators=_NAME, filters=[_strip])
+    name = StringField("街镇名称", validators=_NAME, filters=[strip])
     kind = SelectField("类型", invalid_choice_message=CHOOSE_FROM_LIST, choices=StreetKind.choices())
 
 
 class CompoundForm(FlaskForm):
     street_id = SelectField("所属街镇", invalid_choice_message=CHOOSE_FROM_LIST, coerce=int, validate_choice=True)
-    name = StringField("居民区/村名称", validators=_NAME, filters=[_strip])
+    name = StringField("居民区/村名称", validators=_NAME, filters=[strip])
     kind = SelectField("类型", invalid_choice_message=CHOOSE_FROM_LIST, choices=CompoundKind.choices())
 
 
 class DepartmentForm(FlaskForm):
     parent = SelectField("隶属", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True)  # "district" or a street id
-    name = StringField("部门名称", validators=[DataRequired("请填写名称"), Length(max=60)], filters=[_strip])
+    name = StringField("部门名称", validators=[DataRequired("请填写名称"), at_most(60)], filters=[strip])
     kind = SelectField("类型", invalid_choice_message=CHOOSE_FROM_LIST, choices=DepartmentKind.choices())
 
 
 class StaffForm(FlaskForm):
     phone = StringField("手机号", validators=[DataRequired("请填写手机号")], filters=[rules.normalize_phone])
-    real_name = StringField("姓名", validators=[Optional(), Length(max=20)], filters=[_strip])
+    real_name = StringField("姓名", validators=[Optional(), at_most(20)], filters=[strip])
     password = PasswordField("初始密码", validators=[Optional()])
     role = SelectField("角色", invalid_choice_message=CHOOSE_FROM_LIST, choices=StaffRole.choices())
     scope = SelectField("范围", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True)  # "compound:3", "street:2", …

@@ -117,10 +117,6 @@ class Compound(db.Model):
     def scope(self) -> tuple[int, int, int]:
         return (self.district_id, self.street_id, self.id)
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.street.name} · {self.name}"
-
 
 class JoinCode(db.Model):
     """The token in a compound's QR code. Rotating revokes the old row, so its QR says 'expired'."""

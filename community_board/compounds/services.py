@@ -11,8 +11,8 @@ from flask import current_app, url_for
 from .. import audit
 from ..errors import ValidationError
 from ..extensions import db
-from ..persistence import insert_unique
 from ..permissions import Action, Decision, PermissionDenied, require
+from ..persistence import insert_unique
 from ..timeutil import utcnow
 from .models import (
     Compound,

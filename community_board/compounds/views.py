@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from ..accounts.forms import ActionForm
 from ..accounts.models import ResidentStatus, User
 from ..extensions import db, writes_on_get
-from ..permissions import Action, Decision, PermissionDenied, is_staff
+from ..permissions import Action, Decision, PermissionDenied, can, is_staff
 from ..web import perform
 from . import bp, services
 from .models import Compound
@@ -61,7 +61,7 @@ def _pending_counts(compounds: list[Compound]) -> dict[int, int]:
 def workbench():
     if not is_staff(current_user):
         raise PermissionDenied(Decision.FORBIDDEN)
-    compounds = _compounds_in_scope(current_user)
+    compounds = [c for c in _compounds_in_scope(current_user) if can(current_user, Action.VIEW_BOARD, c)]
     return render_template(
         "compounds/workbench.html", compounds=compounds, pending=_pending_counts(compounds)
     )

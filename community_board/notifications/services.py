@@ -15,10 +15,17 @@ def notify(user_id: int, kind: NotificationKind, text: str, post_id: int | None 
     db.session.add(Notification(user_id=user_id, kind=kind, text=text[:200], post_id=post_id))
 
 
+UNREAD_CAP = 100  # the tab shows 99+ beyond this; never count a whole backlog per page view
+
+
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    unread = (
+        sa.select(Notification.id)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .limit(UNREAD_CAP)
+        .subquery()
     )
+    return db.session.scalar(sa.select(sa.func.count()).select_from(unread))
 
 
 def messages_for(user_id: int, cursor: str | None, limit: int) -> Page[Notification]:

@@ -5,7 +5,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
+from ..board.models import Post
+from ..cases.queries import case_of_post
 from ..extensions import db, writes_on_get
+from ..permissions import Action, can
 from . import bp, services
 
 
@@ -24,8 +27,19 @@ def open_message(message_id: int):
     message = services.open_message(current_user.id, message_id)
     db.session.commit()
     if message.post_id:
-        return redirect(url_for("board.post", post_id=message.post_id))
+        return redirect(_where_to_read(message.post_id))
     return redirect(url_for("accounts.me"))
+
+
+def _where_to_read(post_id: int) -> str:
+    """The post, or for department staff (who do not read compound boards) the case about it."""
+    post = db.session.get(Post, post_id)
+    if post is not None and can(current_user, Action.VIEW_POST, post):
+        return url_for("board.post", post_id=post_id)
+    case = case_of_post(post_id)
+    if case is not None and can(current_user, Action.VIEW_CASE, case):
+        return url_for("cases.case", case_id=case.id)
+    return url_for("notifications.inbox")
 
 
 @bp.route("/messages/read", methods=["POST"])

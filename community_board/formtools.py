@@ -1,0 +1,15 @@
+"""Pieces every feature's forms share."""
+from __future__ import annotations
+
+from wtforms.validators import Length
+
+CHOOSE_FROM_LIST = "请从列表中选择"
+
+
+def strip(value):
+    """A WTForms filter: people type spaces around names and numbers."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def at_most(limit: int) -> Length:
+    return Length(max=limit, message=f"最多{limit}个字")
