@@ -247,6 +247,7 @@ class Report(db.Model):
     __tablename__ = "reports"
     __table_args__ = (
         sa.Index("ix_reports_compound_status_created", "compound_id", "status", "created_at", "id"),
+        sa.Index("ix_reports_post_status", "post_id", "status"),  # closing a post's reports
         sa.UniqueConstraint("reporter_id", "post_id", "reply_id"),
     )
 

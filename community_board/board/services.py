@@ -161,7 +161,7 @@ def delete_post(actor, post: Post) -> None:
     post.deleted_at = utcnow()
     post.pinned_at = None
     _bump(Compound, post.compound_id, post_count=-1)
-    audit.record(actor, "post.deleted", post, compound=post.compound, note=post.title)
+    audit.record(actor, "post.deleted", post, compound=post.compound)
 
 
 def set_trade_status(actor, post: Post, status: TradeStatus) -> None:
