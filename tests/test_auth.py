@@ -1,9 +1,9 @@
 """Sign in and out, cookies, passwords, sessions on other devices, the login rate limit."""
 import pytest
+from conftest import PASSWORD, Auth
 
 import config as config_module
 from community_board.extensions import db
-from conftest import PASSWORD, Auth
 
 WRONG = "手机号或密码不正确"
 

@@ -1,7 +1,15 @@
 """Reports and the secretary's moderation: queue, hide/restore, dismiss, pin, who may, the audit trail."""
 import pytest
 import sqlalchemy as sa
-from board_helpers import card_titles, flashes, make_post, make_reply, neighbour, signed_in, text_of
+from board_helpers import (
+    card_titles,
+    flashes,
+    make_post,
+    make_reply,
+    neighbour,
+    signed_in,
+    text_of,
+)
 
 from community_board.audit import AuditEntry
 from community_board.board import services

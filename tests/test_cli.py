@@ -5,7 +5,13 @@ from werkzeug.security import check_password_hash
 
 from community_board.accounts.models import Household, ResidentStatus, User
 from community_board.cli import DEMO_LOGINS, DEMO_PASSWORD, demo_id_number
-from community_board.compounds.models import Compound, Department, JoinCode, StaffAssignment, Street
+from community_board.compounds.models import (
+    Compound,
+    Department,
+    JoinCode,
+    StaffAssignment,
+    Street,
+)
 from community_board.extensions import db
 
 COUNTED = [User, Compound, Street, Department, StaffAssignment, Household, JoinCode]

@@ -3,7 +3,14 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from community_board.compounds.models import StaffRole
-from community_board.permissions import Action, Decision, authorize, can, covers, related
+from community_board.permissions import (
+    Action,
+    Decision,
+    authorize,
+    can,
+    covers,
+    related,
+)
 
 A, F, N = Decision.ALLOW, Decision.FORBIDDEN, Decision.NOT_FOUND
 

@@ -2,11 +2,16 @@
 import re
 
 import pytest
+from conftest import Auth, valid_id_number
 
 from community_board.accounts.models import PartyBadge, Salutation
 from community_board.extensions import db
-from community_board.privacy import id_number_hmac, masked_id_number, masked_name, masked_phone
-from conftest import Auth, valid_id_number
+from community_board.privacy import (
+    id_number_hmac,
+    masked_id_number,
+    masked_name,
+    masked_phone,
+)
 
 
 def text_of(response) -> str:

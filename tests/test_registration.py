@@ -4,13 +4,13 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from conftest import valid_id_number
 
 from community_board.accounts.models import ResidentStatus, Salutation, User
 from community_board.audit import AuditEntry
 from community_board.compounds.services import active_join_code, rotate_join_code
 from community_board.extensions import db
 from community_board.privacy import id_number_hmac
-from conftest import valid_id_number
 
 
 def join_form(**changes):

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from conftest import PASSWORD, count_queries, valid_id_number
 
 from community_board.accounts import services
 from community_board.accounts.models import ResidentStatus, Salutation
@@ -11,7 +12,6 @@ from community_board.audit import AuditEntry
 from community_board.errors import ValidationError
 from community_board.extensions import db
 from community_board.permissions import Decision, PermissionDenied
-from conftest import PASSWORD, count_queries, valid_id_number
 
 
 def signed_in(app, user):

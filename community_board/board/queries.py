@@ -138,6 +138,13 @@ def open_reports(compound: Compound, cursor: str | None, limit: int) -> Page[Rep
     return keyset_page(stmt, Report, cursor, limit, newest_first=False)
 
 
+def post_titles(ids: set[int]) -> dict[int, str]:
+    """Titles for the posts a moderation log page mentions, in one query."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(Post.id, Post.title).where(Post.id.in_(ids))).all())
+
+
 def moderation_log(compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
     stmt = (
         sa.select(AuditEntry)

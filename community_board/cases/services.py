@@ -233,7 +233,7 @@ def rate(actor, case: Case, satisfaction: Satisfaction, comment: str = "") -> No
         transition(actor, case, S.IN_PROGRESS, public=public)
         case.reopen_count += 1
         case.resolved_at = None
-        case.next_escalation_at = deadline_for(case.priority, utcnow())
+        case.deadline_at = case.next_escalation_at = deadline_for(case.priority, utcnow())
         _notify_handlers(case, f"居民不满意，请重新处置：{comment.strip()[:40]}", department_ids=case.department_ids,
                          level=Level.COMPOUND)
     else:

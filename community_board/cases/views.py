@@ -24,7 +24,7 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..timeutil import format_local
-from ..web import perform, save
+from ..web import STALE_MESSAGE, perform, save
 from . import bp, dashboard, queries, services
 from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, RateForm
 from .models import Case, CaseEvent, CasePhoto, CaseType, Priority, Satisfaction
@@ -130,7 +130,7 @@ def step(case_id: int, verb: str):
     if not ok:
         photo_storage.discard(stored)
         db.session.refresh(current)
-        return _render_case(current, form, 409 if form.form_errors else 400)
+        return _render_case(current, form, 409 if STALE_MESSAGE in form.form_errors else 400)
     return redirect(url_for("cases.case", case_id=current.id))
 
 
