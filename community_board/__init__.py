@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
     from .board import bp as board_bp
     from .cases import bp as cases_bp
+    from .deliberation import bp as deliberation_bp
     from .compounds import bp as compounds_bp
     from .notifications import bp as notifications_bp
 
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(compounds_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(deliberation_bp)
     app.register_blueprint(notifications_bp)
 
 

@@ -50,6 +50,11 @@ class Action(enum.Enum):
     RATE_CASE = "rate_case"  # the resident who reported it
     VIEW_DASHBOARD = "view_dashboard"  # target: a compound, street or district
     MANAGE_CASE_TYPES = "manage_case_types"
+    # 议事厅, 警民直通车, 党员
+    VOTE = "vote"  # target: a proposal's post
+    RECORD_OUTCOME = "record_outcome"
+    ANSWER_QUEUE = "answer_queue"  # the officer's unanswered questions
+    MARK_HELPFUL = "mark_helpful"  # the asker marks an answer helpful
 
 
 class Decision(enum.Enum):
@@ -89,13 +94,18 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.RATE_CASE: frozenset(),
     Action.VIEW_DASHBOARD: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
     Action.MANAGE_CASE_TYPES: frozenset({StaffRole.DISTRICT_ADMIN}),
+    Action.VOTE: frozenset(),
+    Action.RECORD_OUTCOME: frozenset(_COMPOUND_STAFF),
+    Action.ANSWER_QUEUE: frozenset({StaffRole.POLICE}),
+    Action.MARK_HELPFUL: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
 }
 
 # What a verified resident may do in their own compound.
 RESIDENT_RIGHTS = frozenset(
     {
         Action.VIEW_BOARD, Action.POST, Action.VIEW_POST, Action.REPLY, Action.LIKE, Action.REPORT,
-        Action.EDIT_POST, Action.DELETE_POST, Action.SET_POST_STATUS, Action.RATE_CASE,
+        Action.EDIT_POST, Action.DELETE_POST, Action.SET_POST_STATUS, Action.RATE_CASE, Action.VOTE,
+        Action.MARK_HELPFUL,
     }
 )
 

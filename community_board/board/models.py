@@ -23,6 +23,9 @@ class SectionFields(LabeledEnum):
     NONE = ("none", "无")
     SECOND_HAND = ("second_hand", "价格、成色、状态")
     MUTUAL_AID = ("mutual_aid", "求助/帮忙、状态")
+    DELIBERATION = ("deliberation", "议题选项、投票方式、截止时间")
+    POLICE = ("police", "警情通报类型；居民可私下提问")
+    GUIDE = ("guide", "主题、Markdown排版、可全街镇共享")
 
 
 class Section(db.Model):
@@ -88,6 +91,13 @@ class AidStatus(LabeledEnum):
     FULFILLED = ("fulfilled", "已解决")
 
 
+class BulletinKind(LabeledEnum):
+    FRAUD = ("fraud", "防诈骗提醒")
+    SAFETY = ("safety", "治安提示")
+    CASE_NOTICE = ("case_notice", "案件通报")
+    MISSING = ("missing", "寻人寻物")
+
+
 class Post(db.Model):
     __tablename__ = "posts"
     __table_args__ = (
@@ -133,8 +143,17 @@ class Post(db.Model):
     # 互助
     aid_kind: Mapped[AidKind | None] = mapped_column(enum_column_type(AidKind))
     aid_status: Mapped[AidStatus | None] = mapped_column(enum_column_type(AidStatus))
-    thanked_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    thanked_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     thanks_note: Mapped[str | None] = mapped_column(sa.String(100))
+    # 警民直通车: a bulletin (one copy per compound the officer serves) or a resident's question,
+    # which may be private (asker, the compound's police and secretary only).
+    bulletin_kind: Mapped[BulletinKind | None] = mapped_column(enum_column_type(BulletinKind))
+    is_private: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    first_answer_at: Mapped[datetime | None]  # the first police answer to a question
+    first_answer_minutes: Mapped[int | None]
+    # 办事指南: a topic to order by, Markdown body, optionally shown to every compound of the street.
+    topic: Mapped[str | None] = mapped_column(sa.String(20))
+    shared_with_street: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     section: Mapped[Section] = relationship(lazy="joined", innerjoin=True)
     author = relationship("User", foreign_keys=[author_id])
@@ -189,6 +208,7 @@ class Reply(db.Model):
     deleted_at: Mapped[datetime | None]
     hidden_at: Mapped[datetime | None]
     hidden_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    helpful: Mapped[bool] = mapped_column(default=False, server_default=sa.false())  # marked by the asker
 
     post: Mapped[Post] = relationship()
     author = relationship("User", foreign_keys=[author_id])

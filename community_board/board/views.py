@@ -84,7 +84,7 @@ def choose_section(compound_id: int):
     return render_template("board/choose_section.html", compound=compound, sections=allowed)
 
 
-def _draft(form: PostForm) -> services.PostDraft:
+def draft_from(form: PostForm) -> services.PostDraft:
     return services.PostDraft(
         title=form.title.data or "", body=form.body.data or "", price_yuan=form.price_yuan.data,
         is_free=form.is_free.data, condition=form.condition.data, aid_kind=form.aid_kind.data,
@@ -105,7 +105,7 @@ def compose(compound_id: int, key: str):
         except ValidationError as error:
             attach_to_form(form, error)
         else:
-            ok, post = save(form, lambda: services.create_post(current_user, compound, current, _draft(form), stored),
+            ok, post = save(form, lambda: services.create_post(current_user, compound, current, draft_from(form), stored),
                             success="发布成功")
             if ok:
                 return redirect(url_for("board.post", post_id=post.id))
@@ -178,7 +178,7 @@ def edit(post_id: int):
         form.condition.data = current.condition.value if current.condition else None
         form.aid_kind.data = current.aid_kind.value if current.aid_kind else None
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: services.edit_post(current_user, current, _draft(form)), success="已保存修改")
+        ok, _ = save(form, lambda: services.edit_post(current_user, current, draft_from(form)), success="已保存修改")
         if ok:
             return redirect(url_for("board.post", post_id=current.id))
     return render_template("board/compose.html", compound=current.compound, section=current.section,
