@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from .board import bp as board_bp
     from .cases import bp as cases_bp
     from .deliberation import bp as deliberation_bp
+    from .police import bp as police_bp
     from .compounds import bp as compounds_bp
     from .notifications import bp as notifications_bp
 
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(deliberation_bp)
+    app.register_blueprint(police_bp)
     app.register_blueprint(notifications_bp)
 
 

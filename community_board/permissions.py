@@ -55,6 +55,7 @@ class Action(enum.Enum):
     RECORD_OUTCOME = "record_outcome"
     ANSWER_QUEUE = "answer_queue"  # the officer's unanswered questions
     MARK_HELPFUL = "mark_helpful"  # the asker marks an answer helpful
+    READ_PRIVATE_QUESTIONS = "read_private_questions"
 
 
 class Decision(enum.Enum):
@@ -98,6 +99,7 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.RECORD_OUTCOME: frozenset(_COMPOUND_STAFF),
     Action.ANSWER_QUEUE: frozenset({StaffRole.POLICE}),
     Action.MARK_HELPFUL: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.READ_PRIVATE_QUESTIONS: frozenset({StaffRole.POLICE, StaffRole.SECRETARY}),
 }
 
 # What a verified resident may do in their own compound.

@@ -43,6 +43,8 @@ def _visible_posts(viewer, compound: Compound):
     stmt = sa.select(Post).where(Post.compound_id == compound.id, Post.deleted_at.is_(None))
     if not can(viewer, Action.MODERATE, compound):
         stmt = stmt.where(Post.hidden_at.is_(None))
+    if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
+        stmt = stmt.where(sa.or_(Post.is_private.is_(False), Post.author_id == viewer.id))
     return stmt.options(selectinload(Post.author))
 
 

@@ -40,9 +40,15 @@ def _may_post(user, target, roles) -> Decision:
     return Decision.ALLOW
 
 
+PRIVATE_READERS = frozenset({StaffRole.POLICE, StaffRole.SECRETARY})
+
+
 def _visible(post: Post, user, roles) -> Decision:
-    """Deleted posts are gone for everyone but moderators; hidden ones show their reason only."""
+    """Deleted posts are gone for everyone but moderators; hidden ones show their reason only;
+    a private question exists only for its asker, the police and the secretary."""
     if post.is_deleted and not roles & MODERATORS:
+        return Decision.NOT_FOUND
+    if post.is_private and post.author_id != user.id and not roles & PRIVATE_READERS:
         return Decision.NOT_FOUND
     return Decision.ALLOW
 

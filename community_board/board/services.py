@@ -210,6 +210,9 @@ def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Re
     db.session.add(reply)
     db.session.flush()
     _bump(Post, post.id, reply_count=1)
+    if reply.author_role is AuthorRole.POLICE and post.first_answer_at is None and post.author_role is AuthorRole.RESIDENT:
+        post.first_answer_at = reply.created_at
+        post.first_answer_minutes = int((reply.created_at - post.created_at).total_seconds() // 60)
     who = reply.author_role.public_name(actor)
     if post.author_id != actor.id:
         notify(post.author_id, NotificationKind.REPLY, f"{who}回复了“{post.title}”：{body[:40]}", post_id=post.id)
