@@ -49,6 +49,7 @@ def normalize_database_url(url: str) -> str:
 
 
 class Config:
+    CONFIG_NAME = "production"
     DEBUG = False
     TESTING = False
 
@@ -92,16 +93,18 @@ class Config:
 
 class DevelopmentConfig(Config):
     # Served over plain http on loopback, so cookies cannot be Secure.
+    CONFIG_NAME = "development"
     DEBUG = True
     PROPAGATE_EXCEPTIONS = False  # show our 500 page, never a traceback
     TEMPLATES_AUTO_RELOAD = True
 
 
 class ProductionConfig(Config):
-    pass
+    CONFIG_NAME = "production"
 
 
 class TestingConfig(Config):
+    CONFIG_NAME = "testing"
     TESTING = True
     DEBUG = True
     WTF_CSRF_ENABLED = False

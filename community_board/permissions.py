@@ -102,6 +102,10 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.READ_PRIVATE_QUESTIONS: frozenset({StaffRole.POLICE, StaffRole.SECRETARY}),
 }
 
+# Reads that reach up: a target's read_scope (a shared 办事指南 article: the street) is read from
+# any compound below it.
+READ_FROM_BELOW = frozenset({Action.VIEW_POST})
+
 # What a verified resident may do in their own compound.
 RESIDENT_RIGHTS = frozenset(
     {
@@ -151,15 +155,19 @@ def _user_scopes(user) -> list[tuple[StaffRole | None, Scope]]:
 def authorize(user, action: Action, target: Scoped) -> Decision:
     if user is None or not getattr(user, "is_authenticated", False):
         return Decision.NOT_FOUND
-    target_scope = target.scope
+    wide = action in READ_FROM_BELOW
+    target_scope = getattr(target, "read_scope", target.scope) if wide else target.scope
     pairs = _user_scopes(user)
     if not any(related(scope, target_scope) for _, scope in pairs):
         return Decision.NOT_FOUND
-    roles = frozenset(role for role, scope in pairs if role is not None and covers(scope, target_scope))
+    def reaches(scope: Scope) -> bool:
+        return covers(scope, target_scope) or (wide and covers(target_scope, scope))
+
+    roles = frozenset(role for role, scope in pairs if role is not None and reaches(scope))
     as_resident = (
         action in RESIDENT_RIGHTS
         and user.is_verified_resident
-        and any(role is None and scope == target_scope for role, scope in pairs)
+        and any(role is None and (scope == target_scope or (wide and reaches(scope))) for role, scope in pairs)
     )
     if not (as_resident or roles & STAFF_RIGHTS[action]):
         return Decision.FORBIDDEN

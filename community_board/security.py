@@ -6,9 +6,11 @@ nh3 later without touching callers. The CSP is the second layer if a sanitizer e
 from __future__ import annotations
 
 import html
+import re
 from functools import partial
 
 import bleach
+import markdown
 from bleach.linkifier import LinkifyFilter
 from flask import Flask, Response, request
 from markupsafe import Markup
@@ -52,6 +54,13 @@ def stored_html(markup: str | None) -> Markup:
     Cleaning happens once, on write; pages only mark the stored result as safe.
     """
     return Markup(markup or "")
+
+
+def render_markdown(text: str) -> Markup:
+    """The small Markdown of 办事指南 (headings, lists, bold, links), then the same allow-list.
+    # and ## become h3/h4 so an article never outranks the page's own headings."""
+    shifted = re.sub(r"^(#{1,2})(?=\s)", lambda m: "#" * (len(m.group(1)) + 2), text, flags=re.MULTILINE)
+    return sanitize_html(markdown.markdown(html.escape(shifted, quote=False), output_format="html"))
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -14,6 +14,14 @@ from .models import AidStatus, Post, Section, TradeStatus
 from .photos import store_images
 
 
+GUIDE_TOPICS = (("居住证", "证件办理"), ("社保卡", "证件办理"), ("津贴", "养老服务"), ("养老金", "养老服务"),
+                ("护理", "养老服务"))
+
+
+def guide_topic(title: str) -> str:
+    return next((topic for word, topic in GUIDE_TOPICS if word in title), "便民服务")
+
+
 def draw_item(shape: str, color: str) -> bytes:
     """A simple product photo: the item drawn on a soft background."""
     image = Image.new("RGB", (800, 800), "#f4efe6")
@@ -64,12 +72,18 @@ def seed_board(compounds: dict, users_by_phone: dict) -> int:
                 title=spec["title"], body=spec["body"],
                 price_yuan=str(spec["price_yuan"]) if spec.get("price_yuan") is not None else None,
                 is_free=bool(spec.get("free")), condition=spec.get("condition"), aid_kind=spec.get("aid_kind"),
+                topic=guide_topic(spec["title"]) if spec["section"] == "guide" else None,
+                # 吴淞新城's guides serve the whole street (淞南一村 reads them too).
+                shared_with_street=spec["section"] == "guide" and compound_name == "吴淞新城",
             )
             post = services.create_post(author, compound, sections[spec["section"]], draft, stored)
             post.created_at = now - timedelta(hours=spec["hours_ago"])
             for phone, text, hours_after in spec.get("replies", []):
                 reply = services.add_reply(users_by_phone[phone], post, text)
                 reply.created_at = min(post.created_at + timedelta(hours=hours_after), now)
+                if post.first_answer_at is not None and post.first_answer_at > reply.created_at:
+                    post.first_answer_at = reply.created_at  # the dated-back police answer
+                    post.first_answer_minutes = int((reply.created_at - post.created_at).total_seconds() // 60)
             for liker in people[: spec.get("likes", 0)]:
                 services.toggle_like(liker, post)
             if spec.get("trade_status") and spec["trade_status"] != "available":

@@ -28,6 +28,9 @@ class PostForm(FlaskForm):
     condition = RadioField("成色", choices=ItemCondition.choices(), validators=[Optional()], validate_choice=False)
     # 互助
     aid_kind = RadioField("类型", choices=AidKind.choices(), validators=[Optional()], validate_choice=False)
+    # 办事指南
+    topic = StringField("主题", validators=[Optional(), at_most(20)], filters=[strip])
+    shared_with_street = BooleanField("本街镇所有小区都可以看到")
 
 
 class ReplyForm(FlaskForm):

@@ -165,6 +165,13 @@ class Post(db.Model):
         return (self.district_id, self.street_id, self.compound_id)
 
     @property
+    def read_scope(self) -> tuple[int, int, int | None]:
+        """Who may read it: a street-wide guide article is read from every compound of the street."""
+        if self.shared_with_street:
+            return (self.district_id, self.street_id, None)
+        return self.scope
+
+    @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
 

@@ -92,6 +92,21 @@ def feed(viewer, compound: Compound, cursor: str | None, limit: int, section: Se
     return Feed(page, thumbs, liked)
 
 
+GUIDE_LIMIT = 200  # a compound's guide is a bounded library, not a stream
+
+
+def guide_articles(compound: Compound, section: Section) -> list[Post]:
+    """办事指南: this compound's articles and those shared by any compound of its street, by topic."""
+    return list(db.session.scalars(
+        sa.select(Post)
+        .where(Post.section_id == section.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None),
+               sa.or_(Post.compound_id == compound.id,
+                      sa.and_(Post.street_id == compound.street_id, Post.shared_with_street.is_(True))))
+        .order_by(Post.topic, Post.title, Post.id)
+        .limit(GUIDE_LIMIT)
+    ))
+
+
 def get_post_for(viewer, post_id: int, action: Action = Action.VIEW_POST, *, for_update: bool = False) -> Post:
     """The post if ``viewer`` may do ``action`` on it: 404 outside their compound or when deleted.
     ``for_update`` locks the row until commit, so two moderators cannot both pass a state check."""

@@ -19,7 +19,7 @@ from ..persistence import insert_unique
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..permissions import Action, require
-from ..security import render_plain_text
+from ..security import render_markdown, render_plain_text
 from ..timeutil import utcnow
 from .models import (
     AidKind,
@@ -59,6 +59,8 @@ class PostDraft:
     is_free: bool = False
     condition: str | None = None
     aid_kind: str | None = None
+    topic: str | None = None
+    shared_with_street: bool = False
 
 
 def author_role_in(user, compound: Compound) -> AuthorRole:
@@ -77,15 +79,16 @@ def _excerpt(body: str) -> str:
     return flat if len(flat) <= EXCERPT_LENGTH else flat[: EXCERPT_LENGTH - 1] + "…"
 
 
-def _set_text(post: Post, title: str, body: str) -> None:
+def _set_text(post: Post, section: Section, title: str, body: str) -> None:
     title, body = title.strip(), body.strip()
     if not title:
         raise ValidationError("请填写标题", "title")
     if not body:
         raise ValidationError("请填写内容", "body")
     post.title, post.body = title, body
-    post.body_html = render_plain_text(body)
-    post.excerpt = _excerpt(body)
+    # Rendered and cleaned once, here; 办事指南 articles may use a little Markdown.
+    post.body_html = render_markdown(body) if section.fields is SectionFields.GUIDE else render_plain_text(body)
+    post.excerpt = _excerpt(body.replace("#", "").replace("*", ""))
 
 
 def _parse_price(draft: PostDraft) -> int | None:
@@ -116,6 +119,11 @@ def _set_section_fields(post: Post, section: Section, draft: PostDraft) -> None:
             post.aid_kind = AidKind(draft.aid_kind)
         except ValueError:
             raise ValidationError("请选择求助还是帮忙", "aid_kind") from None
+    elif section.fields is SectionFields.GUIDE:
+        topic = (draft.topic or "").strip()
+        if not topic:
+            raise ValidationError("请填写主题，如 证件办理、养老服务", "topic")
+        post.topic, post.shared_with_street = topic[:20], draft.shared_with_street
 
 
 def _bump(model, row_id: int, **deltas: int) -> None:
@@ -131,7 +139,7 @@ def create_post(actor, compound: Compound, section: Section, draft: PostDraft, p
         section=section, author_id=actor.id, author_role=author_role_in(actor, compound),
         photo_count=len(photos),
     )
-    _set_text(post, draft.title, draft.body)
+    _set_text(post, section, draft.title, draft.body)
     _set_section_fields(post, section, draft)
     if section.fields is SectionFields.SECOND_HAND:
         post.trade_status = TradeStatus.AVAILABLE
@@ -150,7 +158,7 @@ def create_post(actor, compound: Compound, section: Section, draft: PostDraft, p
 
 def edit_post(actor, post: Post, draft: PostDraft) -> None:
     require(actor, Action.EDIT_POST, post)
-    _set_text(post, draft.title, draft.body)
+    _set_text(post, post.section, draft.title, draft.body)
     _set_section_fields(post, post.section, draft)
     post.edited_at = utcnow()
 

@@ -28,7 +28,7 @@ from .forms import (
     ThanksForm,
     TradeStatusForm,
 )
-from .models import Photo, ReportReason, TradeStatus
+from .models import Photo, ReportReason, SectionFields, TradeStatus
 from .rules import SectionBoard
 
 REPLIES_PER_PAGE = 50
@@ -65,6 +65,10 @@ def feed(compound_id: int):
 def section(compound_id: int, key: str):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
     current = queries.section_by_key(key)
+    may_post = can(current_user, Action.POST, SectionBoard(compound, current))
+    if current.fields is SectionFields.GUIDE:
+        return render_template("board/guide.html", compound=compound, section=current, sections=queries.sections(),
+                               articles=queries.guide_articles(compound, current), may_post=may_post)
     only_available = request.args.get("available") == "1"
     result = queries.feed(current_user, compound, request.args.get("after"), _page_size(),
                           section=current, only_available=only_available)
@@ -72,7 +76,7 @@ def section(compound_id: int, key: str):
         return render_template("board/_cards.html", feed=result, compound=compound)
     return render_template(
         "board/section.html", compound=compound, section=current, feed=result, sections=queries.sections(),
-        only_available=only_available, may_post=can(current_user, Action.POST, SectionBoard(compound, current)),
+        only_available=only_available, may_post=may_post,
     )
 
 
@@ -88,6 +92,7 @@ def draft_from(form: PostForm) -> services.PostDraft:
     return services.PostDraft(
         title=form.title.data or "", body=form.body.data or "", price_yuan=form.price_yuan.data,
         is_free=form.is_free.data, condition=form.condition.data, aid_kind=form.aid_kind.data,
+        topic=form.topic.data, shared_with_street=form.shared_with_street.data,
     )
 
 
