@@ -52,6 +52,8 @@ ACTION_LABELS = {
     "party_badge.requested": "申请党员亮身份",
     "party_badge.confirmed": "确认党员身份",
     "party_badge.declined": "退回党员身份申请",
+    "party_badge.withdrawn": "撤销党员标识",
+    "proposal.outcome": "记录议题决议",
     "account.password_changed": "修改密码",
     "join_code.rotated": "更换注册二维码",
     "street.created": "新增街镇",

@@ -243,6 +243,23 @@ def decline_party_badge(actor: User, member: User) -> None:
     audit.record(actor, "party_badge.declined", member, compound=compound)
 
 
+def withdraw_party_badge(actor: User, member: User) -> None:
+    """The secretary takes back a confirmed badge (e.g. a member moved or left the party)."""
+    if member.compound is None:
+        raise ValidationError("该用户不是居民")
+    require(actor, Action.CONFIRM_PARTY_BADGE, member.compound)
+    if member.party_badge is not PartyBadge.CONFIRMED:
+        raise ValidationError("该居民没有党员标识")
+    member.party_badge = PartyBadge.NONE
+    audit.record(actor, "party_badge.withdrawn", member, compound=member.compound)
+    notify(member.id, NotificationKind.PARTY_BADGE, "书记已撤销您的党员标识，如有疑问请联系居委会")
+
+
+def party_members(compound: Compound, cursor: str | None, limit: int) -> Page[User]:
+    stmt = sa.select(User).where(User.compound_id == compound.id, User.party_badge == PartyBadge.CONFIRMED)
+    return keyset_page(stmt, User, cursor, limit, newest_first=False)
+
+
 def party_badge_requests(compound: Compound, cursor: str | None, limit: int) -> Page[User]:
     stmt = sa.select(User).where(
         User.compound_id == compound.id, User.party_badge == PartyBadge.REQUESTED

@@ -204,17 +204,24 @@ def reject(compound_id: int, user_id: int):
 def party_badges(compound_id: int):
     compound = compound_services.get_compound_for(current_user, compound_id, Action.CONFIRM_PARTY_BADGE)
     page = services.party_badge_requests(compound, request.args.get("after"), current_app.config["PAGE_SIZE"])
-    return render_template("accounts/party_badges.html", compound=compound, page=page, action_form=ActionForm())
+    members = services.party_members(compound, request.args.get("members_after"), current_app.config["PAGE_SIZE"])
+    return render_template("accounts/party_badges.html", compound=compound, page=page, members=members,
+                           action_form=ActionForm())
 
 
-@bp.route("/c/<int:compound_id>/party-members/<int:user_id>/<any(confirm, decline):decision>", methods=["POST"])
+@bp.route("/c/<int:compound_id>/party-members/<int:user_id>/<any(confirm, decline, withdraw):decision>",
+          methods=["POST"])
 @login_required
 def decide_party_badge(compound_id: int, user_id: int, decision: str):
     compound = compound_services.get_compound_for(current_user, compound_id, Action.CONFIRM_PARTY_BADGE)
     member = _resident_of(compound, user_id)
-    verb = services.confirm_party_badge if decision == "confirm" else services.decline_party_badge
+    verb, message = {
+        "confirm": (services.confirm_party_badge, "已确认党员身份"),
+        "decline": (services.decline_party_badge, "已退回申请"),
+        "withdraw": (services.withdraw_party_badge, "已撤销党员标识"),
+    }[decision]
     if ActionForm().validate_on_submit():
-        perform(verb, current_user, member, success="已确认党员身份" if decision == "confirm" else "已退回申请")
+        perform(verb, current_user, member, success=message)
     return redirect(url_for("accounts.party_badges", compound_id=compound.id))
 
 

@@ -169,3 +169,25 @@ def moderation_log(compound: Compound, cursor: str | None, limit: int) -> Page[A
         .options(selectinload(AuditEntry.actor))
     )
     return keyset_page(stmt, AuditEntry, cursor, limit)
+
+
+@dataclass
+class Contributions:
+    """What a neighbour did for others: 互助 they were thanked for, answers marked helpful."""
+
+    thanked: list[Post]
+    helpful: list[Reply]
+
+
+def contributions(member, limit: int = 20) -> Contributions:
+    thanked = list(db.session.scalars(
+        sa.select(Post).where(Post.thanked_user_id == member.id, Post.deleted_at.is_(None), Post.is_private.is_(False))
+        .order_by(Post.created_at.desc()).limit(limit)
+    ))
+    helpful = list(db.session.scalars(
+        sa.select(Reply).join(Post, Post.id == Reply.post_id)
+        .where(Reply.author_id == member.id, Reply.helpful.is_(True), Reply.deleted_at.is_(None),
+               Post.deleted_at.is_(None), Post.is_private.is_(False))
+        .options(selectinload(Reply.post)).order_by(Reply.created_at.desc()).limit(limit)
+    ))
+    return Contributions(thanked, helpful)

@@ -94,3 +94,9 @@ def _may_delete(user, post: Post, roles) -> Decision:
 def _may_set_status(user, post: Post, roles) -> Decision:
     has_status = post.section.fields in (SectionFields.SECOND_HAND, SectionFields.MUTUAL_AID)
     return _decide(has_status and _is_author(user, post))
+
+
+@object_rule(Action.MARK_HELPFUL)
+def _may_mark_helpful(user, post: Post, roles) -> Decision:
+    """The asker marks which answers helped (they count on the helper's profile)."""
+    return _decide(_is_author(user, post))

@@ -230,6 +230,14 @@ def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Re
     return reply
 
 
+def toggle_helpful(actor, post: Post, reply: Reply) -> bool:
+    require(actor, Action.MARK_HELPFUL, post)
+    if reply.post_id != post.id or reply.author_id == actor.id or reply.is_hidden:
+        raise ValidationError("只能标记别人对您帖子的回复")
+    reply.helpful = not reply.helpful
+    return reply.helpful
+
+
 def toggle_like(actor, post: Post) -> bool:
     """Like or unlike; returns whether the actor now likes the post. The count changes with the row."""
     require(actor, Action.LIKE, post)

@@ -238,6 +238,29 @@ def report(post_id: int):
     return render_template("board/report.html", post=current, reply=target_reply, form=form)
 
 
+@bp.route("/p/<int:post_id>/replies/<int:reply_id>/helpful", methods=["POST"])
+@login_required
+def helpful(post_id: int, reply_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.MARK_HELPFUL)
+    target = queries.get_reply_for(current_user, current, reply_id)
+    if ActionForm().validate_on_submit():
+        perform(services.toggle_helpful, current_user, current, target, success="已更新")
+    return redirect(url_for("board.post", post_id=current.id, _anchor=f"reply-{target.id}"))
+
+
+@bp.route("/c/<int:compound_id>/u/<int:user_id>")
+@login_required
+def profile(compound_id: int, user_id: int):
+    """A neighbour's page: masked name, badges, and what they did for others."""
+    compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
+    member = queries.users_by_id({user_id}).get(user_id)
+    if member is None or member.compound_id != compound.id or not member.is_verified_resident:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    return render_template("board/profile.html", compound=compound, member=member,
+                           done=queries.contributions(member),
+                           full_names=can(current_user, Action.SEE_FULL_NAMES, compound))
+
+
 # Moderation -------------------------------------------------------------------------------
 
 @bp.route("/c/<int:compound_id>/moderation")
