@@ -11,6 +11,7 @@ from .accounts.models import PartyBadge, ResidentStatus, Salutation, User
 from .accounts.services import hash_password, household_at
 from .board.demo import seed_board
 from .cases.demo import seed_cases
+from .deliberation.demo import seed_proposals
 from .compounds.models import (
     Compound,
     CompoundKind,
@@ -164,6 +165,7 @@ def seed_demo() -> None:
     users_by_phone = {u.phone: u for u in db.session.scalars(sa.select(User).where(User.phone.in_(demo_phones)))}
     seed_board(compounds, users_by_phone)
     seed_cases(compounds, users_by_phone)
+    seed_proposals(users_by_phone)
     db.session.commit()
 
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from ..extensions import db
 from ..timeutil import utcnow
 from . import services
-from .models import AidStatus, Post, Section, TradeStatus
+from .models import AidStatus, AuthorRole, BulletinKind, Post, Section, TradeStatus
 from .photos import store_images
 
 
@@ -20,6 +20,14 @@ GUIDE_TOPICS = (("居住证", "证件办理"), ("社保卡", "证件办理"), ("
 
 def guide_topic(title: str) -> str:
     return next((topic for word, topic in GUIDE_TOPICS if word in title), "便民服务")
+
+
+def bulletin_kind(title: str) -> BulletinKind:
+    if "诈" in title or "骗" in title:
+        return BulletinKind.FRAUD
+    if "寻" in title:
+        return BulletinKind.MISSING
+    return BulletinKind.SAFETY
 
 
 def draw_item(shape: str, color: str) -> bytes:
@@ -92,6 +100,8 @@ def seed_board(compounds: dict, users_by_phone: dict) -> int:
                 services.mark_aid_fulfilled(author, post)
             if spec.get("pinned"):
                 services.set_pinned(secretary, post, True)
+            if spec["section"] == "police" and post.author_role is AuthorRole.POLICE:
+                post.bulletin_kind = bulletin_kind(spec["title"])
             added += 1
         db.session.flush()
     return added
