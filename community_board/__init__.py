@@ -52,7 +52,10 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    from .search.models import outside_the_models
+
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     include_object=outside_the_models)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -85,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
     from .cases import bp as cases_bp
     from .deliberation import bp as deliberation_bp
     from .police import bp as police_bp
+    from .search import bp as search_bp
     from .compounds import bp as compounds_bp
     from .notifications import bp as notifications_bp
 
@@ -94,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp)
     app.register_blueprint(deliberation_bp)
     app.register_blueprint(police_bp)
+    app.register_blueprint(search_bp)
     app.register_blueprint(notifications_bp)
 
 

@@ -1,0 +1,80 @@
+"""Keep the search index in step with posts and replies, in the same transaction as the write.
+
+An after_flush hook reindexes every post or reply the flush inserted or changed, so no service has
+to remember to; a post's visibility (hidden, deleted, private) is copied onto its replies' documents.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..board.models import Post, Reply
+from .models import SearchDocument
+from .segment import index_words, normalize
+
+_POST_FIELDS = ("title", "body", "hidden_at", "deleted_at", "is_private", "section_id", "shared_with_street")
+_REPLY_FIELDS = ("body", "hidden_at", "deleted_at")
+
+
+def _document(key, post: Post, text: str, *, reply: Reply | None = None) -> dict:
+    visible = post.hidden_at is None and post.deleted_at is None
+    if reply is not None:
+        visible = visible and reply.hidden_at is None and reply.deleted_at is None
+    words = index_words(text)
+    scope_words = [f"c{post.compound_id}", f"s{post.street_id}"]
+    return {
+        "key": key, "post_id": post.id, "reply_id": reply.id if reply else None, "district_id": post.district_id,
+        "street_id": post.street_id, "compound_id": post.compound_id, "section_id": post.section_id,
+        "author_id": (reply or post).author_id, "private_to": post.author_id if post.is_private else None,
+        "visible": visible, "created_at": (reply or post).created_at, "text": normalize(text),
+        "words": " ".join(scope_words + words),
+    }
+
+
+def _changed(obj, fields) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+def document_of_post(post: Post) -> dict:
+    return _document(f"p{post.id}", post, f"{post.title}\n{post.body}")
+
+
+def document_of_reply(reply: Reply) -> dict:
+    return _document(f"r{reply.id}", reply.post, reply.body, reply=reply)
+
+
+def write(connection, rows: list[dict]) -> None:
+    if not rows:
+        return
+    table = SearchDocument.__table__
+    connection.execute(table.delete().where(table.c.key.in_([r["key"] for r in rows])))
+    connection.execute(table.insert(), rows)
+
+
+@event.listens_for(Session, "after_flush")
+def _reindex(session: Session, _context) -> None:
+    rows, posts_changed = [], []
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Post) and (obj in session.new or _changed(obj, _POST_FIELDS)):
+            rows.append(document_of_post(obj))
+            if obj not in session.new:
+                posts_changed.append(obj)
+        elif isinstance(obj, Reply) and (obj in session.new or _changed(obj, _REPLY_FIELDS)):
+            rows.append(_document(f"r{obj.id}", session.get(Post, obj.post_id), obj.body, reply=obj))
+    if not rows:
+        return
+    connection = session.connection()
+    write(connection, rows)
+    table = SearchDocument.__table__
+    for post in posts_changed:  # replies follow their post's visibility and privacy
+        post_visible = post.hidden_at is None and post.deleted_at is None
+        reply_visible = ~sa.exists().where(
+            Reply.id == table.c.reply_id, sa.or_(Reply.hidden_at.is_not(None), Reply.deleted_at.is_not(None))
+        )
+        connection.execute(
+            table.update().where(table.c.post_id == post.id, table.c.reply_id.is_not(None))
+            .values(private_to=post.author_id if post.is_private else None,
+                    visible=reply_visible if post_visible else sa.false())
+        )

@@ -1,0 +1,79 @@
+"""The search page, and `flask search reindex`."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import render_template, request
+from flask_login import current_user, login_required
+
+from ..board import queries as board_queries
+from ..board.models import Post, Reply
+from ..compounds.models import Compound, District, Street
+from ..extensions import db, write_transactions
+from ..permissions import Action, Decision, PermissionDenied, can
+from . import bp, indexer, services
+from .models import SearchDocument
+
+NODES = {"compound": Compound, "street": Street, "district": District}
+
+
+def _scopes(user) -> list:
+    """Where the user may search: a resident their compound; staff each node they are assigned to."""
+    nodes = []
+    if user.is_verified_resident:
+        nodes.append(user.compound)
+    for assignment in user.assignments:
+        node = assignment.compound or assignment.street or db.session.get(District, assignment.district_id)
+        if node not in nodes and can(user, Action.VIEW_BOARD, node):
+            nodes.append(node)
+    return nodes
+
+
+def _scope_key(node) -> str:
+    return f"{type(node).__name__.lower()}:{node.id}"
+
+
+@bp.route("/search")
+@login_required
+def search():
+    scopes = _scopes(current_user)
+    if not scopes:
+        raise PermissionDenied(Decision.FORBIDDEN)
+    chosen = next((s for s in scopes if _scope_key(s) == request.args.get("scope")), scopes[0])
+    text = (request.args.get("q") or "").strip()[:50]
+    section_id = request.args.get("section", type=int)
+    open_cases = request.args.get("open") == "1"
+    words, page = ([], None)
+    if text:
+        words, page = services.search(current_user, text, chosen, section_id=section_id, open_cases=open_cases,
+                                      cursor=request.args.get("after"))
+    return render_template(
+        "search/results.html", text=text, words=words, page=page, scopes=scopes, chosen=chosen,
+        scope_key=_scope_key, sections=board_queries.sections(), section_id=section_id, open_cases=open_cases,
+        full_names=isinstance(chosen, Compound) and can(current_user, Action.SEE_FULL_NAMES, chosen),
+    )
+
+
+@bp.app_template_filter("highlight")
+def _highlight(text, words):
+    return services.highlight(text or "", words)
+
+
+@bp.cli.command("reindex")
+@click.option("--batch", default=1000, show_default=True)
+def reindex_command(batch):
+    """Rebuild the search index from every post and reply (after an upgrade or a bulk import)."""
+    with write_transactions():
+        db.session.execute(sa.delete(SearchDocument))
+        total = 0
+        for model, build in ((Post, indexer.document_of_post), (Reply, indexer.document_of_reply)):
+            last_id = 0
+            while True:
+                rows = list(db.session.scalars(sa.select(model).where(model.id > last_id).order_by(model.id).limit(batch)))
+                if not rows:
+                    break
+                indexer.write(db.session.connection(), [build(row) for row in rows])
+                last_id = rows[-1].id
+                total += len(rows)
+        db.session.commit()
+    click.echo(f"Indexed {total} posts and replies.")
