@@ -154,6 +154,8 @@ class Post(db.Model):
     # 办事指南: a topic to order by, Markdown body, optionally shown to every compound of the street.
     topic: Mapped[str | None] = mapped_column(sa.String(20))
     shared_with_street: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # "我也遇到": households that have the same problem, instead of a post of their own.
+    affected_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     section: Mapped[Section] = relationship(lazy="joined", innerjoin=True)
     author = relationship("User", foreign_keys=[author_id])
@@ -224,6 +226,17 @@ class Reply(db.Model):
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
+
+
+class MeToo(db.Model):
+    """A household that has the problem a post describes; one row per household per post."""
+
+    __tablename__ = "me_too"
+
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Like(db.Model):

@@ -27,6 +27,7 @@ from .models import (
     AuthorRole,
     ItemCondition,
     Like,
+    MeToo,
     Photo,
     Post,
     Reply,
@@ -236,6 +237,18 @@ def toggle_helpful(actor, post: Post, reply: Reply) -> bool:
         raise ValidationError("只能标记别人对您帖子的回复")
     reply.helpful = not reply.helpful
     return reply.helpful
+
+
+def me_too(actor, post: Post) -> int:
+    """我也遇到: the actor's household joins the post; returns how many households now have it."""
+    require(actor, Action.LIKE, post)
+    if actor.household_id is None:
+        raise ValidationError("认证住户才能添加“我也遇到”")
+    if post.author.household_id == actor.household_id:
+        raise ValidationError("这是您家发的帖子")
+    insert_unique(MeToo(post_id=post.id, household_id=actor.household_id, user_id=actor.id), "您家已经添加过“我也遇到”")
+    _bump(Post, post.id, affected_count=1)
+    return post.affected_count
 
 
 def toggle_like(actor, post: Post) -> bool:

@@ -173,6 +173,27 @@ def like(post_id: int):
     return redirect(url_for("board.post", post_id=current.id))
 
 
+@bp.route("/p/<int:post_id>/me-too", methods=["POST"])
+@login_required
+def me_too(post_id: int):
+    current = queries.get_post_for(current_user, post_id, Action.LIKE)
+    if not ActionForm().validate_on_submit():
+        return jsonify(error="页面已过期，请刷新"), 400
+    try:
+        count = services.me_too(current_user, current)
+        db.session.commit()
+    except ValidationError as error:
+        db.session.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(error=error.message), 409
+        flash(error.message, "warn")
+        return redirect(url_for("board.post", post_id=current.id))
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(affected=count)
+    flash("已添加：您家也遇到了这个问题", "success")
+    return redirect(url_for("board.post", post_id=current.id))
+
+
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int):

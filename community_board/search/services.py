@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
-from ..board.models import Post, Reply
+from ..board.models import Post, Reply, Section
 from ..cases.models import OPEN_STATUSES, Case
 from ..compounds.models import Compound, District, Street
 from ..extensions import db
@@ -27,17 +27,24 @@ class Hit:
     reply: Reply | None
 
 
-def _match(words: list[str]):
-    """All the words, through the database's own full-text index."""
+def _match(words: list[str], any_of: list[str] = ()):
+    """All ``words`` (and, if given, at least one of ``any_of``), through the database's full-text index."""
     if db.engine.dialect.name == "sqlite":
-        expression = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        if any_of:
+            expression += " AND (" + " OR ".join('"' + w.replace('"', '""') + '"' for w in any_of) + ")"
         return SearchDocument.id.in_(
             sa.select(sa.literal_column("rowid")).select_from(sa.table("search_index"))
             .where(sa.literal_column("search_index").op("MATCH")(expression))
         )
-    return sa.func.to_tsvector(sa.literal_column("'simple'"), SearchDocument.words).op("@@")(
-        sa.func.plainto_tsquery(sa.literal_column("'simple'"), " ".join(words))
-    )
+    query = sa.func.plainto_tsquery(sa.literal_column("'simple'"), " ".join(words))
+    if any_of:
+        alternatives = [sa.func.plainto_tsquery(sa.literal_column("'simple'"), w) for w in any_of]
+        either = alternatives[0]
+        for alternative in alternatives[1:]:
+            either = either.op("||")(alternative)
+        query = query.op("&&")(either)
+    return sa.func.to_tsvector(sa.literal_column("'simple'"), SearchDocument.words).op("@@")(query)
 
 
 def _scope_filter(viewer, scope):
@@ -117,3 +124,29 @@ def highlight(text: str, words: list[str]) -> Markup:
         last = match.end()
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+SIMILAR_LIMIT = 5
+
+
+def similar_open_posts(viewer, compound: Compound, title: str) -> list[Post]:
+    """这些帖子可能与你的问题相同: open 身边事 posts (no case, or a case still being handled) of the
+    compound that share a meaningful word with the title being typed."""
+    words = [w for w in query_words(title) if len(w) >= 2][:6]
+    if not words:
+        return []
+    closed_cases = sa.select(Case.post_id).where(Case.status.not_in(OPEN_STATUSES))
+    stmt = (
+        sa.select(SearchDocument.post_id)
+        .where(_match([f"c{compound.id}"], any_of=words), SearchDocument.reply_id.is_(None),
+               SearchDocument.visible.is_(True), SearchDocument.private_to.is_(None),
+               SearchDocument.post_id.not_in(closed_cases))
+        .join(Post, Post.id == SearchDocument.post_id)
+        .join(Section, Section.id == Post.section_id)
+        .where(Section.key == "matters")
+        .order_by(SearchDocument.created_at.desc())
+        .limit(SIMILAR_LIMIT)
+    )
+    ids = list(db.session.scalars(stmt))
+    posts = {p.id: p for p in db.session.scalars(sa.select(Post).where(Post.id.in_(ids)))} if ids else {}
+    return [posts[i] for i in ids if i in posts]

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..board import queries as board_queries
 from ..board.models import Post, Reply
 from ..compounds.models import Compound, District, Street
+from ..compounds.services import get_compound_for
 from ..extensions import db, write_transactions
 from ..permissions import Action, Decision, PermissionDenied, can
 from . import bp, indexer, services
@@ -52,6 +53,21 @@ def search():
         scope_key=_scope_key, sections=board_queries.sections(), section_id=section_id, open_cases=open_cases,
         full_names=isinstance(chosen, Compound) and can(current_user, Action.SEE_FULL_NAMES, chosen),
     )
+
+
+@bp.route("/c/<int:compound_id>/similar")
+@login_required
+def similar(compound_id: int):
+    """JSON for the compose page: open posts that may be the same problem as the title typed."""
+    compound = get_compound_for(current_user, compound_id, Action.POST)
+    title = (request.args.get("title") or "").strip()[:60]
+    posts = services.similar_open_posts(current_user, compound, title) if len(title) >= 2 else []
+    return jsonify(posts=[
+        {"id": p.id, "title": p.title, "url": url_for("board.post", post_id=p.id),
+         "me_too_url": url_for("board.me_too", post_id=p.id), "affected": p.affected_count,
+         "replies": p.reply_count}
+        for p in posts
+    ])
 
 
 @bp.app_template_filter("highlight")

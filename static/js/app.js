@@ -112,4 +112,56 @@
       previews.appendChild(warning);
     }
   });
+
+  // 这些帖子可能与你的问题相同: as a title is typed in 身边事, show open posts that may match.
+  var similar = document.querySelector("[data-similar]");
+  if (similar) {
+    var form = similar.closest("form");
+    var title = form.querySelector("input[name=title]");
+    var list = similar.querySelector("[data-similar-list]");
+    var token = form.querySelector("input[name=csrf_token]");
+    var timer = null;
+    var shown = "";
+
+    var render = function (posts) {
+      list.textContent = "";
+      posts.forEach(function (post) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = post.url;
+        link.textContent = post.title + (post.affected ? "（" + post.affected + "户也遇到）" : "");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = "我也遇到";
+        button.addEventListener("click", function () {
+          var body = new FormData();
+          if (token) body.append("csrf_token", token.value);
+          fetch(post.me_too_url, { method: "POST", body: body, headers: { Accept: "application/json" },
+                                   credentials: "same-origin" })
+            .then(function (response) { return response.json(); })
+            .then(function (data) {
+              button.disabled = true;
+              button.textContent = data.error ? data.error : "已添加（" + data.affected + "户）";
+            });
+        });
+        item.appendChild(link);
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      similar.hidden = posts.length === 0;
+    };
+
+    title.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = title.value.trim();
+        if (text.length < 2 || text === shown) return;
+        shown = text;
+        fetch(similar.getAttribute("data-similar-url") + "?title=" + encodeURIComponent(text),
+              { headers: { Accept: "application/json" }, credentials: "same-origin" })
+          .then(function (response) { return response.ok ? response.json() : { posts: [] }; })
+          .then(function (data) { render(data.posts); });
+      }, 350);
+    });
+  }
 })();
