@@ -82,6 +82,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(days=30)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_I18N_ENABLED = False  # forms use WTForms' own zh messages (formtools.Form)
     MAX_CONTENT_LENGTH = 95 * 1024 * 1024  # nine photos of up to 10 MB each, plus the form
     PASSWORD_HASH_METHOD = "scrypt"
     RATELIMIT_HEADERS_ENABLED = True

@@ -44,9 +44,9 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import audit  # noqa: F401  (registers the audit model)
     from sqlalchemy.orm import joinedload, selectinload
 
+    from . import audit  # noqa: F401  (registers the audit model)
     from .accounts.models import User
     from .compounds.models import StaffAssignment
     from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
@@ -86,11 +86,11 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
     from .board import bp as board_bp
     from .cases import bp as cases_bp
+    from .compounds import bp as compounds_bp
     from .deliberation import bp as deliberation_bp
+    from .notifications import bp as notifications_bp
     from .police import bp as police_bp
     from .search import bp as search_bp
-    from .compounds import bp as compounds_bp
-    from .notifications import bp as notifications_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(compounds_bp)

@@ -1,6 +1,8 @@
 """`flask` commands: seed-demo and create-admin."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -11,7 +13,6 @@ from .accounts.models import PartyBadge, ResidentStatus, Salutation, User
 from .accounts.services import hash_password, household_at
 from .board.demo import seed_board
 from .cases.demo import seed_cases
-from .deliberation.demo import seed_proposals
 from .compounds.models import (
     Compound,
     CompoundKind,
@@ -24,6 +25,7 @@ from .compounds.models import (
     StreetKind,
 )
 from .compounds.services import active_join_code
+from .deliberation.demo import seed_proposals
 from .extensions import db, write_transactions
 from .privacy import id_number_hmac
 from .timeutil import utcnow
@@ -157,7 +159,7 @@ def seed_demo() -> None:
             },
         )
         if status is ResidentStatus.VERIFIED and user.household_id is None:
-            user.verified_at = utcnow()
+            user.verified_at = utcnow() - timedelta(days=60)  # they joined before the demo story
             user.household = household_at(compound, building, unit, room)
     db.session.flush()
     _recount_residents()

@@ -1,6 +1,7 @@
 """Pieces every feature's forms share."""
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms.validators import Length
 
 CHOOSE_FROM_LIST = "请从列表中选择"
@@ -13,3 +14,10 @@ def strip(value):
 
 def at_most(limit: int) -> Length:
     return Length(max=limit, message=f"最多{limit}个字")
+
+
+class Form(FlaskForm):
+    """Every form of the app: WTForms' own messages in Chinese (WTF_I18N_ENABLED is off)."""
+
+    class Meta:
+        locales = ["zh"]

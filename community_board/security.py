@@ -60,7 +60,15 @@ def render_markdown(text: str) -> Markup:
     """The small Markdown of 办事指南 (headings, lists, bold, links), then the same allow-list.
     # and ## become h3/h4 so an article never outranks the page's own headings."""
     shifted = re.sub(r"^(#{1,2})(?=\s)", lambda m: "#" * (len(m.group(1)) + 2), text, flags=re.MULTILINE)
-    return sanitize_html(markdown.markdown(html.escape(shifted, quote=False), output_format="html"))
+    return sanitize_html(_markdown_without_html().reset().convert(shifted))
+
+
+def _markdown_without_html() -> markdown.Markdown:
+    """Markdown that treats any raw HTML as text (the allow-list cleans the output anyway)."""
+    renderer = markdown.Markdown(output_format="html")
+    renderer.preprocessors.deregister("html_block")
+    renderer.inlinePatterns.deregister("html")
+    return renderer
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -55,3 +55,10 @@ def safe_redirect_target(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def flash_form_errors(form) -> None:
+    """For forms posted from another page (a button row): say what was wrong there."""
+    for messages in form.errors.values():
+        for message in messages:
+            flash(message, "warn")

@@ -1,7 +1,6 @@
 """Account forms: the shape of what residents and staff type."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -11,7 +10,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..formtools import strip
+from ..formtools import Form, strip
 from . import rules
 from .models import Salutation
 
@@ -29,7 +28,7 @@ def _address_part(label: str):
     return _check(lambda value: rules.address_part_problem(value, label))
 
 
-class ResidentDetailsForm(FlaskForm):
+class ResidentDetailsForm(Form):
     """Name, address and optional ID number: asked at registration and on resubmission."""
 
     real_name = StringField(
@@ -73,25 +72,25 @@ class RegistrationForm(ResidentDetailsForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     phone = StringField("手机号", validators=[DataRequired("请填写手机号")], filters=[rules.normalize_phone])
     password = PasswordField("密码", validators=[DataRequired("请填写密码")])
     remember = BooleanField("记住我")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
     new_password = PasswordField(
         "新密码", validators=[DataRequired("请设置新密码"), _check(rules.password_problem)]
     )
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(
         "未通过原因",
         validators=[DataRequired("请填写原因，居民会看到它"), Length(max=200, message="原因最多200字")],
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that posts: carries only the CSRF token."""

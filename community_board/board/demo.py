@@ -13,7 +13,6 @@ from . import services
 from .models import AidStatus, AuthorRole, BulletinKind, Post, Section, TradeStatus
 from .photos import store_images
 
-
 GUIDE_TOPICS = (("居住证", "证件办理"), ("社保卡", "证件办理"), ("津贴", "养老服务"), ("养老金", "养老服务"),
                 ("护理", "养老服务"))
 

@@ -176,18 +176,25 @@ class Contributions:
     """What a neighbour did for others: 互助 they were thanked for, answers marked helpful."""
 
     thanked: list[Post]
+    thanked_count: int
     helpful: list[Reply]
+    helpful_count: int
+
+
+def _public_post():
+    return sa.and_(Post.deleted_at.is_(None), Post.hidden_at.is_(None), Post.is_private.is_(False))
 
 
 def contributions(member, limit: int = 20) -> Contributions:
-    thanked = list(db.session.scalars(
-        sa.select(Post).where(Post.thanked_user_id == member.id, Post.deleted_at.is_(None), Post.is_private.is_(False))
-        .order_by(Post.created_at.desc()).limit(limit)
-    ))
-    helpful = list(db.session.scalars(
+    thanked = sa.select(Post).where(Post.thanked_user_id == member.id, _public_post())
+    helpful = (
         sa.select(Reply).join(Post, Post.id == Reply.post_id)
         .where(Reply.author_id == member.id, Reply.helpful.is_(True), Reply.deleted_at.is_(None),
-               Post.deleted_at.is_(None), Post.is_private.is_(False))
-        .options(selectinload(Reply.post)).order_by(Reply.created_at.desc()).limit(limit)
-    ))
-    return Contributions(thanked, helpful)
+               Reply.hidden_at.is_(None), _public_post())
+    )
+    return Contributions(
+        list(db.session.scalars(thanked.order_by(Post.created_at.desc()).limit(limit))),
+        db.session.scalar(sa.select(sa.func.count()).select_from(thanked.subquery())),
+        list(db.session.scalars(helpful.options(selectinload(Reply.post)).order_by(Reply.created_at.desc()).limit(limit))),
+        db.session.scalar(sa.select(sa.func.count()).select_from(helpful.subquery())),
+    )

@@ -65,7 +65,7 @@ def _may_report(user, post: Post, roles) -> Decision:
     return _may_interact(user, post, roles)
 
 
-@object_rule(Action.REPLY, Action.LIKE)
+@object_rule(Action.REPLY, Action.LIKE, Action.VOTE, Action.RECORD_OUTCOME)
 def _may_interact(user, post: Post, roles) -> Decision:
     if _visible(post, user, roles) is Decision.NOT_FOUND:
         return Decision.NOT_FOUND

@@ -15,10 +15,10 @@ from .. import audit
 from ..compounds.models import Compound, StaffRole
 from ..errors import ValidationError
 from ..extensions import db
-from ..persistence import insert_unique
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..permissions import Action, require
+from ..persistence import insert_unique
 from ..security import render_markdown, render_plain_text
 from ..timeutil import utcnow
 from .models import (
@@ -219,7 +219,8 @@ def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Re
     db.session.add(reply)
     db.session.flush()
     _bump(Post, post.id, reply_count=1)
-    if reply.author_role is AuthorRole.POLICE and post.first_answer_at is None and post.author_role is AuthorRole.RESIDENT:
+    if (post.section.fields is SectionFields.POLICE and reply.author_role is AuthorRole.POLICE
+            and post.first_answer_at is None and post.author_role is AuthorRole.RESIDENT):
         post.first_answer_at = reply.created_at
         post.first_answer_minutes = int((reply.created_at - post.created_at).total_seconds() // 60)
     who = reply.author_role.public_name(actor)

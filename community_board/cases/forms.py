@@ -1,7 +1,6 @@
 """Case forms: shape only; the workflow rules live in services."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -14,7 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formtools import CHOOSE_FROM_LIST, at_most
+from ..formtools import CHOOSE_FROM_LIST, Form, at_most
 from .models import Priority, Satisfaction
 
 
@@ -23,7 +22,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class FileCaseForm(FlaskForm):
+class FileCaseForm(Form):
     case_type = SelectField("案件类型", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
     priority = RadioField("紧急程度", choices=Priority.choices(), default=Priority.NORMAL.value,
                           validators=[DataRequired("请选择紧急程度")])
@@ -32,7 +31,7 @@ class FileCaseForm(FlaskForm):
     note = StringField("立案说明（居民可见，选填）", validators=[Optional(), at_most(200)])
 
 
-class CaseStepForm(FlaskForm):
+class CaseStepForm(Form):
     """Every staff step on a case: the note residents see, an internal note, and the version seen."""
 
     version = HiddenField()
@@ -42,7 +41,7 @@ class CaseStepForm(FlaskForm):
     photos = MultipleFileField("处置照片（选填）")
 
 
-class RateForm(FlaskForm):
+class RateForm(Form):
     satisfaction = RadioField(
         "您对处理结果满意吗？",
         choices=[c for c in Satisfaction.choices() if c.value != Satisfaction.UNRATED.value],
@@ -51,5 +50,5 @@ class RateForm(FlaskForm):
     comment = TextAreaField("说说您的看法（选填）", validators=[Optional(), Length(max=200, message="最多200字")])
 
 
-class CaseTypeForm(FlaskForm):
+class CaseTypeForm(Form):
     name = StringField("类型名称", validators=[DataRequired("请填写类型名称"), at_most(20)])

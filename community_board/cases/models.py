@@ -123,6 +123,7 @@ class Case(db.Model):
     # Minutes from filing to the (last) resolution: percentiles become a plain ORDER BY on both databases.
     resolve_minutes: Mapped[int | None]
     closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
     satisfaction: Mapped[Satisfaction | None] = mapped_column(enum_column_type(Satisfaction))
     satisfaction_comment: Mapped[str | None] = mapped_column(sa.String(200))
     reopen_count: Mapped[int] = mapped_column(default=0)

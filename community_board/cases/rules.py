@@ -1,9 +1,10 @@
 """Case object rules for ``permissions.authorize``."""
 from __future__ import annotations
 
+from ..board.rules import _visible
 from ..compounds.models import StaffRole
 from ..permissions import Action, Decision, object_rule
-from .models import Case, CaseStatus
+from .models import Case, CaseStatus, Level
 
 POLICE_SECTION = "police"
 
@@ -14,8 +15,11 @@ def _department_ids(user) -> set[int]:
 
 @object_rule(Action.FILE_CASE)
 def _may_file(user, post, roles) -> Decision:
-    if post.is_deleted:
-        return Decision.NOT_FOUND
+    readable = _visible(post, user, roles)  # a private question is filed only by those who may read it
+    if readable is not Decision.ALLOW:
+        return readable
+    if post.is_hidden:
+        return Decision.FORBIDDEN
     # Police file police matters only; anyone else with the right may file any post.
     if roles <= {StaffRole.POLICE} and post.section.key != POLICE_SECTION:
         return Decision.FORBIDDEN
@@ -35,3 +39,13 @@ def _may_rate(user, case: Case, roles) -> Decision:
     if case.reporter_id != user.id:
         return Decision.FORBIDDEN
     return Decision.ALLOW if case.status is CaseStatus.RESOLVED else Decision.FORBIDDEN
+
+
+@object_rule(Action.ESCALATE_CASE)
+def _may_escalate(user, case: Case, roles) -> Decision:
+    """Each level passes a case up from its own level only."""
+    if case.level is Level.COMPOUND:
+        return Decision.ALLOW
+    if case.level is Level.STREET and StaffRole.GRID_STREET in roles:
+        return Decision.ALLOW
+    return Decision.FORBIDDEN

@@ -62,6 +62,7 @@ def actor_label(actor, case: Case | None = None) -> str:
 
 def _event(case: Case, kind: EventKind, actor, *, public: str = "", internal: str = "",
            from_status: CaseStatus | None = None, to_status: CaseStatus | None = None) -> CaseEvent:
+    case.updated_at = utcnow()  # every step changes the row, so the version moves with it
     event = CaseEvent(case_id=case.id, kind=kind, actor_id=actor.id if actor else None,
                       actor_label=actor_label(actor, case), public_note=public.strip()[:500],
                       internal_note=internal.strip()[:500], from_status=from_status, to_status=to_status)

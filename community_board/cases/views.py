@@ -7,6 +7,7 @@ import io
 from flask import (
     Response,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -43,7 +44,8 @@ def file_case(post_id: int):
     existing = queries.case_of_post(post.id)
     if existing is not None:
         return redirect(url_for("cases.case", case_id=existing.id))
-    departments = queries.departments_serving(post.district_id, post.street_id)
+    may_dispatch = can(current_user, Action.DISPATCH_CASE, post.compound)
+    departments = queries.departments_serving(post.district_id, post.street_id) if may_dispatch else []
     form = FileCaseForm()
     form.case_type.choices = [(t.id, t.name) for t in queries.case_types()]
     form.departments.choices = [(d.id, d.name) for d in departments]
@@ -55,7 +57,7 @@ def file_case(post_id: int):
         ), success="已立案" + ("并派单" if chosen else ""))
         if ok:
             return redirect(url_for("cases.case", case_id=case.id))
-    return render_template("cases/file.html", post=post, form=form)
+    return render_template("cases/file.html", post=post, form=form, may_dispatch=may_dispatch)
 
 
 # The staff case page -----------------------------------------------------------------------
@@ -141,8 +143,10 @@ def rate(case_id: int):
     form = RateForm()
     if form.validate_on_submit():
         satisfaction = Satisfaction(form.satisfaction.data)
-        save(form, lambda: services.rate(current_user, current, satisfaction, form.comment.data or ""),
-             success="感谢您的评价" if satisfaction is not Satisfaction.UNSATISFIED else "已退回重新处置，感谢您的反馈")
+        perform(services.rate, current_user, current, satisfaction, form.comment.data or "",
+                success="感谢您的评价" if satisfaction is not Satisfaction.UNSATISFIED else "已退回重新处置，感谢您的反馈")
+    else:
+        flash("请选择满意度", "warn")
     return redirect(url_for("board.post", post_id=current.post_id, _anchor="case"))
 
 
@@ -205,6 +209,12 @@ CSV_COLUMNS = ["编号", "居民区", "案件类型", "紧急程度", "状态", 
                "办结时间", "处置用时（小时）", "结案时间", "满意度", "重新处置次数", "派单部门"]
 
 
+def _cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 @bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>/cases.csv")
 @login_required
 def dashboard_csv(level: str, node_id: int):
@@ -216,14 +226,14 @@ def dashboard_csv(level: str, node_id: int):
         buffer.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
         writer.writerow(CSV_COLUMNS)
         for case in dashboard.cases_in_view(condition):
-            writer.writerow([
+            writer.writerow([_cell(value) for value in [
                 case.number, case.compound.name, case.case_type.name, case.priority.label, case.status.label,
                 case.level.label, format_local(case.created_at), format_local(case.deadline_at),
                 "是" if case.is_overdue else "否", format_local(case.resolved_at),
                 round(case.resolve_minutes / 60, 1) if case.resolve_minutes is not None else "",
                 format_local(case.closed_at), case.satisfaction.label if case.satisfaction else "",
                 case.reopen_count, "、".join(d.department.name for d in case.departments),
-            ])
+            ]])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

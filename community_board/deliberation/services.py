@@ -120,7 +120,9 @@ def eligible_voters(proposal: Proposal) -> int:
     """Who may vote now: verified residents, or households with a verified resident."""
     if proposal.closed_at is not None and proposal.eligible_at_close is not None:
         return proposal.eligible_at_close
-    verified = sa.and_(User.compound_id == proposal.compound_id, User.resident_status == ResidentStatus.VERIFIED)
+    # Frozen at the deadline without a write: residents verified after it do not count.
+    verified = sa.and_(User.compound_id == proposal.compound_id, User.resident_status == ResidentStatus.VERIFIED,
+                       User.verified_at <= proposal.deadline_at)
     if proposal.electorate is Electorate.HOUSEHOLDS:
         return db.session.scalar(sa.select(sa.func.count(sa.distinct(User.household_id))).where(verified))
     return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(verified))
@@ -140,8 +142,8 @@ def result(proposal: Proposal) -> Result:
     eligible = eligible_voters(proposal)
     turnout = ballots / eligible if eligible else None
     threshold_met = None
-    if proposal.turnout_threshold is not None:
-        threshold_met = turnout is not None and turnout * 100 >= proposal.turnout_threshold
+    if proposal.turnout_threshold is not None:  # integers: 29 of 50 meets 58% exactly
+        threshold_met = eligible > 0 and ballots * 100 >= proposal.turnout_threshold * eligible
     rows = [(o, o.vote_count / ballots if ballots else 0.0) for o in proposal.options]
     return Result(rows, ballots, eligible, turnout, threshold_met)
 
@@ -159,7 +161,7 @@ def close_due(now: datetime | None = None, batch: int = 500) -> int:
 
 def _close(proposal: Proposal, now: datetime) -> None:
     proposal.eligible_at_close = eligible_voters(proposal)
-    proposal.closed_at = now
+    proposal.closed_at = proposal.deadline_at if proposal.deadline_at <= now else now
 
 
 def record_outcome(actor, proposal: Proposal, outcome: Outcome, note: str, now: datetime | None = None) -> None:
@@ -169,6 +171,8 @@ def record_outcome(actor, proposal: Proposal, outcome: Outcome, note: str, now: 
         raise ValidationError("投票截止后才能记录决议")
     if not note.strip():
         raise ValidationError("请写明决议内容", "note")
+    if outcome is Outcome.PASSED and result(proposal).threshold_met is False:
+        raise ValidationError("参与率未达到门槛，不能记为“已通过”", "outcome")
     if proposal.closed_at is None:
         _close(proposal, now or utcnow())
     proposal.outcome, proposal.outcome_note = outcome, note.strip()

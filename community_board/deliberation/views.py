@@ -15,7 +15,7 @@ from ..compounds.services import get_compound_for
 from ..extensions import db, write_transactions
 from ..permissions import Action, Decision, PermissionDenied, require
 from ..timeutil import SHANGHAI
-from ..web import perform, save
+from ..web import flash_form_errors, perform, save
 from . import bp, services
 from .forms import OutcomeForm, ProposalForm, VoteForm
 from .models import Electorate, Outcome, Proposal
@@ -73,8 +73,10 @@ def outcome(post_id: int):
     proposal = _proposal_for(post_id, Action.RECORD_OUTCOME)
     form = OutcomeForm()
     if form.validate_on_submit():
-        save(form, lambda: services.record_outcome(current_user, proposal, Outcome(form.outcome.data), form.note.data),
-             success="已记录决议")
+        perform(services.record_outcome, current_user, proposal, Outcome(form.outcome.data), form.note.data,
+                success="已记录决议")
+    else:
+        flash_form_errors(form)
     return redirect(url_for("board.post", post_id=post_id, _anchor="proposal"))
 
 
@@ -88,7 +90,7 @@ def _proposal_helpers():
             return None
         return {
             "proposal": proposal, "result": services.result(proposal),
-            "ballot": services.ballot_of(current_user, proposal), "vote_form": VoteForm(),
+            "ballot": services.ballot_of(current_user, proposal), "vote_form": VoteForm(), "me": current_user.id,
             "outcome_form": OutcomeForm(),
         }
 

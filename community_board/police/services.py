@@ -56,7 +56,8 @@ def unanswered_questions(officer, cursor: str | None, limit: int) -> Page[Post]:
 
 def median_first_answer_minutes(compound: Compound) -> int | None:
     """How fast police answer questions in this compound (nearest-rank median, in SQL)."""
-    answered = sa.and_(Post.compound_id == compound.id, Post.first_answer_minutes.is_not(None))
+    answered = sa.and_(Post.compound_id == compound.id, Post.first_answer_minutes.is_not(None),
+                       Post.deleted_at.is_(None), Post.hidden_at.is_(None))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(answered))
     if not count:
         return None
