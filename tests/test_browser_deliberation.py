@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from community_board.accounts.models import User
 from community_board.deliberation.models import Proposal
 from community_board.extensions import db
 from community_board.timeutil import to_local, utcnow
@@ -17,6 +18,8 @@ def test_vote_change_and_result(browser_page, live_server, world, resident, secr
     neighbour = world.resident(world.compound_a, name="吴刚", building="12", room="301")
     phones = (resident.phone, neighbour.phone)
     compound_id = world.compound_a.id
+    # Both joined the compound well before this vote (the electorate is fixed at the deadline).
+    db.session.execute(sa.update(User).values(verified_at=utcnow() - timedelta(days=30)))
     db.session.commit()  # one SQLite writer: release the test's transaction for the server
     page = browser_page
 

@@ -62,7 +62,8 @@ def actor_label(actor, case: Case | None = None) -> str:
 
 def _event(case: Case, kind: EventKind, actor, *, public: str = "", internal: str = "",
            from_status: CaseStatus | None = None, to_status: CaseStatus | None = None) -> CaseEvent:
-    case.updated_at = utcnow()  # every step changes the row, so the version moves with it
+    if kind is not EventKind.FILED:
+        case.updated_at = utcnow()  # every later step changes the row, so the version moves with it
     event = CaseEvent(case_id=case.id, kind=kind, actor_id=actor.id if actor else None,
                       actor_label=actor_label(actor, case), public_note=public.strip()[:500],
                       internal_note=internal.strip()[:500], from_status=from_status, to_status=to_status)
@@ -175,8 +176,8 @@ def file_case(actor, post, case_type: CaseType, priority: Priority, *, reply=Non
 
 def dispatch(actor, case: Case, departments: list[Department], note: str = "", expected_version: int | None = None) -> None:
     """派单 to one or more departments of the case's street or district; again later to add more."""
-    require(actor, Action.DISPATCH_CASE, case)
     _check_version(case, expected_version)
+    require(actor, Action.DISPATCH_CASE, case)
     if not departments:
         raise ValidationError("请至少选择一个部门", "departments")
     for department in departments:
@@ -203,8 +204,8 @@ def accept(actor, case: Case, note: str = "", expected_version: int | None = Non
 
 def add_note(actor, case: Case, public: str, internal: str = "", expected_version: int | None = None) -> None:
     """A progress note residents can see, and/or an internal one they never see."""
-    require(actor, Action.NOTE_CASE, case)
     _check_version(case, expected_version)
+    require(actor, Action.NOTE_CASE, case)
     if not public.strip() and not internal.strip():
         raise ValidationError("请填写进展或内部备注", "public_note")
     if public.strip() and not case.status.is_open:
@@ -251,11 +252,11 @@ def withdraw(actor, case: Case, reason: str, expected_version: int | None = None
 
 def escalate(actor, case: Case, reason: str, now: datetime | None = None, expected_version: int | None = None) -> None:
     """One level up: compound → street grid centre → district grid centre."""
+    _check_version(case, expected_version)  # a stale page first: the case may have moved on
     if actor is not None:
         require(actor, Action.ESCALATE_CASE, case)
         if not reason.strip():
             raise ValidationError("请填写升级原因", "public_note")
-    _check_version(case, expected_version)
     if not case.status.is_open:
         raise ValidationError(f"工单已{case.status.label}，不能升级")
     target = case.level.next

@@ -96,7 +96,9 @@ STEPS = {
 @login_required
 def step(case_id: int, verb: str):
     action, message = STEPS[verb]
-    current = queries.get_case_for(current_user, case_id, action)
+    # Load for viewing: whether this user may take the step now is the service's question, asked after
+    # the version check, so a stale page is told to refresh rather than refused.
+    current = queries.get_case_for(current_user, case_id)
     form = CaseStepForm()
     departments = queries.departments_serving(current.district_id, current.street_id)
     form.departments.choices = [(d.id, d.name) for d in departments]
