@@ -63,6 +63,7 @@ class Config:
         # Base of the URL printed in QR codes; without it the request's host is used.
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+        self.BENCH_CEILING = os.environ.get("BENCH_CEILING") == "1"  # `make bench` only
         # Photos live outside static/ and are served by a view that checks the viewer's compound.
         self.UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(instance_dir() / "uploads")
         # Hours to handle a case by priority: 紧急 answers within 4 hours, as the "12345 工作法" asks.

@@ -40,7 +40,17 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    if app.config.get("BENCH_CEILING"):
+        _add_ceiling_route(app)
     return app
+
+
+def _add_ceiling_route(app: Flask) -> None:
+    """`make bench` only: the base template with 20 static cards and no database, the yardstick
+    every real page is measured against."""
+    from flask import render_template
+
+    app.add_url_rule("/_bench/ceiling", "bench_ceiling", lambda: render_template("bench/ceiling.html"))
 
 
 def _init_extensions(app: Flask) -> None:
