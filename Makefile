@@ -9,7 +9,7 @@ WEUI_CSS := static/vendor/weui/weui.min.css
 
 export FLASK_APP := community_board:create_app
 
-.PHONY: install vendor run test browser-deps clean
+.PHONY: install vendor run test browser-deps bench clean
 
 install: $(VENV)/.installed vendor
 
@@ -54,6 +54,12 @@ test: install browser-deps
 		echo "== the suite again on PostgreSQL =="; \
 		$(PY) -m pytest; \
 	fi
+
+# Performance: the real app under gunicorn, loaded with wrk, against a bare-template ceiling.
+# BENCH_POSTS / BENCH_COMPOUNDS / BENCH_SECONDS set the size; results in benchmarks/results/latest.json.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(PY) benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor tests/artifacts

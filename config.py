@@ -72,8 +72,9 @@ class Config:
             "normal": int(os.environ.get("CASE_HOURS_NORMAL", "72")),
             "low": int(os.environ.get("CASE_HOURS_LOW", "168")),
         }
-        self.SESSION_COOKIE_SECURE = not self.DEBUG
-        self.REMEMBER_COOKIE_SECURE = not self.DEBUG
+        # Secure cookies unless debugging; COOKIE_SECURE=0 for plain http on loopback (make bench).
+        secure = os.environ.get("COOKIE_SECURE", "0" if self.DEBUG else "1") == "1"
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = secure
 
     # hide_parameters: SQL errors in the log must not carry phone numbers or names.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}

@@ -211,6 +211,9 @@ def init_app(app: Flask) -> None:
             _create_admin(district_name, code, phone, real_name, password_hash)
         click.echo(f"District admin {phone} ready for {district_name}.")
 
+    from .district_seed import init_app as init_seed_district  # noqa: E402  (flask seed-district)
+    init_seed_district(app)
+
 
 def _create_admin(district_name: str, code: str, phone: str, real_name: str, password_hash: str) -> None:
     district = db.session.scalar(sa.select(District).where(District.name == district_name))

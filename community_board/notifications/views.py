@@ -6,7 +6,6 @@ from flask_login import current_user, login_required
 
 from ..accounts.forms import ActionForm
 from ..board.models import Post
-from ..cases.queries import case_of_post
 from ..extensions import db, writes_on_get
 from ..permissions import Action, can
 from . import bp, services
@@ -33,6 +32,8 @@ def open_message(message_id: int):
 
 def _where_to_read(post_id: int) -> str:
     """The post, or for department staff (who do not read compound boards) the case about it."""
+    from ..cases.queries import case_of_post  # cases builds on notifications: import when used
+
     post = db.session.get(Post, post_id)
     if post is not None and can(current_user, Action.VIEW_POST, post):
         return url_for("board.post", post_id=post_id)

@@ -1,0 +1,219 @@
+"""`make bench`: the real app under gunicorn on 127.0.0.1, loaded with wrk, measured against a bare
+template route (the ceiling) in the same run; search timed server-side; results as a table and as
+benchmarks/results/latest.json (git-ignored).
+
+Sizes come from the environment: BENCH_POSTS (1,000,000), BENCH_COMPOUNDS (500), BENCH_SECONDS (10).
+The district database is built once per size (flask seed-district) and reused.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+VENV = ROOT / ".venv" / "bin"
+POSTS = int(os.environ.get("BENCH_POSTS", "1000000"))
+COMPOUNDS = int(os.environ.get("BENCH_COMPOUNDS", "500"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+PASSWORD = "Bench2026x"
+PORT = 5090
+SEARCH_WORDS = ["停水", "电梯", "物业", "噪音", "电梯维修", "垃圾分类"]
+SEARCH_RUNS = 30
+
+
+def databases() -> list[tuple[str, str]]:
+    found = [("sqlite", f"sqlite:///{DATA / f'district-{POSTS}.db'}")]
+    if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0:
+        found.append(("postgresql", f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_{POSTS}"))
+    return found
+
+
+def environment(url: str) -> dict:
+    return {**os.environ, "DATABASE_URL": url, "CB_CONFIG": "production", "SECRET_KEY": "bench-secret",
+            "ID_HASH_KEY": "bench-id-key", "BENCH_CEILING": "1", "COOKIE_SECURE": "0", "FLASK_APP": "community_board:create_app",
+            "CB_INSTANCE_PATH": str(DATA / "instance")}
+
+
+def ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def build(kind: str, url: str) -> float | None:
+    """Seed the district unless this size was built before; returns the seconds it took."""
+    if kind == "postgresql":
+        ensure_postgres_database(url)
+    env = environment(url)
+    subprocess.run([VENV / "flask", "db", "upgrade"], env=env, check=True, capture_output=True)
+    probe = subprocess.run([VENV / "python", "-c", PROBE_BUILT], env=env, capture_output=True, text=True)
+    if probe.stdout.strip() == "built":
+        return None
+    started = time.monotonic()
+    subprocess.run([VENV / "flask", "seed-district", "--posts", str(POSTS), "--compounds", str(COMPOUNDS)],
+                   env=env, check=True)
+    return time.monotonic() - started
+
+
+PROBE_BUILT = """
+import sqlalchemy as sa
+from community_board import create_app
+from community_board.board.models import Post
+from community_board.extensions import db
+with create_app().app_context():
+    print("built" if (db.session.scalar(sa.select(sa.func.count()).select_from(Post)) or 0) >= %d else "empty")
+""" % (POSTS * 9 // 10)
+
+
+def prepare(env: dict) -> dict:
+    """Pick who signs in (residents of busy compounds, a street grid worker, a district one),
+    give them a known password, and find the pages to load."""
+    script = ROOT / "benchmarks" / "prepare.py"
+    out = subprocess.run([VENV / "python", script, PASSWORD], env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def start_server(env: dict) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [VENV / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}", "--access-logfile", "/dev/null",
+         "--error-logfile", str(DATA / "gunicorn.log"), "community_board:create_app()"],
+        env=env, cwd=ROOT,
+    )
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{PORT}/login", timeout=2).status_code == 200:
+                return server
+        except requests.RequestException:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start; see benchmarks/data/gunicorn.log")
+
+
+def sign_in(phone: str) -> str:
+    """The session cookie a real login gives (the form, its CSRF token, the password)."""
+    import requests
+
+    session = requests.Session()
+    page = session.get(f"http://127.0.0.1:{PORT}/login", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = session.post(f"http://127.0.0.1:{PORT}/login", timeout=10, allow_redirects=False,
+                            data={"csrf_token": token, "phone": phone, "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"bench login failed for {phone[:3]}****")
+    cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+    return cookie
+
+
+def deep_section_url(cookie: str, compound_id: int, depth: int = 50) -> str:
+    """The section page 50 pages deep, reached by following 加载更多 as a user would."""
+    import requests
+
+    url = f"/c/{compound_id}/s/matters"
+    for _ in range(depth):
+        page = requests.get(f"http://127.0.0.1:{PORT}{url}", headers={"Cookie": cookie}, timeout=10).text
+        found = re.search(r'data-load-more href="([^"]+)"', page)
+        if not found:
+            break
+        url = found.group(1).replace("&amp;", "&")
+    return url
+
+
+def wrk(targets: list[tuple[str, str]]) -> dict:
+    """Load random (path, cookie) pairs for SECONDS; requests/s and latency percentiles."""
+    lines = ["local targets = {"] + [f'  {{"{p}", "{c}"}},' for p, c in targets] + ["}"]
+    lines += ["request = function()", "  local t = targets[math.random(#targets)]",
+              '  return wrk.format("GET", t[1], {["Cookie"] = t[2]})', "end"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write("\n".join(lines))
+    run = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "--latency", "-s", script.name,
+                          f"http://127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=SECONDS + 60)
+    out = run.stdout
+    if "Requests/sec" not in out:
+        raise RuntimeError(f"wrk failed on {targets[0][0]}:\n{out}\n{run.stderr}")
+    os.unlink(script.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"{non_2xx.group(1)} failed responses under load:\n{out}")
+
+    def ms(label):
+        value = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
+        number, unit = float(value.group(1)), value.group(2)
+        return round(number / 1000 if unit == "us" else number * 1000 if unit == "s" else number, 2)
+
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"), "p99_ms": ms("99")}
+
+
+def main() -> int:
+    if not shutil.which("wrk"):
+        print("wrk is missing (make bench installs it with apt)", file=sys.stderr)
+        return 1
+    DATA.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = {"runs": [], "search": [], "seed": []}
+    for kind, url in databases():
+        seconds = build(kind, url)
+        if seconds is not None:
+            report["seed"].append({"db": kind, "posts": POSTS, "seconds": round(seconds, 1)})
+        env = environment(url)
+        plan = prepare(env)
+        report["search"].extend({"db": kind, **row} for row in plan["search"])
+        server = start_server(env)
+        try:
+            residents = [(sign_in(r["phone"]), r) for r in plan["residents"]]
+            street_cookie = sign_in(plan["street_staff"]["phone"])
+            ceiling = wrk([("/_bench/ceiling", "")])
+            pages = {
+                "home feed": [(f"/c/{r['compound_id']}", c) for c, r in residents],
+                "section page 50 deep": [(deep_section_url(c, r["compound_id"]), c) for c, r in residents[:4]],
+                "post with 50 replies": [(f"/p/{r['busy_post_id']}", c) for c, r in residents if r["busy_post_id"]],
+                "search 2-char word": [(f"/search?q={quote(w)}", c) for c, _ in residents for w in ("停水", "电梯")],
+                "search phrase": [(f"/search?q={quote('电梯维修')}", c) for c, _ in residents],
+                "street dashboard": [(f"/dashboard/street/{plan['street_staff']['street_id']}", street_cookie)],
+            }
+            for page, targets in pages.items():
+                if not targets:
+                    continue
+                result = wrk(targets)
+                report["runs"].append({"db": kind, "page": page, **result, "ceiling_rps": ceiling["rps"],
+                                       "ratio": round(result["rps"] / ceiling["rps"], 3)})
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    (RESULTS / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    print_table(report)
+    return 0
+
+
+def print_table(report: dict) -> None:
+    print(f"\n{'db':<11}{'page':<24}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'ceiling':>9}{'ratio':>7}")
+    for row in report["runs"]:
+        print(f"{row['db']:<11}{row['page']:<24}{row['rps']:>9.0f}{row['p50_ms']:>9}{row['p99_ms']:>9}"
+              f"{row['ceiling_rps']:>9.0f}{row['ratio']:>7}")
+    print(f"\n{'db':<11}{'search':<12}{'scope':<10}{'p50 ms':>9}{'p95 ms':>9}{'checked':>9}{'missed':>8}")
+    for row in report["search"]:
+        missed = "" if row["missed_by_index"] is None else row["missed_by_index"]
+        print(f"{row['db']:<11}{row['query']:<12}{row['scope']:<10}{row['p50_ms']:>9}{row['p95_ms']:>9}"
+              f"{row['results_checked']:>9}{missed:>8}")
+    for row in report["seed"]:
+        print(f"seeded {row['posts']} posts on {row['db']} in {row['seconds']} s")
+    print(f"\nwritten to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
