@@ -11,6 +11,13 @@ Core executemany on SQLite, COPY on PostgreSQL; never one ORM object at a time, 
 search hook never runs and the index is built here, with the same words (``segment.index_words``)
 and layout (``c<compound> s<street> words…``) as the hook. Text comes from templates, so each
 distinct block of text is segmented once and its words reused.
+
+Run it on a database nobody else writes to meanwhile: ids are assigned here (after the largest in
+use). SQLite commits per chunk with synchronous=OFF and without the FTS5 triggers, which are put
+back (and the new documents indexed) at the end, also when the load fails; a process killed
+outright leaves them missing, so drop that database. PostgreSQL loads in one transaction (a failure
+leaves nothing), builds the GIN index once at the end, and skips row-by-row foreign-key checks
+when the role is a superuser.
 """
 from __future__ import annotations
 
@@ -1330,6 +1337,7 @@ def _clock(seconds: float) -> str:
 
 # Writing ----------------------------------------------------------------------------------------
 
+# Exactly as migrations/versions/0005_search.py creates them.
 FTS_TRIGGERS = [
     "CREATE TRIGGER search_documents_ai AFTER INSERT ON search_documents BEGIN "
     "INSERT INTO search_index(rowid, words) VALUES (new.id, new.words); END",
