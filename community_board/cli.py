@@ -211,7 +211,9 @@ def init_app(app: Flask) -> None:
             _create_admin(district_name, code, phone, real_name, password_hash)
         click.echo(f"District admin {phone} ready for {district_name}.")
 
-    from .district_seed import init_app as init_seed_district  # noqa: E402  (flask seed-district)
+    from .district_seed import (
+        init_app as init_seed_district,  # noqa: E402  (flask seed-district)
+    )
     init_seed_district(app)
 
 

@@ -41,8 +41,25 @@ from .accounts.models import Household, User
 from .accounts.services import hash_password
 from .board.models import Like, MeToo, Post, Reply, Section
 from .board.services import _excerpt
-from .cases.models import Case, CaseDepartment, CaseEvent, CaseType, EventKind, Level, Priority, Satisfaction
-from .compounds.models import Compound, Department, District, JoinCode, StaffAssignment, StaffRole, Street
+from .cases.models import (
+    Case,
+    CaseDepartment,
+    CaseEvent,
+    CaseType,
+    EventKind,
+    Level,
+    Priority,
+    Satisfaction,
+)
+from .compounds.models import (
+    Compound,
+    Department,
+    District,
+    JoinCode,
+    StaffAssignment,
+    StaffRole,
+    Street,
+)
 from .deliberation.models import Ballot, Proposal, ProposalOption
 from .deliberation.services import DEFAULT_OPTIONS
 from .extensions import db, write_transactions

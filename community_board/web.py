@@ -62,3 +62,8 @@ def flash_form_errors(form) -> None:
     for messages in form.errors.values():
         for message in messages:
             flash(message, "warn")
+
+
+def int_or_none(raw) -> int | None:
+    """An id from a form or query string, or None when missing or not a number."""
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None

@@ -18,7 +18,7 @@ from ..compounds.services import get_compound_for
 from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
-from ..web import perform, safe_redirect_target, save
+from ..web import int_or_none, perform, safe_redirect_target, save
 from . import bp, photos, queries, services
 from .forms import (
     HideForm,
@@ -37,9 +37,6 @@ REPLIES_PER_PAGE = 50
 def _page_size() -> int:
     return current_app.config["PAGE_SIZE"]
 
-
-def _int_or_none(raw) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
 
 
 def _wants_fragment() -> bool:
@@ -125,7 +122,7 @@ def compose(compound_id: int, key: str):
 def post(post_id: int):
     current = queries.get_post_for(current_user, post_id)
     page = queries.replies(current, request.args.get("after"), REPLIES_PER_PAGE)
-    reply_to_id = _int_or_none(request.args.get("reply_to"))
+    reply_to_id = int_or_none(request.args.get("reply_to"))
     reply_to = next((r for r in page.items if r.id == reply_to_id), None)
     reply_form = ReplyForm(reply_to=reply_to.id if reply_to else "")
     return _render_post(current, page, reply_form, reply_to)
@@ -151,7 +148,7 @@ def _render_post(current, page, reply_form, reply_to=None, status=200):
 def reply(post_id: int):
     current = queries.get_post_for(current_user, post_id)
     form = ReplyForm()
-    reply_to = queries.get_reply_for(current_user, current, _int_or_none(form.reply_to.data))
+    reply_to = queries.get_reply_for(current_user, current, int_or_none(form.reply_to.data))
     if form.validate_on_submit():
         ok, _ = save(form, lambda: services.add_reply(current_user, current, form.body.data, reply_to))
         if ok:
@@ -237,7 +234,7 @@ def aid_fulfilled(post_id: int):
     current = queries.get_post_for(current_user, post_id, Action.SET_POST_STATUS, for_update=True)
     form = ThanksForm()
     if form.validate_on_submit():
-        helper_id = _int_or_none(form.helper.data)
+        helper_id = int_or_none(form.helper.data)
         helper = queries.users_by_id({helper_id}).get(helper_id) if helper_id else None
         perform(services.mark_aid_fulfilled, current_user, current, helper, form.note.data or "",
                 success="已标记为已解决" + ("，并感谢了帮忙的邻居" if helper else ""))
@@ -248,7 +245,7 @@ def aid_fulfilled(post_id: int):
 @login_required
 def report(post_id: int):
     current = queries.get_post_for(current_user, post_id, Action.REPORT)
-    target_reply = queries.get_reply_for(current_user, current, _int_or_none(request.args.get("reply")))
+    target_reply = queries.get_reply_for(current_user, current, int_or_none(request.args.get("reply")))
     form = ReportForm()
     if form.validate_on_submit():
         ok, _ = save(form, lambda: services.report(
@@ -299,7 +296,7 @@ def moderation(compound_id: int):
 
 def _moderated(post_id: int):
     current = queries.get_post_for(current_user, post_id, Action.MODERATE, for_update=True)
-    return current, queries.get_reply_for(current_user, current, _int_or_none(request.args.get("reply")))
+    return current, queries.get_reply_for(current_user, current, int_or_none(request.args.get("reply")))
 
 
 def _back(current):

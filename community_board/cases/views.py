@@ -25,15 +25,10 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..timeutil import format_local
-from ..web import STALE_MESSAGE, perform, save
+from ..web import STALE_MESSAGE, int_or_none, perform, save
 from . import bp, dashboard, queries, services
 from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, RateForm
 from .models import Case, CaseEvent, CasePhoto, CaseType, Priority, Satisfaction
-
-
-def _int_or_none(raw) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
-
 
 # Filing ------------------------------------------------------------------------------------
 
@@ -104,7 +99,7 @@ def step(case_id: int, verb: str):
     form.departments.choices = [(d.id, d.name) for d in departments]
     if not form.validate_on_submit():
         return _render_case(current, form, 400)
-    version = _int_or_none(form.version.data)
+    version = int_or_none(form.version.data)
     public, internal = form.public_note.data or "", form.internal_note.data or ""
     stored = []
     if verb == "resolve" and any(f.filename for f in request.files.getlist(form.photos.name)):

@@ -32,7 +32,9 @@ def open_message(message_id: int):
 
 def _where_to_read(post_id: int) -> str:
     """The post, or for department staff (who do not read compound boards) the case about it."""
-    from ..cases.queries import case_of_post  # cases builds on notifications: import when used
+    from ..cases.queries import (
+        case_of_post,  # cases builds on notifications: import when used
+    )
 
     post = db.session.get(Post, post_id)
     if post is not None and can(current_user, Action.VIEW_POST, post):
