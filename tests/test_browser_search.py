@@ -28,6 +28,9 @@ def test_search_and_similar_posts(browser_page, live_server, world, resident, ar
     page.get_by_role("button", name="搜索").click()
     hit = page.locator(".search-hit").first
     expect(hit.locator("mark").first).to_have_text("电梯")
+    page.fill("#search-q", "在电梯里")  # no dictionary word, and marked whole
+    page.get_by_role("button", name="搜索").click()
+    expect(page.locator(".search-hit mark")).to_have_text(["在电梯里"])
     page.screenshot(path=os.path.join(artifacts_dir, "search-results.png"), full_page=True)
 
     page.goto(f"{live_server}/c/{compound_id}/s/matters/new")

@@ -1,5 +1,6 @@
-"""The hot pages read posts through their indexes, never a full scan of the posts table, and the
-ceiling route used by `make bench` touches no database."""
+"""The hot pages read posts through their indexes, never a full scan of the posts table; search walks
+its index newest first without sorting the matches; the ceiling route used by `make bench` touches
+no database."""
 import pytest
 import sqlalchemy as sa
 from board_helpers import signed_in
@@ -24,11 +25,11 @@ def busy_board(world, resident):
     return posts
 
 
-def statements_of(client, path):
+def statements_of(client, path, table="posts"):
     seen = []
 
     def listener(_conn, _cursor, statement, parameters, _context, _many):
-        if "posts" in statement and statement.lstrip().upper().startswith("SELECT"):
+        if table in statement and statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", listener)
@@ -65,6 +66,29 @@ def test_hot_pages_read_posts_through_an_index(world, resident, busy_board, path
         plan = plan_of(statement, parameters)
         assert FULL_SCAN[db.engine.dialect.name] not in plan.replace("SCAN posts USING", "INDEX posts USING"), \
             f"{path}: full scan of posts in\n{statement}\n{plan}"
+
+
+@pytest.mark.parametrize("path", ["word", "one character", "next page", "open cases", "similar"])
+def test_search_walks_its_index_newest_first_without_sorting(world, resident, busy_board, path):
+    """On SQLite the FTS5 table drives the query and hands over its rows newest first, so a common
+    word costs one page of the index, not a sort of every match; on PostgreSQL the documents are
+    read through an index."""
+    url = {
+        "word": "/search?q=电梯",
+        "one character": "/search?q=梯",
+        "next page": f"/search?q=电梯&after={2 ** 31 - 1}",
+        "open cases": "/search?q=电梯&open=1",
+        "similar": f"/c/{world.compound_a.id}/similar?title=电梯坏了",
+    }[path]
+    statements = statements_of(signed_in(resident), url, table="search_documents")
+    assert statements
+    for statement, parameters in statements:
+        plan = plan_of(statement, parameters)
+        if db.engine.dialect.name == "sqlite":
+            assert "SCAN search_index VIRTUAL TABLE" in plan, f"{path}:\n{statement}\n{plan}"
+            assert "TEMP B-TREE FOR ORDER BY" not in plan, f"{path}:\n{statement}\n{plan}"
+        else:
+            assert "Seq Scan on search_documents" not in plan, f"{path}:\n{statement}\n{plan}"
 
 
 def test_the_bench_ceiling_renders_twenty_cards_without_the_database(app):

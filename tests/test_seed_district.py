@@ -13,6 +13,7 @@ from community_board.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseSta
 from community_board.compounds.models import Compound, District
 from community_board.deliberation.models import Ballot, Proposal, ProposalOption
 from community_board.extensions import db
+from community_board.search import indexer
 from community_board.search.models import SearchDocument
 from community_board.search.segment import index_words
 from community_board.search.services import search
@@ -103,10 +104,15 @@ def test_every_post_and_reply_is_indexed_as_the_hook_would(app):
         assert document.private_to == (post.author_id if post.is_private else None)
     assert sum(d.visible for d in documents.values() if d.reply_id is None) == count(
         sa.select(Post.id).where(Post.hidden_at.is_(None), Post.deleted_at.is_(None)))
-    # Words as the indexer writes them, text rendered as the services render it (a sample).
+    # Each document as the indexer's hook would write it for its post or reply (a sample): words,
+    # text, scope, visibility, time; text rendered as the services render it.
     for document in list(documents.values())[::25]:
-        words = " ".join([f"c{document.compound_id}", f"s{document.street_id}"] + index_words(document.text))
-        assert document.words == words
+        if document.reply_id is None:
+            expected = indexer.document_of_post(db.session.get(Post, document.post_id))
+        else:
+            expected = indexer.document_of_reply(db.session.get(Reply, document.reply_id))
+        assert {name: getattr(document, name) for name in expected} == expected
+        assert document.words.split()[2:] == index_words(document.text)
     for post in posts[::10]:
         rendered = render_markdown(post.body) if post.section.key == "guide" else render_plain_text(post.body)
         assert post.body_html == str(rendered)
@@ -135,12 +141,12 @@ def test_search_finds_a_known_phrase_exactly(app):
     viewer = db.session.scalar(sa.select(User).where(User.compound_id == compound.id,
                                                      User.resident_status == ResidentStatus.VERIFIED).limit(1))
 
-    for text in ("广场变菜园", "停水", "电梯维修", "噪音"):
+    for text in ("广场变菜园", "停水", "电梯维修", "噪音", "水", "号楼"):
         expected = [d.key for d in db.session.scalars(
             sa.select(SearchDocument).where(SearchDocument.compound_id == compound.id, SearchDocument.visible.is_(True),
                                             sa.or_(SearchDocument.private_to.is_(None),
                                                    SearchDocument.private_to == viewer.id))
-            .order_by(SearchDocument.created_at.desc(), SearchDocument.id.desc()))
+            .order_by(SearchDocument.id.desc()))
             if text.lower() in d.text]
         assert expected, text
         assert _all_hits(viewer, text, compound) == expected, text

@@ -46,11 +46,19 @@ def document_of_reply(reply: Reply) -> dict:
 
 
 def write(connection, rows: list[dict]) -> None:
+    """Insert new documents; rewrite existing ones in place, so a document keeps its id (search lists
+    by id, newest first: an edited post keeps its place). SQLite's FTS5 triggers follow the words."""
     if not rows:
         return
     table = SearchDocument.__table__
-    connection.execute(table.delete().where(table.c.key.in_([r["key"] for r in rows])))
-    connection.execute(table.insert(), rows)
+    keys = [r["key"] for r in rows]
+    ids = dict(connection.execute(sa.select(table.c.key, table.c.id).where(table.c.key.in_(keys))).all())
+    changed = [{**r, "_id": ids[r["key"]]} for r in rows if r["key"] in ids]
+    if changed:
+        connection.execute(table.update().where(table.c.id == sa.bindparam("_id")), changed)
+    new = sorted((r for r in rows if r["key"] not in ids), key=lambda r: r["created_at"])  # write order
+    if new:
+        connection.execute(table.insert(), new)
 
 
 @event.listens_for(Session, "after_flush")

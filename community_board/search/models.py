@@ -1,4 +1,6 @@
-"""The search index: one document per post and per reply, with the words jieba found in it.
+"""The search index: one document per post and per reply, with its words (``segment.index_words``:
+pairs of Chinese characters, other words whole). Ids follow the order documents were first written
+in (an edit keeps the id), which is the order search lists them in.
 
 SQLite matches words with an FTS5 table (unicode61 over space-separated words), PostgreSQL with a
 GIN index on to_tsvector('simple', words); both are created by the migration. The scope is part of

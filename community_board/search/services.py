@@ -1,8 +1,19 @@
-"""搜索: words from the index, then an exact substring check; only what the viewer may see."""
+"""搜索: candidates from the index, then the text itself; only what the viewer may see, newest first.
+
+Results are exactly the documents whose text contains the query (both normalized: full-width to
+half-width, lower case), except that a number or Latin word at either end of the query matches a
+whole one: 5号楼 finds 5号楼 but not 15号楼, wifi not wifi6. Every such document holds the query's
+terms (``segment``), so the index never misses one: SQLite's FTS5 matches them as a phrase,
+PostgreSQL's GIN index all of them; SQL then keeps the documents whose text contains the query,
+and Python applies the whole-word rule. Documents are listed by id, newest first: ids follow the
+order they were written in.
+"""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -12,12 +23,14 @@ from ..board.models import Post, Reply, Section
 from ..cases.models import OPEN_STATUSES, Case
 from ..compounds.models import Compound, District, Street
 from ..extensions import db
-from ..pagination import Page, decode_cursor, encode_cursor
+from ..pagination import Page
 from ..permissions import Action, can
 from .models import SearchDocument
-from .segment import normalize, query_words
+from .segment import HAN, Term, normalize, query_words, title_words
 
-MAX_BATCHES = 8  # a rare word in a busy scope: stop after this many index pages
+MAX_BATCHES = 8  # candidates the whole-word rule drops (5号楼 within 15号楼): stop after this many pages
+_LETTER_OR_DIGIT = f"[^\\W_{HAN}]"  # what the index keeps whole: not Han, not "_"
+_IS_LETTER_OR_DIGIT = re.compile(_LETTER_OR_DIGIT)
 
 
 @dataclass
@@ -27,65 +40,116 @@ class Hit:
     reply: Reply | None
 
 
-def _match(words: list[str], any_of: list[str] = ()):
-    """All ``words`` (and, if given, at least one of ``any_of``), through the database's full-text index."""
-    if db.engine.dialect.name == "sqlite":
-        expression = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
-        if any_of:
-            expression += " AND (" + " OR ".join('"' + w.replace('"', '""') + '"' for w in any_of) + ")"
-        return SearchDocument.id.in_(
-            sa.select(sa.literal_column("rowid")).select_from(sa.table("search_index"))
-            .where(sa.literal_column("search_index").op("MATCH")(expression))
-        )
-    query = sa.func.plainto_tsquery(sa.literal_column("'simple'"), " ".join(words))
+def occurrences(needle: str) -> re.Pattern:
+    """Where the normalized ``needle`` occurs in normalized text, a number or Latin word at either
+    end of it matching a whole one."""
+    head = f"(?<!{_LETTER_OR_DIGIT})" if _IS_LETTER_OR_DIGIT.fullmatch(needle[0]) else ""
+    tail = f"(?!{_LETTER_OR_DIGIT})" if _IS_LETTER_OR_DIGIT.fullmatch(needle[-1]) else ""
+    return re.compile(head + re.escape(needle) + tail)
+
+
+def _fts5(phrase: list[Term]) -> str:
+    return "(" + " + ".join('"' + t.text.replace('"', '""') + '"' + (" *" if t.prefix else "") for t in phrase) + ")"
+
+
+def _tsquery(phrase: list[Term]) -> str:
+    # All of the terms, not a phrase (<->): GIN keeps no positions, so PostgreSQL would rebuild the
+    # tsvector of every candidate to check one; the substring test in SQL is cheaper.
+    return "(" + " & ".join("'" + t.text.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if t.prefix else "")
+                            for t in phrase) + ")"
+
+
+def _matching(stmt, phrases: list[list[Term]], any_of: list[list[Term]] = ()):
+    """``stmt`` (a select of search_documents' columns) narrowed to the documents that hold every
+    phrase of ``phrases`` and, if given, one of ``any_of``; returned with the document id to order
+    and page by.
+
+    On SQLite the FTS5 table drives the query, so ``ORDER BY its rowid DESC LIMIT n`` walks the
+    index newest first and stops early, however many documents match; PostgreSQL chooses between
+    the GIN index (a rare word) and the primary key backwards (a common one)."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    quote, both, either = (_fts5, " AND ", " OR ") if sqlite else (_tsquery, " & ", " | ")
+    parts = [quote(p) for p in phrases if p]
     if any_of:
-        alternatives = [sa.func.plainto_tsquery(sa.literal_column("'simple'"), w) for w in any_of]
-        either = alternatives[0]
-        for alternative in alternatives[1:]:
-            either = either.op("||")(alternative)
-        query = query.op("&&")(either)
-    return sa.func.to_tsvector(sa.literal_column("'simple'"), SearchDocument.words).op("@@")(query)
+        parts.append("(" + either.join(quote(p) for p in any_of) + ")")
+    expression = both.join(parts)
+    if sqlite:
+        index = sa.table("search_index", sa.column("rowid"))
+        stmt = (stmt.select_from(index).join(SearchDocument, SearchDocument.id == index.c.rowid)
+                .where(sa.literal_column("search_index").op("MATCH")(expression)))
+        return stmt, index.c.rowid
+    query = sa.func.to_tsquery(sa.literal_column("'simple'"), expression)
+    stmt = stmt.where(sa.func.to_tsvector(sa.literal_column("'simple'"), SearchDocument.words).op("@@")(query))
+    return stmt, SearchDocument.id
+
+
+def _contains(needle: str):
+    """The text contains ``needle``, tested in SQL so the rows fetched are (nearly) the results. A
+    position function, not LIKE '%…%': PostgreSQL takes such a LIKE for rare, and would then sort
+    every match rather than walk the ids newest first."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.instr(SearchDocument.text, needle) > 0
+    return sa.func.strpos(SearchDocument.text, needle) > 0
+
+
+def _plan_for_these_words() -> None:
+    """PostgreSQL: plan each search for its own words. psycopg prepares a statement it has run five
+    times, and PostgreSQL may then settle on a generic plan, blind to how common the words are (a
+    common word's page measured 20 ms with its own plan, 500 ms with the generic one)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _scope_filter(viewer, scope):
-    """(index words, SQL) for a compound, street or district, and what private questions show."""
+    """(index terms, SQL) for a compound, street or district, and what private questions show."""
     if isinstance(scope, Compound):
         private_ok = can(viewer, Action.READ_PRIVATE_QUESTIONS, scope)
         privacy = sa.true() if private_ok else sa.or_(SearchDocument.private_to.is_(None),
                                                       SearchDocument.private_to == viewer.id)
-        return [f"c{scope.id}"], sa.and_(SearchDocument.compound_id == scope.id, privacy)
+        return [Term(f"c{scope.id}")], sa.and_(SearchDocument.compound_id == scope.id, privacy)
     if isinstance(scope, Street):
-        return [f"s{scope.id}"], sa.and_(SearchDocument.street_id == scope.id, SearchDocument.private_to.is_(None))
+        return [Term(f"s{scope.id}")], sa.and_(SearchDocument.street_id == scope.id,
+                                               SearchDocument.private_to.is_(None))
     return [], sa.and_(SearchDocument.district_id == scope.id, SearchDocument.private_to.is_(None))
+
+
+MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns
+
+
+def _position(cursor: str | None) -> int | None:
+    """The id the previous page stopped before; None (the first page) for a missing or bad cursor."""
+    if cursor and cursor.isascii() and cursor.isdigit() and len(cursor) <= 10 and int(cursor) <= MAX_ID:
+        return int(cursor)
+    return None
 
 
 def search(viewer, text: str, scope: Compound | Street | District, *, section_id: int | None = None,
            open_cases: bool = False, cursor: str | None = None, limit: int = 20) -> tuple[list[str], Page[Hit]]:
-    words = query_words(text)
+    """The documents that contain ``text``, newest first; returns (what to highlight, the page)."""
     needle = normalize(text).strip()
-    if not words or not needle:
-        return words, Page([], None)
-    scope_words, scope_sql = _scope_filter(viewer, scope)
-    stmt = sa.select(SearchDocument).where(_match(words + scope_words), scope_sql, SearchDocument.visible.is_(True))
+    terms = query_words(needle)
+    if not terms:
+        return [], Page([], None)
+    scope_terms, scope_sql = _scope_filter(viewer, scope)
+    stmt, key = _matching(sa.select(SearchDocument), [terms] + [[t] for t in scope_terms])
+    stmt = stmt.where(_contains(needle), scope_sql, SearchDocument.visible.is_(True))
     if section_id:
         stmt = stmt.where(SearchDocument.section_id == section_id)
     if open_cases:
         stmt = stmt.where(SearchDocument.post_id.in_(
             sa.select(Case.post_id).where(Case.status.in_(OPEN_STATUSES))
         ))
+    _plan_for_these_words()
+    contains = occurrences(needle)
     found: list[SearchDocument] = []
-    position = decode_cursor(cursor)
+    position = _position(cursor)
     exhausted = False
     for _batch in range(MAX_BATCHES):
-        page_stmt = stmt
-        if position is not None:
-            page_stmt = page_stmt.where(sa.tuple_(SearchDocument.created_at, SearchDocument.id) < sa.tuple_(*position))
-        rows = list(db.session.scalars(
-            page_stmt.order_by(SearchDocument.created_at.desc(), SearchDocument.id.desc()).limit(limit * 2)
-        ))
+        page_stmt = stmt if position is None else stmt.where(key < position)
+        rows = list(db.session.scalars(page_stmt.order_by(key.desc()).limit(limit * 2)))
         for row in rows:
-            position = (row.created_at, row.id)
-            if needle in row.text:  # segmentation finds candidates; the substring makes it exact
+            position = row.id
+            if contains.search(row.text):  # SQL checked the substring; this, the whole-word rule
                 found.append(row)
                 if len(found) == limit:
                     break
@@ -95,8 +159,8 @@ def search(viewer, text: str, scope: Compound | Street | District, *, section_id
                 break
             continue
         break  # the page is full
-    next_cursor = encode_cursor(*position) if position and not exhausted else None
-    return words, Page(_hits(found), next_cursor)
+    next_cursor = str(position) if position is not None and not exhausted else None
+    return [needle], Page(_hits(found), next_cursor)
 
 
 def _hits(documents: list[SearchDocument]) -> list[Hit]:
@@ -112,41 +176,69 @@ def _hits(documents: list[SearchDocument]) -> list[Hit]:
     return [Hit(d, posts[d.post_id], replies.get(d.reply_id)) for d in documents if d.post_id in posts]
 
 
-def highlight(text: str, words: list[str]) -> Markup:
-    """Escape, then mark every occurrence of the query's words."""
-    if not words:
+@lru_cache(maxsize=64)
+def _any_of(needles: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(occurrences(n).pattern for n in needles))
+
+
+def highlight(text: str, needles: list[str]) -> Markup:
+    """Escape ``text`` and mark each place a needle matches it, as the search compares: normalized
+    (ＷｉＦｉ is marked for wifi), numbers and Latin words at the needle's ends matched whole."""
+    needles = [n for n in needles if n]
+    if not needles or not text:
         return escape(text)
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    folded = normalize(text)
+    if len(folded) == len(text):  # the usual case: character for character
+        starts, stops = range(len(text)), range(1, len(text) + 1)
+    else:  # a character (with its combining marks) at a time, remembering where each came from
+        pieces, starts, stops, begin = [], [], [], 0
+        for end in range(1, len(text) + 1):
+            if end == len(text) or not unicodedata.combining(text[end]):
+                piece = normalize(text[begin:end])
+                pieces.append(piece)
+                starts += [begin] * len(piece)
+                stops += [end] * len(piece)
+                begin = end
+        folded = "".join(pieces)
+    pattern = _any_of(tuple(sorted(needles, key=len, reverse=True)))
     out, last = [], 0
-    for match in pattern.finditer(text):
-        out.append(escape(text[last:match.start()]))
-        out.append(Markup("<mark>") + escape(match.group(0)) + Markup("</mark>"))
-        last = match.end()
+    for match in pattern.finditer(folded):
+        start, stop = starts[match.start()], stops[match.end() - 1]
+        if start < last:
+            continue
+        out.append(escape(text[last:start]))
+        out.append(Markup("<mark>") + escape(text[start:stop]) + Markup("</mark>"))
+        last = stop
     out.append(escape(text[last:]))
     return Markup("").join(out)
 
 
 SIMILAR_LIMIT = 5
+SIMILAR_WORDS = 6
 
 
 def similar_open_posts(viewer, compound: Compound, title: str) -> list[Post]:
     """这些帖子可能与你的问题相同: open 身边事 posts (no case, or a case still being handled) of the
-    compound that share a meaningful word with the title being typed."""
-    words = [w for w in query_words(title) if len(w) >= 2][:6]
-    if not words:
+    compound that contain one of the meaningful words (jieba's) of the title being typed."""
+    words = title_words(title)[:SIMILAR_WORDS]
+    groups = [query_words(w) for w in words]
+    if not any(groups):
         return []
-    closed_cases = sa.select(Case.post_id).where(Case.status.not_in(OPEN_STATUSES))
+    closed_case = sa.exists().where(Case.post_id == SearchDocument.post_id, Case.status.not_in(OPEN_STATUSES))
+    stmt, key = _matching(sa.select(SearchDocument.post_id, SearchDocument.text),
+                          [[Term(f"c{compound.id}")]], any_of=[g for g in groups if g])
     stmt = (
-        sa.select(SearchDocument.post_id)
-        .where(_match([f"c{compound.id}"], any_of=words), SearchDocument.reply_id.is_(None),
-               SearchDocument.visible.is_(True), SearchDocument.private_to.is_(None),
-               SearchDocument.post_id.not_in(closed_cases))
+        stmt.where(SearchDocument.reply_id.is_(None), SearchDocument.visible.is_(True),
+                   SearchDocument.private_to.is_(None), ~closed_case)
         .join(Post, Post.id == SearchDocument.post_id)
         .join(Section, Section.id == Post.section_id)
         .where(Section.key == "matters")
-        .order_by(SearchDocument.created_at.desc())
-        .limit(SIMILAR_LIMIT)
+        .order_by(key.desc())
+        .limit(SIMILAR_LIMIT * 4)  # room for a word's phrase found across punctuation
     )
-    ids = list(db.session.scalars(stmt))
+    patterns = [occurrences(w) for w in words]
+    _plan_for_these_words()
+    ids = [post_id for post_id, text in db.session.execute(stmt) if any(p.search(text) for p in patterns)]
+    ids = ids[:SIMILAR_LIMIT]
     posts = {p.id: p for p in db.session.scalars(sa.select(Post).where(Post.id.in_(ids)))} if ids else {}
     return [posts[i] for i in ids if i in posts]

@@ -1,10 +1,13 @@
 """The search page, and `flask search reindex`."""
 from __future__ import annotations
 
+import heapq
+
 import click
 import sqlalchemy as sa
 from flask import jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from ..board import queries as board_queries
 from ..board.models import Post, Reply
@@ -75,21 +78,36 @@ def _highlight(text, words):
     return services.highlight(text or "", words)
 
 
+def _in_write_order(batch: int):
+    """Every post and reply, oldest first: each table read by id, the two merged by time, so the new
+    documents' ids follow the order the app wrote them in (search lists by id)."""
+    def rows(model, *options):
+        last_id = 0
+        while True:
+            chunk = db.session.scalars(sa.select(model).where(model.id > last_id).order_by(model.id)
+                                       .limit(batch).options(*options)).all()
+            if not chunk:
+                return
+            yield from chunk
+            last_id = chunk[-1].id
+
+    return heapq.merge(rows(Post), rows(Reply, selectinload(Reply.post)), key=lambda row: row.created_at)
+
+
 @bp.cli.command("reindex")
 @click.option("--batch", default=1000, show_default=True)
 def reindex_command(batch):
     """Rebuild the search index from every post and reply (after an upgrade or a bulk import)."""
     with write_transactions():
         db.session.execute(sa.delete(SearchDocument))
-        total = 0
-        for model, build in ((Post, indexer.document_of_post), (Reply, indexer.document_of_reply)):
-            last_id = 0
-            while True:
-                rows = list(db.session.scalars(sa.select(model).where(model.id > last_id).order_by(model.id).limit(batch)))
-                if not rows:
-                    break
-                indexer.write(db.session.connection(), [build(row) for row in rows])
-                last_id = rows[-1].id
-                total += len(rows)
+        total, pending = 0, []
+        for row in _in_write_order(batch):
+            pending.append(indexer.document_of_post(row) if isinstance(row, Post) else indexer.document_of_reply(row))
+            if len(pending) == batch:
+                indexer.write(db.session.connection(), pending)
+                total, pending = total + len(pending), []
+                db.session.expunge_all()  # what is indexed need not stay in memory
+        indexer.write(db.session.connection(), pending)
+        total += len(pending)
         db.session.commit()
     click.echo(f"Indexed {total} posts and replies.")
