@@ -54,11 +54,11 @@ def _add_ceiling_route(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from sqlalchemy.orm import joinedload, selectinload
+    from sqlalchemy.orm import joinedload, with_expression
 
     from . import audit  # noqa: F401  (registers the audit model)
     from .accounts.models import User
-    from .compounds.models import StaffAssignment
+    from .compounds.models import Compound, StaffAssignment
     from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -77,16 +77,22 @@ def _init_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
+    from .notifications.services import unread_count_of
+
+    # One query per request for the user, their roles, compound and unread count; built once.
+    user_load_options = [
+        joinedload(User.assignments).joinedload(StaffAssignment.department),
+        joinedload(User.compound).joinedload(Compound.street),
+        with_expression(User.unread_messages, unread_count_of(User.id)),
+    ]
+
     @login_manager.user_loader
     def load_user(token: str):
         # The token carries the session version: logout or a password change elsewhere ends it.
         user_id, _, version = token.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(
-            User, int(user_id),
-            options=[selectinload(User.assignments).joinedload(StaffAssignment.department), joinedload(User.compound)],
-        )
+        user = db.session.get(User, int(user_id), options=user_load_options)
         if user is None or user.session_version != int(version) or not user.active:
             return None
         return user
@@ -135,6 +141,7 @@ def _init_templates(app: Flask) -> None:
 
         if not current_user.is_authenticated:
             return {}
-        return {"unread_messages": unread_count(current_user.id)}
+        count = current_user.unread_messages
+        return {"unread_messages": unread_count(current_user.id) if count is None else count}
 
     app.jinja_env.globals["weui_vendored"] = (ROOT / "static" / "vendor" / "weui" / "weui.min.css").exists()

@@ -91,6 +91,9 @@ def fresh_user_per_request(app):
 
 @pytest.fixture(autouse=True)
 def app_context(app):
+    from community_board import fragments
+
+    fragments.clear_all()  # each test starts from an empty database, so from empty caches
     with app.app_context():
         yield
         db.session.remove()
@@ -287,6 +290,18 @@ def count_queries():
         yield lambda: len(statements)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def page_statements(client, url) -> int:
+    """SQL statements a GET of ``url`` runs when nothing is cached: neither objects the test built
+    nor page parts rendered by an earlier request may spare it a query."""
+    from community_board import fragments
+
+    db.session.expire_all()
+    fragments.clear_all()
+    with count_queries() as count:
+        assert client.get(url).status_code == 200
+    return count()
 
 
 # Browser ----------------------------------------------------------------------------------

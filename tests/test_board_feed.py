@@ -1,4 +1,5 @@
 """The compound feed: keyset pages, pinned and hidden posts, a fixed query cost, the banner, 消息, scope."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from board_helpers import (
     signed_in,
     text_of,
 )
-from conftest import count_queries
+from conftest import page_statements
 
 from community_board.board import photos, services
 from community_board.board.models import Like, Photo, Post, Report
@@ -125,13 +126,6 @@ def test_feeds_only_show_their_own_compound(world, resident, other_compound_resi
 
 # A fixed number of queries per page ---------------------------------------------------------------
 
-def statements(client, url) -> int:
-    db.session.expire_all()  # nothing the test built may spare the page a query
-    with count_queries() as count:
-        assert client.get(url).status_code == 200
-    return count()
-
-
 SURNAMES = "吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章云苏潘葛奚范彭郎鲁韦昌马苗凤花方"
 
 
@@ -161,18 +155,18 @@ def test_home_feed_costs_the_same_with_5_or_40_posts(world, resident, secretary,
     busy_posts(world, 5)
     services.set_pinned(secretary, db.session.scalar(sa.select(Post).limit(1)), True)
     db.session.commit()
-    few = statements(client, url)
+    few = page_statements(client, url)
     busy_posts(world, 35, start=5)
-    assert statements(client, url) == few
+    assert page_statements(client, url) == few
 
 
 def test_section_page_costs_the_same_with_5_or_40_posts(world, resident, login_as):
     url = f"/c/{world.compound_a.id}/s/mutual_aid"
     client = login_as(resident)
     busy_posts(world, 5, key="mutual_aid")
-    few = statements(client, url)
+    few = page_statements(client, url)
     busy_posts(world, 35, start=5, key="mutual_aid")
-    assert statements(client, url) == few
+    assert page_statements(client, url) == few
 
 
 def test_post_page_costs_the_same_with_3_or_50_replies(world, resident, secretary, officer, login_as):
@@ -189,10 +183,10 @@ def test_post_page_costs_the_same_with_3_or_50_replies(world, resident, secretar
 
     client = login_as(resident)  # the author: highlights and the list of helpers to thank are on
     add_replies([secretary, officer, *people(world, 1)])
-    few = statements(client, url)
+    few = page_statements(client, url)
     add_replies(people(world, 47))
     assert db.session.get(Post, post.id).reply_count == 50
-    assert statements(client, url) == few
+    assert page_statements(client, url) == few
 
 
 # The banner and 消息 ------------------------------------------------------------------------------
@@ -288,3 +282,16 @@ def test_a_resident_of_the_compound_gets_through(world, compound_a_post, url, da
     """The same requests work from inside the compound: the 404s above come from the boundary."""
     response = call(signed_in(neighbour(world)), url, data, compound_a_post)
     assert response.status_code in (200, 302)
+
+
+def test_a_section_page_deep_in_the_list_costs_what_the_first_page_costs(world, resident, login_as):
+    client = login_as(resident)
+    busy_posts(world, 45, key="mutual_aid")
+    url = f"/c/{world.compound_a.id}/s/mutual_aid"
+    first = page_statements(client, url)
+    deeper = url
+    for _ in range(2):  # 加载更多 twice, as a reader scrolling down would
+        link = re.search(r'data-load-more href="([^"]+)"', text_of(client.get(deeper)))
+        deeper = link.group(1).replace("&amp;", "&")
+    assert "after=" in deeper
+    assert page_statements(client, deeper) == first

@@ -1,7 +1,7 @@
 """Case pages cost a fixed number of SQL statements, however many cases or events they show."""
 from board_helpers import fake_photos
 from cases_helpers import department_of, event_count, new_case, signed_in, walk
-from conftest import count_queries
+from conftest import page_statements
 
 from community_board.cases import services
 from community_board.cases.models import CaseStatus, Priority, Satisfaction
@@ -11,13 +11,6 @@ from community_board.extensions import db
 S = CaseStatus
 TYPES = ["环境卫生", "市容绿化", "违章搭建", "停车交通", "物业维修", "治安", "邻里纠纷", "其他"]
 PRIORITIES = list(Priority)
-
-
-def statements(client, url) -> int:
-    db.session.expire_all()  # nothing the test built may spare the page a query
-    with count_queries() as count:
-        assert client.get(url).status_code == 200
-    return count()
 
 
 def street_cases(world, count, start=0):
@@ -38,9 +31,9 @@ def street_cases(world, count, start=0):
 def test_the_inbox_costs_the_same_for_3_cases_and_for_25(world, grid_worker):
     client = signed_in(grid_worker)
     street_cases(world, 3)
-    few = {view: statements(client, f"/cases?view={view}") for view in ("open", "all")}
+    few = {view: page_statements(client, f"/cases?view={view}") for view in ("open", "all")}
     street_cases(world, 22, start=3)
-    many = {view: statements(client, f"/cases?view={view}") for view in ("open", "all")}
+    many = {view: page_statements(client, f"/cases?view={view}") for view in ("open", "all")}
     assert many == few
 
 
@@ -78,7 +71,7 @@ def test_a_post_costs_the_same_with_a_case_of_3_events_and_of_20(world, resident
     small = busy_case(world, resident, secretary, dept_staff, 0)
     large = busy_case(world, resident, secretary, dept_staff, 17)
     client = signed_in(resident)
-    assert statements(client, f"/p/{large.post_id}") == statements(client, f"/p/{small.post_id}")
+    assert page_statements(client, f"/p/{large.post_id}") == page_statements(client, f"/p/{small.post_id}")
 
 
 def test_the_case_page_costs_the_same_with_3_events_and_with_20(world, resident, secretary, dept_staff):
@@ -86,4 +79,15 @@ def test_the_case_page_costs_the_same_with_3_events_and_with_20(world, resident,
     small = busy_case(world, resident, secretary, dept_staff, 0)
     large = busy_case(world, resident, secretary, dept_staff, 17, reopened=False)
     client = signed_in(secretary)
-    assert statements(client, f"/cases/{large.id}") == statements(client, f"/cases/{small.id}")
+    assert page_statements(client, f"/cases/{large.id}") == page_statements(client, f"/cases/{small.id}")
+
+
+def test_the_street_and_district_dashboards_cost_the_same_for_3_cases_and_for_25(world, grid_worker):
+    district_worker = world.staff(StaffRole.GRID_DISTRICT, world.district, name="钱程")
+    street_client, district_client = signed_in(grid_worker), signed_in(district_worker)
+    pages = [(street_client, f"/dashboard/street/{world.street_a.id}"),
+             (district_client, f"/dashboard/district/{world.district.id}")]
+    street_cases(world, 3)
+    few = [page_statements(client, url) for client, url in pages]
+    street_cases(world, 22, start=3)
+    assert [page_statements(client, url) for client, url in pages] == few

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ..compounds.models import Compound, StaffAssignment
 from ..enums import LabeledEnum, enum_column_type
@@ -65,6 +65,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     real_name: Mapped[str] = mapped_column(sa.String(40))
     salutation: Mapped[Salutation | None] = mapped_column(enum_column_type(Salutation))
+    # Filled by the per-request login load (one query for the user and the tab bar's badge).
+    unread_messages: Mapped[int | None] = query_expression()
 
     compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compounds.id"))
     building: Mapped[str | None] = mapped_column(sa.String(8))

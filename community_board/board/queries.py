@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from ..accounts.models import User
 from ..audit import AuditEntry
@@ -45,7 +45,9 @@ def _visible_posts(viewer, compound: Compound):
         stmt = stmt.where(Post.hidden_at.is_(None))
     if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
         stmt = stmt.where(sa.or_(Post.is_private.is_(False), Post.author_id == viewer.id))
-    return stmt.options(selectinload(Post.author))
+    # A card shows the excerpt, never the body: leave the long text in the database.
+    return stmt.options(joinedload(Post.author),
+                        defer(Post.body, raiseload=True), defer(Post.body_html, raiseload=True))
 
 
 def _decorate(viewer, posts: list[Post]) -> tuple[dict[int, list[Photo]], set[int]]:

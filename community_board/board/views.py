@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..accounts.forms import ActionForm
 from ..compounds.services import get_compound_for
@@ -19,7 +20,7 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..web import int_or_none, perform, safe_redirect_target, save
-from . import bp, photos, queries, services
+from . import bp, cached_parts, photos, queries, services
 from .forms import (
     HideForm,
     PostForm,
@@ -32,6 +33,9 @@ from .models import Photo, ReportReason, SectionFields, TradeStatus
 from .rules import SectionBoard
 
 REPLIES_PER_PAGE = 50
+
+bp.add_app_template_global(cached_parts.post_cards)
+bp.add_app_template_global(cached_parts.section_strip)
 
 
 def _page_size() -> int:
@@ -46,15 +50,27 @@ def _wants_fragment() -> bool:
 
 # Feed and sections -------------------------------------------------------------------------
 
+def _post_list(compound, **query) -> tuple[Markup, bool]:
+    """The cards of a feed or section page (and whether there are any), reused for this viewer
+    until the board changes."""
+
+    def render():
+        result = queries.feed(current_user, compound, request.args.get("after"), _page_size(), **query)
+        html = render_template("board/_cards.html", feed=result, compound=compound,
+                               show_section=query.get("section") is None)
+        return Markup(html), bool(result.page.items)
+
+    return cached_parts.viewer_list(compound, render)
+
+
 @bp.route("/c/<int:compound_id>")
 @login_required
 def feed(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
-    cursor = request.args.get("after")
-    result = queries.feed(current_user, compound, cursor, _page_size())
+    posts, has_posts = _post_list(compound)
     if _wants_fragment():
-        return render_template("board/_cards.html", feed=result, compound=compound)
-    return render_template("board/feed.html", compound=compound, feed=result, sections=queries.sections())
+        return posts
+    return render_template("board/feed.html", compound=compound, posts=posts, has_posts=has_posts)
 
 
 @bp.route("/c/<int:compound_id>/s/<key>")
@@ -64,15 +80,14 @@ def section(compound_id: int, key: str):
     current = queries.section_by_key(key)
     may_post = can(current_user, Action.POST, SectionBoard(compound, current))
     if current.fields is SectionFields.GUIDE:
-        return render_template("board/guide.html", compound=compound, section=current, sections=queries.sections(),
+        return render_template("board/guide.html", compound=compound, section=current,
                                articles=queries.guide_articles(compound, current), may_post=may_post)
     only_available = request.args.get("available") == "1"
-    result = queries.feed(current_user, compound, request.args.get("after"), _page_size(),
-                          section=current, only_available=only_available)
+    posts, has_posts = _post_list(compound, section=current, only_available=only_available)
     if _wants_fragment():
-        return render_template("board/_cards.html", feed=result, compound=compound)
+        return posts
     return render_template(
-        "board/section.html", compound=compound, section=current, feed=result, sections=queries.sections(),
+        "board/section.html", compound=compound, section=current, posts=posts, has_posts=has_posts,
         only_available=only_available, may_post=may_post,
     )
 
@@ -121,26 +136,43 @@ def compose(compound_id: int, key: str):
 @login_required
 def post(post_id: int):
     current = queries.get_post_for(current_user, post_id)
-    page = queries.replies(current, request.args.get("after"), REPLIES_PER_PAGE)
-    reply_to_id = int_or_none(request.args.get("reply_to"))
-    reply_to = next((r for r in page.items if r.id == reply_to_id), None)
-    reply_form = ReplyForm(reply_to=reply_to.id if reply_to else "")
-    return _render_post(current, page, reply_form, reply_to)
+
+    def render_body() -> Markup:
+        page = queries.replies(current, request.args.get("after"), REPLIES_PER_PAGE)
+        reply_to_id = int_or_none(request.args.get("reply_to"))
+        reply_to = next((r for r in page.items if r.id == reply_to_id), None)
+        reply_form = ReplyForm(reply_to=reply_to.id if reply_to else "")
+        return _post_body(current, page, reply_form, reply_to)
+
+    if current.section.fields is SectionFields.DELIBERATION:
+        return _post_page(current, render_body())  # a vote closes at its deadline, to the second
+    body, _ = cached_parts.viewer_list(current.compound, lambda: (render_body(), None))
+    return _post_page(current, body)
 
 
 def _render_post(current, page, reply_form, reply_to=None, status=200):
+    """The post page with a form that needs another look (not cached: it carries the errors)."""
+    return _post_page(current, _post_body(current, page, reply_form, reply_to)), status
+
+
+def _post_page(current, body: Markup):
+    return render_template("board/post.html", post=current, compound=current.compound, body=body,
+                           moderator=can(current_user, Action.MODERATE, current.compound))
+
+
+def _post_body(current, page, reply_form, reply_to) -> Markup:
     compound = current.compound
     helpers = []
     if current.aid_status is not None and can(current_user, Action.SET_POST_STATUS, current):
         helpers = list(queries.users_by_id(services.helper_candidates(current)).values())
-    return render_template(
-        "board/post.html", post=current, compound=compound, replies=page, photos=queries.photos(current),
+    return Markup(render_template(
+        "board/_post_body.html", post=current, compound=compound, replies=page, photos=queries.photos(current),
         reply_form=reply_form, reply_to=reply_to, action_form=ActionForm(), hide_form=HideForm(),
         trade_form=TradeStatusForm(), thanks_form=ThanksForm(), helpers=helpers,
         liked=current.id in queries.liked_by(current_user, [current.id]),
         full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
         moderator=can(current_user, Action.MODERATE, compound),
-    ), status
+    ))
 
 
 @bp.route("/p/<int:post_id>/reply", methods=["POST"])

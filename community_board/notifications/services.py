@@ -18,14 +18,20 @@ def notify(user_id: int, kind: NotificationKind, text: str, post_id: int | None 
 UNREAD_CAP = 100  # the tab shows 99+ beyond this; never count a whole backlog per page view
 
 
-def unread_count(user_id: int) -> int:
+def unread_count_of(user_id) -> sa.ScalarSelect:
+    """The unread count (capped) of ``user_id``, a value or a column such as ``User.id``."""
     unread = (
         sa.select(Notification.id)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .limit(UNREAD_CAP)
+        .correlate_except(Notification)
         .subquery()
     )
-    return db.session.scalar(sa.select(sa.func.count()).select_from(unread))
+    return sa.select(sa.func.count()).select_from(unread).scalar_subquery()
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(sa.select(unread_count_of(user_id)))
 
 
 def messages_for(user_id: int, cursor: str | None, limit: int) -> Page[Notification]:
