@@ -91,6 +91,9 @@ class CaseDepartment(db.Model):
     department = relationship("Department", lazy="joined")
 
 
+FIGURE_COLUMNS = ("status", "satisfaction", "case_type_id", "deadline_at", "resolve_minutes", "closed_at")
+
+
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
@@ -98,6 +101,11 @@ class Case(db.Model):
         sa.Index("ix_cases_street_created", "street_id", "created_at", "id"),
         sa.Index("ix_cases_district_created", "district_id", "created_at", "id"),
         sa.Index("ix_cases_status_escalation", "status", "next_escalation_at"),
+        # The street and district dashboards read their figures from these alone (dashboard.figures).
+        sa.Index("ix_cases_street_figures", "street_id", *FIGURE_COLUMNS),
+        sa.Index("ix_cases_district_figures", "district_id", *FIGURE_COLUMNS),
+        sa.Index("ix_cases_street_resolve", "street_id", "resolve_minutes", "status"),
+        sa.Index("ix_cases_district_resolve", "district_id", "resolve_minutes", "status"),
         sa.CheckConstraint("status != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
         sa.CheckConstraint("status NOT IN ('resolved', 'closed') OR resolved_at IS NOT NULL OR closed_at IS NOT NULL",
                            name="resolved_has_time"),
