@@ -64,6 +64,12 @@ def flash_form_errors(form) -> None:
             flash(message, "warn")
 
 
+MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns
+
+
 def int_or_none(raw) -> int | None:
-    """An id from a form or query string, or None when missing or not a number."""
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    """An id from a form or query string, or None when missing, not a number (only ASCII digits:
+    "²" is a digit to Python, not to int()) or beyond any id."""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_ID:
+        return int(raw)
+    return None

@@ -171,3 +171,11 @@ def test_liking_a_post_of_another_compound_is_not_found(world, resident, other_c
     response = login_as(other_compound_resident).post(f"/p/{post.id}/like", headers=JSON)
     assert response.status_code == 404
     assert post.like_count == 0
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "99999999999999999999", "12abc", ""])
+def test_a_strange_reply_to_in_the_address_shows_the_post_without_a_reply_target(world, resident, login_as, odd):
+    post = make_post(resident, world.compound_a, title="楼道灯坏了")
+    response = login_as(resident).get(f"/p/{post.id}?reply_to={odd}")
+    assert response.status_code == 200
+    assert "楼道灯坏了" in text_of(response)

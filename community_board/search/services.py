@@ -25,6 +25,7 @@ from ..compounds.models import Compound, District, Street
 from ..extensions import db
 from ..pagination import Page
 from ..permissions import Action, can
+from ..web import int_or_none
 from .models import SearchDocument
 from .segment import HAN, Term, normalize, query_words, title_words
 
@@ -113,16 +114,6 @@ def _scope_filter(viewer, scope):
     return [], sa.and_(SearchDocument.district_id == scope.id, SearchDocument.private_to.is_(None))
 
 
-MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns
-
-
-def _position(cursor: str | None) -> int | None:
-    """The id the previous page stopped before; None (the first page) for a missing or bad cursor."""
-    if cursor and cursor.isascii() and cursor.isdigit() and len(cursor) <= 10 and int(cursor) <= MAX_ID:
-        return int(cursor)
-    return None
-
-
 def search(viewer, text: str, scope: Compound | Street | District, *, section_id: int | None = None,
            open_cases: bool = False, cursor: str | None = None, limit: int = 20) -> tuple[list[str], Page[Hit]]:
     """The documents that contain ``text``, newest first; returns (what to highlight, the page)."""
@@ -142,7 +133,7 @@ def search(viewer, text: str, scope: Compound | Street | District, *, section_id
     _plan_for_these_words()
     contains = occurrences(needle)
     found: list[SearchDocument] = []
-    position = _position(cursor)
+    position = int_or_none(cursor)  # the id the previous page stopped before
     exhausted = False
     for _batch in range(MAX_BATCHES):
         page_stmt = stmt if position is None else stmt.where(key < position)
