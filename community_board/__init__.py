@@ -58,7 +58,6 @@ def _init_extensions(app: Flask) -> None:
 
     from . import audit  # noqa: F401  (registers the audit model)
     from .accounts.models import User
-    from .compounds.models import Compound, StaffAssignment
     from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -80,9 +79,10 @@ def _init_extensions(app: Flask) -> None:
     from .notifications.services import unread_count_of
 
     # One query per request for the user, their roles, compound and unread count; built once.
+    # Only what every page needs: a role's department and a compound's street load when used.
     user_load_options = [
-        joinedload(User.assignments).joinedload(StaffAssignment.department),
-        joinedload(User.compound).joinedload(Compound.street),
+        joinedload(User.assignments),
+        joinedload(User.compound),
         with_expression(User.unread_messages, unread_count_of(User.id)),
     ]
 

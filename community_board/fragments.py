@@ -31,17 +31,24 @@ class FragmentCache:
         _caches.append(self)
 
     def get(self, key: Hashable, render: Callable[[], T]) -> T:
+        value = self.peek(key)
+        if value is None:
+            value = render()
+            self.put(key, value)
+        return value
+
+    def peek(self, key: Hashable):
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
-                return value
-        value = render()
+            return value
+
+    def put(self, key: Hashable, value) -> None:
         with self._lock:
             self._items[key] = value
             if len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         with self._lock:

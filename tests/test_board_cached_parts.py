@@ -430,3 +430,24 @@ def test_each_like_and_unlike_moves_its_compounds_version_and_no_other(world, re
     assert board_version(world.compound_b) > elsewhere
     assert board_version(world.compound_a) == unliked
 
+
+
+def test_a_cached_proposal_page_closes_the_vote_when_its_deadline_passes(world, resident, monkeypatch):
+    """The page changes by itself at the deadline: a part that shows an open vote expires then,
+    even within the minute and with nothing written."""
+    from community_board.deliberation import models as deliberation_models
+    from community_board.deliberation import services as deliberation_services
+
+    minute = utcnow().replace(second=0, microsecond=0) + timedelta(days=1)
+    proposal = open_proposal(resident, world.compound_a)
+    proposal.deadline_at = minute + timedelta(seconds=30)
+    db.session.commit()
+    viewer = signed_in(resident)
+    page = f"/p/{proposal.post_id}"
+
+    for now, expected, not_expected in ((minute + timedelta(seconds=10), "投票中", "已截止"),
+                                        (minute + timedelta(seconds=40), "已截止", "投票中")):
+        for module in (cached_parts, timeutil, deliberation_models, deliberation_services):
+            monkeypatch.setattr(module, "utcnow", lambda now=now: now, raising=False)
+        shown = text_of(viewer.get(page))
+        assert expected in shown and not_expected not in shown

@@ -4,6 +4,7 @@ reused until the compound's board version moves (board/versions.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import current_app, g, request
 from flask_login import current_user
@@ -43,26 +44,38 @@ def post_cards(feed, full: bool, show_section: bool, cases: dict) -> list[Markup
     return cards
 
 
-_lists = FragmentCache(1024)
+_parts = FragmentCache(1024)
 
 
-def viewer_list(compound, render: Callable[[], tuple[Markup, object]]) -> tuple[Markup, object]:
-    """A page part as this viewer sees it at this URL (a feed page, a post page's body) and what
-    ``render`` said about it, reused until the compound's board version moves, the viewer's rights
-    change, or the minute turns (times read "3分钟前").
+def valid_until(moment: datetime) -> None:
+    """Called while a part renders: what it shows changes by itself at ``moment`` (a vote closes),
+    so it must not be reused from then on."""
+    earliest = g.get("part_valid_until")
+    g.part_valid_until = moment if earliest is None else min(earliest, moment)
+
+
+def viewer_part(compound, render: Callable[[], Markup], variant: str) -> Markup:
+    """A page part as this viewer sees it at this URL (a feed or section page's body, its next
+    cards, a post page's body), reused until the compound's board version moves, the viewer's
+    rights change, the minute turns (times read "3分钟前") or a moment the part named passes.
 
     Forms in the part carry the CSRF token of the session that rendered it; every reuse swaps in
     the token of the session asking, so the same person on two phones gets a form that works."""
-    viewer = current_user
+    viewer, now = current_user, utcnow()
     key = (
-        request.full_path, compound.id, compound.board_version, utcnow().replace(second=0, microsecond=0),
+        variant, request.full_path, compound.id, compound.board_version, now.replace(second=0, microsecond=0),
         viewer.id, viewer.session_version, viewer.resident_status, tuple(a.id for a in viewer.assignments),
     )
-    field = current_app.config["WTF_CSRF_FIELD_NAME"]
-    html, about, token = _lists.get(key, lambda: (*render(), g.get(field)))
+    kept = _parts.peek(key)
+    if kept is None or (kept[2] is not None and now >= kept[2]):
+        g.part_valid_until = None
+        html = render()
+        kept = (html, g.get(current_app.config["WTF_CSRF_FIELD_NAME"]), g.pop("part_valid_until"))
+        _parts.put(key, kept)
+    html, token, _until = kept
     if token and token in html:
         html = Markup(html.replace(token, generate_csrf()))
-    return html, about
+    return html
 
 
 _strips = FragmentCache(2048)

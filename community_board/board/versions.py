@@ -2,9 +2,9 @@
 compounds concerned, in the same transaction, so a page part cached under an older version is
 never served again (board/cached_parts.py).
 
-Models carrying a compound (posts, replies, cases) or a post (likes, photos, 我也遇到) are
+Models carrying a compound (posts, replies, cases, proposals) or a post (likes, photos, 我也遇到) are
 registered with ``track``; a resident's name, address, party badge, verification and household show
-on their compound's board. Statements that bypass the ORM (counter updates) call ``bump_posts``.
+on their compound's board. Statements that bypass the ORM (counters) call ``bump`` or ``bump_posts``.
 """
 from __future__ import annotations
 

@@ -50,27 +50,32 @@ def _wants_fragment() -> bool:
 
 # Feed and sections -------------------------------------------------------------------------
 
-def _post_list(compound, **query) -> tuple[Markup, bool]:
-    """The cards of a feed or section page (and whether there are any), reused for this viewer
+def _list_body(compound, template: str, section=None, only_available: bool = False, **context) -> Markup:
+    """The body of a feed or section page, or for 加载更多 just its next cards, reused for this viewer
     until the board changes."""
+    fragment = _wants_fragment()
 
-    def render():
-        result = queries.feed(current_user, compound, request.args.get("after"), _page_size(), **query)
-        html = render_template("board/_cards.html", feed=result, compound=compound,
-                               show_section=query.get("section") is None)
-        return Markup(html), bool(result.page.items)
+    def render() -> Markup:
+        result = queries.feed(current_user, compound, request.args.get("after"), _page_size(),
+                              section=section, only_available=only_available)
+        posts = Markup(render_template("board/_cards.html", feed=result, compound=compound,
+                                       show_section=section is None))
+        if fragment:
+            return posts
+        return Markup(render_template(template, compound=compound, section=section, only_available=only_available,
+                                      posts=posts, has_posts=bool(result.page.items), **context))
 
-    return cached_parts.viewer_list(compound, render)
+    return cached_parts.viewer_part(compound, render, variant="cards" if fragment else "page")
 
 
 @bp.route("/c/<int:compound_id>")
 @login_required
 def feed(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
-    posts, has_posts = _post_list(compound)
+    body = _list_body(compound, "board/_feed_body.html")
     if _wants_fragment():
-        return posts
-    return render_template("board/feed.html", compound=compound, posts=posts, has_posts=has_posts)
+        return body
+    return render_template("board/feed.html", compound=compound, body=body)
 
 
 @bp.route("/c/<int:compound_id>/s/<key>")
@@ -82,14 +87,11 @@ def section(compound_id: int, key: str):
     if current.fields is SectionFields.GUIDE:
         return render_template("board/guide.html", compound=compound, section=current,
                                articles=queries.guide_articles(compound, current), may_post=may_post)
-    only_available = request.args.get("available") == "1"
-    posts, has_posts = _post_list(compound, section=current, only_available=only_available)
+    body = _list_body(compound, "board/_section_body.html", section=current,
+                      only_available=request.args.get("available") == "1", may_post=may_post)
     if _wants_fragment():
-        return posts
-    return render_template(
-        "board/section.html", compound=compound, section=current, posts=posts, has_posts=has_posts,
-        only_available=only_available, may_post=may_post,
-    )
+        return body
+    return render_template("board/section.html", compound=compound, section=current, body=body)
 
 
 @bp.route("/c/<int:compound_id>/new")
@@ -144,10 +146,7 @@ def post(post_id: int):
         reply_form = ReplyForm(reply_to=reply_to.id if reply_to else "")
         return _post_body(current, page, reply_form, reply_to)
 
-    if current.section.fields is SectionFields.DELIBERATION:
-        return _post_page(current, render_body())  # a vote closes at its deadline, to the second
-    body, _ = cached_parts.viewer_list(current.compound, lambda: (render_body(), None))
-    return _post_page(current, body)
+    return _post_page(current, cached_parts.viewer_part(current.compound, render_body, variant="post"))
 
 
 def _render_post(current, page, reply_form, reply_to=None, status=200):

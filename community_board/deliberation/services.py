@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..accounts.models import ResidentStatus, User
 from ..board import services as board_services
+from ..board import versions
 from ..board.models import Section
 from ..compounds.models import Compound
 from ..errors import ValidationError
@@ -81,9 +82,10 @@ def ballot_of(user: User, proposal: Proposal) -> Ballot | None:
     return db.session.scalar(sa.select(Ballot).where(Ballot.proposal_id == proposal.id, Ballot.voter_key == key))
 
 
-def _bump_option(option_id: int, delta: int) -> None:
+def _bump_option(proposal: Proposal, option_id: int, delta: int) -> None:
     db.session.execute(sa.update(ProposalOption).where(ProposalOption.id == option_id)
                        .values(vote_count=ProposalOption.vote_count + delta))
+    versions.bump(db.session.connection(), [proposal.compound_id])  # the tally is on the post page
 
 
 def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None) -> Ballot:
@@ -100,8 +102,8 @@ def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None)
         if ballot.voter_id != actor.id:
             raise ValidationError("您家已由其他家庭成员投票")
         if ballot.option_id != option_id:
-            _bump_option(ballot.option_id, -1)
-            _bump_option(option_id, +1)
+            _bump_option(proposal, ballot.option_id, -1)
+            _bump_option(proposal, option_id, +1)
             ballot.option_id, ballot.updated_at = option_id, utcnow()
         return ballot
     ballot = Ballot(proposal_id=proposal.id, option_id=option_id, voter_id=actor.id, voter_key=key)
@@ -110,7 +112,7 @@ def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None)
             db.session.add(ballot)
     except IntegrityError:  # the same voter (or household) voted at the same moment
         raise ValidationError("已经投过票了，刷新后可以修改选择") from None
-    _bump_option(option_id, +1)
+    _bump_option(proposal, option_id, +1)
     db.session.execute(sa.update(Proposal).where(Proposal.id == proposal.id)
                        .values(ballot_count=Proposal.ballot_count + 1))
     return ballot

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from ..board import cached_parts
 from ..board import queries as board_queries
 from ..board.rules import SectionBoard
 from ..board.views import draft_from
@@ -88,6 +89,8 @@ def _proposal_helpers():
         proposal = db.session.scalar(sa.select(Proposal).where(Proposal.post_id == post.id))
         if proposal is None:
             return None
+        if proposal.is_open():
+            cached_parts.valid_until(proposal.deadline_at)  # the page changes when the vote closes
         return {
             "proposal": proposal, "result": services.result(proposal),
             "ballot": services.ballot_of(current_user, proposal), "vote_form": VoteForm(), "me": current_user.id,
