@@ -1,6 +1,7 @@
-"""Lists of the board, memoised per process: post cards (templates/board/_post_card.html), each
-rendered once and reused until something it shows changes; and whole lists as a viewer sees them,
-reused until the compound's board version moves (board/versions.py)."""
+"""Board page parts kept per process: post cards (templates/board/_post_card.html), each rendered
+once and reused until something it shows changes; the section strip; and the body of a feed,
+section or post page as one viewer sees it, reused until the compound's board version moves
+(board/versions.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
