@@ -246,7 +246,8 @@ def _migration(name: str):
     return module
 
 
-def test_the_upgrade_rewrites_the_words_of_existing_documents(world, resident):
+def test_the_upgrade_rewrites_the_words_of_existing_documents(world, resident, monkeypatch):
+    monkeypatch.setattr(search, "NEWEST_WINDOW", 0)  # through the index alone, whose words are old
     made = post(resident, world.compound_a, "水电通知", "小区暂停水电两天")
     key = f"p{made.id}"
     scope = f"c{world.compound_a.id} s{world.street_a.id}"
@@ -263,3 +264,22 @@ def test_the_upgrade_rewrites_the_words_of_existing_documents(world, resident):
     assert titles(resident, "停水", world.compound_a) == ["水电通知"]
     document = db.session.scalar(sa.select(SearchDocument).where(SearchDocument.key == key))
     assert document.words == " ".join([scope, *index_words(document.text)])
+
+
+@pytest.mark.parametrize("window", [3, 7, 5000])
+def test_pages_list_every_match_newest_first_however_the_newest_documents_are_read(world, resident, monkeypatch,
+                                                                                  window):
+    """On PostgreSQL the newest documents are read directly before the full-text index is asked:
+    wherever that boundary falls, page after page gives exactly the matches, newest first."""
+    monkeypatch.setattr(search, "NEWEST_WINDOW", window)
+    made = [post(resident, world.compound_a, f"第{i}帖", "明天停水，请储水" if i % 3 else "电梯又坏了")
+            for i in range(14)]
+    expected = [p.title for p in reversed(made) if "停水" in p.body]
+    shown, cursor = [], None
+    for _page in range(10):
+        _words, page = search.search(resident, "停水", world.compound_a, cursor=cursor, limit=2)
+        shown += [hit.post.title for hit in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert shown == expected

@@ -18,7 +18,9 @@ from ..extensions import db
 
 class SearchDocument(db.Model):
     __tablename__ = "search_documents"
-    __table_args__ = (sa.Index("ix_search_documents_compound_created", "compound_id", "created_at", "id"),)
+    # A scope's newest documents in order (services.search reads them first on PostgreSQL).
+    __table_args__ = tuple(sa.Index(f"ix_search_documents_{scope}_newest", f"{scope}_id", "id")
+                           for scope in ("compound", "street", "district"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(24), unique=True)  # p<post id> / r<reply id>

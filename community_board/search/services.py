@@ -114,6 +114,9 @@ def _scope_filter(viewer, scope):
     return [], sa.and_(SearchDocument.district_id == scope.id, SearchDocument.private_to.is_(None))
 
 
+NEWEST_WINDOW = 5000  # PostgreSQL: documents of the scope read newest first before asking the index (0: none)
+
+
 def search(viewer, text: str, scope: Compound | Street | District, *, section_id: int | None = None,
            open_cases: bool = False, cursor: str | None = None, limit: int = 20) -> tuple[list[str], Page[Hit]]:
     """The documents that contain ``text``, newest first; returns (what to highlight, the page)."""
@@ -122,36 +125,67 @@ def search(viewer, text: str, scope: Compound | Street | District, *, section_id
     if not terms:
         return [], Page([], None)
     scope_terms, scope_sql = _scope_filter(viewer, scope)
-    stmt, key = _matching(sa.select(SearchDocument), [terms] + [[t] for t in scope_terms])
-    stmt = stmt.where(_contains(needle), scope_sql, SearchDocument.visible.is_(True))
+    wanted = sa.select(SearchDocument).where(_contains(needle), scope_sql, SearchDocument.visible.is_(True))
     if section_id:
-        stmt = stmt.where(SearchDocument.section_id == section_id)
+        wanted = wanted.where(SearchDocument.section_id == section_id)
     if open_cases:
-        stmt = stmt.where(SearchDocument.post_id.in_(
+        wanted = wanted.where(SearchDocument.post_id.in_(
             sa.select(Case.post_id).where(Case.status.in_(OPEN_STATUSES))
         ))
+    indexed, key = _matching(wanted, [terms] + [[t] for t in scope_terms])
     _plan_for_these_words()
-    contains = occurrences(needle)
-    found: list[SearchDocument] = []
-    position = int_or_none(cursor)  # the id the previous page stopped before
-    exhausted = False
-    for _batch in range(MAX_BATCHES):
-        page_stmt = stmt if position is None else stmt.where(key < position)
-        rows = list(db.session.scalars(page_stmt.order_by(key.desc()).limit(limit * 2)))
-        for row in rows:
-            position = row.id
-            if contains.search(row.text):  # SQL checked the substring; this, the whole-word rule
-                found.append(row)
-                if len(found) == limit:
-                    break
-        else:
-            if len(rows) < limit * 2:
-                exhausted = True
-                break
-            continue
-        break  # the page is full
-    next_cursor = str(position) if position is not None and not exhausted else None
-    return [needle], Page(_hits(found), next_cursor)
+    page = _Collector(occurrences(needle), limit, int_or_none(cursor))  # the id the last page stopped before
+    if db.engine.dialect.name == "postgresql" and NEWEST_WINDOW:
+        # GIN reads a common word's whole list; its newest matches are nearer through the scope's
+        # id index, so read the newest documents first and ask the full-text index only below them.
+        floor = _window_floor(scope_sql, page.position)
+        page.collect(wanted if floor is None else wanted.where(SearchDocument.id >= floor), SearchDocument.id)
+        if page.full or not page.exhausted or floor is None:
+            return [needle], page.result()
+        page.position = floor  # every document from the floor up has been read
+    page.collect(indexed, key)
+    return [needle], page.result()
+
+
+def _window_floor(scope_sql, position: int | None) -> int | None:
+    """The lowest id among the scope's NEWEST_WINDOW newest documents below ``position``; None when
+    there are fewer (the window is then the whole rest of the scope)."""
+    stmt = sa.select(SearchDocument.id).where(scope_sql)
+    if position is not None:
+        stmt = stmt.where(SearchDocument.id < position)
+    return db.session.scalar(stmt.order_by(SearchDocument.id.desc()).offset(NEWEST_WINDOW - 1).limit(1))
+
+
+class _Collector:
+    """A page of results gathered newest first, batch by batch, across one or two queries."""
+
+    def __init__(self, contains: re.Pattern, limit: int, position: int | None):
+        self.contains, self.limit, self.position = contains, limit, position
+        self.found: list[SearchDocument] = []
+        self.exhausted = False
+
+    @property
+    def full(self) -> bool:
+        return len(self.found) == self.limit
+
+    def collect(self, stmt, key) -> None:
+        self.exhausted = False
+        for _batch in range(MAX_BATCHES):
+            page_stmt = stmt if self.position is None else stmt.where(key < self.position)
+            rows = list(db.session.scalars(page_stmt.order_by(key.desc()).limit(self.limit * 2)))
+            for row in rows:
+                self.position = row.id
+                if self.contains.search(row.text):  # SQL checked the substring; this, the whole-word rule
+                    self.found.append(row)
+                    if self.full:
+                        return
+            if len(rows) < self.limit * 2:
+                self.exhausted = True
+                return
+
+    def result(self) -> Page[Hit]:
+        more = self.position is not None and not self.exhausted
+        return Page(_hits(self.found), str(self.position) if more else None)
 
 
 def _hits(documents: list[SearchDocument]) -> list[Hit]:
