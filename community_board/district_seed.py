@@ -1442,10 +1442,12 @@ class PostgresWriter:
                 self.connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))")
             self.connection.commit()
-        with progress.phase("ANALYZE"):
+        with progress.phase("VACUUM ANALYZE"):
+            # A bulk load leaves the visibility map empty, so index-only scans (the dashboards')
+            # would still visit every row; VACUUM cannot run inside a transaction.
+            autocommit = self.connection.execution_options(isolation_level="AUTOCOMMIT")
             for table in TABLES:
-                self.connection.exec_driver_sql(f"ANALYZE {table}")
-            self.connection.commit()
+                autocommit.exec_driver_sql(f"VACUUM (ANALYZE) {table}")
 
     def restore(self) -> None:
         if self.connection.in_transaction():
