@@ -275,3 +275,20 @@ def test_the_csv_export_opens_in_excel_with_the_columns_and_one_row_per_case_in_
     assert row["派单部门"] == people["department"].name
     assert by_number[late.number]["是否超期"] == "是" and by_number[late.number]["办结时间"] == ""
     assert by_number[withdrawn.number]["状态"] == "不予立案"
+
+
+def test_a_dashboard_seen_a_moment_ago_shows_a_new_case_and_a_closed_one_at_once(world, people, grid_worker,
+                                                                                 monkeypatch):
+    """Figures are kept for the minute, but any change to a case of the scope shows on the next load."""
+    frozen = utcnow()
+    monkeypatch.setattr(dashboard, "utcnow", lambda: frozen)  # the same minute throughout
+    client = signed_in(grid_worker)
+    url = f"/dashboard/street/{world.street_a.id}"
+    assert kpi(client.get(url), "立案") == "0"
+
+    build(people, CaseStatus.CLOSED, "楼道堆物")
+    page = client.get(url)
+    assert kpi(page, "立案") == "1" and kpi(page, "结案率") == "100.0%"
+    build(people, CaseStatus.IN_PROGRESS, "路灯不亮")
+    page = client.get(url)
+    assert kpi(page, "立案") == "2" and kpi(page, "结案率") == "50.0%"

@@ -9,7 +9,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from ..compounds.models import Compound
 from ..extensions import db
+from ..fragments import FragmentCache
 from ..timeutil import to_local, utcnow
 from .models import OPEN_STATUSES, Case, CaseStatus, CaseType, Satisfaction
 
@@ -113,6 +115,22 @@ def figures(condition) -> Figures:
                             key=lambda row: -row[1])
     result.weeks = _weekly_trend(condition)
     return result
+
+
+_kept = FragmentCache(256)
+_COMPOUND_COLUMN = {"compound": Compound.id, "street": Compound.street_id, "district": Compound.district_id}
+
+
+def figures_of(level: str, node_id: int, condition) -> Figures:
+    """``figures(condition)`` for a dashboard page, kept until a case (or anything else on a board)
+    of the scope changes, or the minute turns (overdue counts move with the clock). The sum of the
+    scope's board versions moves with every case change (board/versions.py)."""
+    versions = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Compound.board_version), 0))
+        .where(_COMPOUND_COLUMN[level] == node_id)
+    )
+    minute = utcnow().replace(second=0, microsecond=0)
+    return _kept.get((level, node_id, versions, minute), lambda: figures(condition))
 
 
 def _case_type_names() -> dict[int, str]:

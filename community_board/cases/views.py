@@ -199,7 +199,8 @@ def _dashboard_scope(level: str, node_id: int):
 @login_required
 def dashboard_page(level: str, node_id: int):
     node, condition = _dashboard_scope(level, node_id)
-    return render_template("cases/dashboard.html", node=node, level=level, figures=dashboard.figures(condition))
+    return render_template("cases/dashboard.html", node=node, level=level,
+                           figures=dashboard.figures_of(level, node_id, condition))
 
 
 CSV_COLUMNS = ["编号", "居民区", "案件类型", "紧急程度", "状态", "当前层级", "立案时间", "处置期限", "是否超期",
