@@ -58,11 +58,9 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or _secret_from_file("secret_key")
         self.ID_HASH_KEY = os.environ.get("ID_HASH_KEY") or _secret_from_file("id_hash_key")
         self.SQLALCHEMY_DATABASE_URI = _database_url()
-        # hide_parameters: SQL errors in the log must not carry phone numbers or names. A server
-        # database can drop idle connections, so check them out with a ping; a SQLite file cannot.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {
-            "hide_parameters": True, "pool_pre_ping": not self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"),
-        }
+        # hide_parameters: SQL errors in the log must not carry phone numbers or names. PostgreSQL
+        # connections are pinged only after sitting idle (extensions.configure_postgresql).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         # Base of the URL printed in QR codes; without it the request's host is used.

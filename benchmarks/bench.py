@@ -2,7 +2,8 @@
 template route (the ceiling) in the same run; search timed server-side; results as a table and as
 benchmarks/results/latest.json (git-ignored).
 
-Sizes come from the environment: BENCH_POSTS (1,000,000), BENCH_COMPOUNDS (500), BENCH_SECONDS (10).
+Sizes come from the environment: BENCH_POSTS (1,000,000), BENCH_COMPOUNDS (500), BENCH_SECONDS (10);
+BENCH_DB=sqlite or BENCH_DB=postgresql measures one database only.
 The district database is built once per size (flask seed-district) and reused.
 """
 from __future__ import annotations
@@ -35,7 +36,8 @@ def databases() -> list[tuple[str, str]]:
     found = [("sqlite", f"sqlite:///{DATA / f'district-{POSTS}.db'}")]
     if shutil.which("pg_isready") and subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0:
         found.append(("postgresql", f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_{POSTS}"))
-    return found
+    only = os.environ.get("BENCH_DB")
+    return [(kind, url) for kind, url in found if not only or kind == only]
 
 
 def environment(url: str) -> dict:

@@ -54,11 +54,12 @@ def _add_ceiling_route(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    import sqlalchemy as sa
     from sqlalchemy.orm import joinedload, with_expression
 
     from . import audit  # noqa: F401  (registers the audit model)
     from .accounts.models import User
-    from .extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from .extensions import configure_postgresql, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     from .search.models import outside_the_models
@@ -75,24 +76,33 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            configure_postgresql(db.engine)
 
     from .notifications.services import unread_count_of
+    from .web import int_or_none
 
-    # One query per request for the user, their roles, compound and unread count; built once.
+    # One query per request for the user, their roles, compound and unread count. The statement is
+    # built once: session.get(..., options=...) would rebuild and re-key it on every request.
     # Only what every page needs: a role's department and a compound's street load when used.
-    user_load_options = [
-        joinedload(User.assignments),
-        joinedload(User.compound),
-        with_expression(User.unread_messages, unread_count_of(User.id)),
-    ]
+    signed_in_user = (
+        sa.select(User)
+        .where(User.id == sa.bindparam("user_id"))
+        .options(
+            joinedload(User.assignments),
+            joinedload(User.compound),
+            with_expression(User.unread_messages, unread_count_of(User.id)),
+        )
+    )
 
     @login_manager.user_loader
     def load_user(token: str):
         # The token carries the session version: logout or a password change elsewhere ends it.
         user_id, _, version = token.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+        user_id = int_or_none(user_id)
+        if user_id is None or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id), options=user_load_options)
+        user = db.session.execute(signed_in_user, {"user_id": user_id}).unique().scalar_one_or_none()
         if user is None or user.session_version != int(version) or not user.active:
             return None
         return user

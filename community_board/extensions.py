@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import time
 from contextlib import contextmanager
 from functools import wraps
 
@@ -14,6 +15,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -94,3 +96,56 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+# A pooled connection idle for longer than this is pinged before use; busy ones are not.
+IDLE_PING_SECONDS = 10.0
+_READING = "reading_outside_transaction"  # in the pooled connection's info: autocommit is ours
+# Statements that need a transaction: anything but a plain SELECT (writes, locks, CTEs).
+_LOCKING_READ = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
+def _plain_read(statement: str) -> bool:
+    head = statement.lstrip()[:6].upper()
+    return head == "SELECT" and not any(clause in statement for clause in _LOCKING_READ)
+
+
+def configure_postgresql(engine: Engine) -> None:
+    """Requests that only read run outside a transaction; a checked-out connection is pinged only
+    after it sat idle.
+
+    Under READ COMMITTED every statement sees its own snapshot anyway, so a read-only request loses
+    nothing without BEGIN and ROLLBACK, and saves those two round trips (and a ping) per page: most
+    page views are one query. A request that writes (any POST, a GET marked ``writes_on_get``, the
+    CLI) opens its transaction up front as before, and an unexpected write in a read-only request
+    opens one just before it executes, so writes are never committed statement by statement.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_after_idle(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as error:  # the server restarted or dropped us: the pool connects anew
+            raise DisconnectionError() from error
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection.autocommit and not connection.info.get(_READING):
+            return  # AUTOCOMMIT was asked for (VACUUM): leave it
+        # Between transactions the driver is idle, so autocommit can be switched here.
+        reading = has_request_context() and not _wants_write_lock()
+        dbapi_connection.autocommit = connection.info[_READING] = reading
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _transaction_for_writes(connection, _cursor, statement, _parameters, _context, _executemany):
+        if connection.info.get(_READING) and not _plain_read(statement):
+            connection.connection.dbapi_connection.autocommit = connection.info[_READING] = False

@@ -70,6 +70,7 @@ def _list_body(compound, template: str, section=None, only_available: bool = Fal
 
 @bp.route("/c/<int:compound_id>")
 @login_required
+@cached_parts.reused_page
 def feed(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
     body = _list_body(compound, "board/_feed_body.html")
@@ -80,6 +81,7 @@ def feed(compound_id: int):
 
 @bp.route("/c/<int:compound_id>/s/<key>")
 @login_required
+@cached_parts.reused_page
 def section(compound_id: int, key: str):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
     current = queries.section_by_key(key)
@@ -136,6 +138,7 @@ def compose(compound_id: int, key: str):
 
 @bp.route("/p/<int:post_id>")
 @login_required
+@cached_parts.reused_page
 def post(post_id: int):
     current = queries.get_post_for(current_user, post_id)
 
