@@ -59,7 +59,16 @@ def _init_extensions(app: Flask) -> None:
 
     from . import audit  # noqa: F401  (registers the audit model)
     from .accounts.models import User
-    from .extensions import configure_postgresql, configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from .extensions import (
+        configure_postgresql,
+        configure_sqlite,
+        configure_transactions,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
 
     db.init_app(app)
     from .search.models import outside_the_models
@@ -78,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
             configure_sqlite(db.engine)
         elif db.engine.dialect.name == "postgresql":
             configure_postgresql(db.engine)
+        configure_transactions(db.engine)
 
     from .notifications.services import unread_count_of
     from .web import int_or_none

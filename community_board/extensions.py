@@ -37,6 +37,12 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
+
+@limiter.request_filter
+def _only_reading() -> bool:
+    """Limits guard what is posted (logins, registrations); a page view skips their bookkeeping."""
+    return request.method in ("GET", "HEAD")
+
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _writing_outside_request = contextvars.ContextVar("writing_outside_request", default=False)
 
@@ -76,11 +82,7 @@ def _wants_write_lock() -> bool:
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout and foreign keys on every connection; writers BEGIN IMMEDIATE.
-
-    A deferred transaction that reads and then writes fails at once with SQLITE_BUSY_SNAPSHOT
-    when another writer got in first; taking the write lock up front makes it wait instead.
-    """
+    """WAL, a busy timeout and foreign keys on every connection."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -93,33 +95,14 @@ def configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
 
-
-# A pooled connection idle for longer than this is pinged before use; busy ones are not.
+# A pooled PostgreSQL connection idle for longer than this is pinged before use; busy ones are not.
 IDLE_PING_SECONDS = 10.0
-_READING = "reading_outside_transaction"  # in the pooled connection's info: autocommit is ours
-# Statements that need a transaction: anything but a plain SELECT (writes, locks, CTEs).
-_LOCKING_READ = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
-
-
-def _plain_read(statement: str) -> bool:
-    head = statement.lstrip()[:6].upper()
-    return head == "SELECT" and not any(clause in statement for clause in _LOCKING_READ)
 
 
 def configure_postgresql(engine: Engine) -> None:
-    """Requests that only read run outside a transaction; a checked-out connection is pinged only
-    after it sat idle.
-
-    Under READ COMMITTED every statement sees its own snapshot anyway, so a read-only request loses
-    nothing without BEGIN and ROLLBACK, and saves those two round trips (and a ping) per page: most
-    page views are one query. A request that writes (any POST, a GET marked ``writes_on_get``, the
-    CLI) opens its transaction up front as before, and an unexpected write in a read-only request
-    opens one just before it executes, so writes are never committed statement by statement.
-    """
+    """Ping a checked-out connection only after it sat idle (a restarted server dropped it), not
+    before every request as pool_pre_ping would: most page views are a single query."""
 
     @event.listens_for(engine, "checkin")
     def _note_idle(_dbapi_connection, record):
@@ -136,16 +119,50 @@ def configure_postgresql(engine: Engine) -> None:
         except Exception as error:  # the server restarted or dropped us: the pool connects anew
             raise DisconnectionError() from error
 
+
+_READING = "reading_outside_transaction"  # in the pooled connection's info
+# Statements that need a transaction: anything but a plain SELECT (writes, savepoints, locks).
+_LOCKING_READ = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
+def _plain_read(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() == "SELECT" and not any(clause in statement for clause in _LOCKING_READ)
+
+
+def configure_transactions(engine: Engine) -> None:
+    """A request that only reads runs outside a transaction; one that writes takes it up front.
+
+    Reads: PostgreSQL runs READ COMMITTED, where every statement sees its own snapshot anyway, and a
+    SQLite reader in WAL mode sees the last commit; so a page loses nothing without BEGIN and
+    ROLLBACK and saves them (two round trips on PostgreSQL) on every view, most of which are a
+    single query.
+
+    Writes (any POST, a GET marked ``writes_on_get``, CLI jobs in ``write_transactions``) begin at
+    once, on SQLite with BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails
+    at once with SQLITE_BUSY_SNAPSHOT when another writer got in first, while taking the write lock
+    up front makes it wait instead. A write nobody announced opens its transaction just before it
+    executes, so writes are never committed statement by statement.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         dbapi_connection = connection.connection.dbapi_connection
-        if dbapi_connection.autocommit and not connection.info.get(_READING):
+        if not sqlite and dbapi_connection.autocommit and not connection.info.get(_READING):
             return  # AUTOCOMMIT was asked for (VACUUM): leave it
-        # Between transactions the driver is idle, so autocommit can be switched here.
-        reading = has_request_context() and not _wants_write_lock()
-        dbapi_connection.autocommit = connection.info[_READING] = reading
+        reading = connection.info[_READING] = has_request_context() and not _wants_write_lock()
+        if sqlite:
+            if not reading:
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+        else:
+            # Between transactions the driver is idle, so autocommit can be switched here.
+            dbapi_connection.autocommit = reading
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _transaction_for_writes(connection, _cursor, statement, _parameters, _context, _executemany):
+    def _transaction_for_writes(connection, cursor, statement, _parameters, _context, _executemany):
         if connection.info.get(_READING) and not _plain_read(statement):
-            connection.connection.dbapi_connection.autocommit = connection.info[_READING] = False
+            connection.info[_READING] = False
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            else:
+                connection.connection.dbapi_connection.autocommit = False

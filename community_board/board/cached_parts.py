@@ -68,11 +68,26 @@ def _viewer_key(now: datetime) -> tuple:
             tuple(a.id for a in viewer.assignments))
 
 
+_signed_tokens = FragmentCache(4096)
+
+
+def _session_token() -> str:
+    """The asking session's signed CSRF token. Signing costs an HMAC per page; with no time limit
+    on tokens (config WTF_CSRF_TIME_LIMIT) one signature serves all of a session's pages."""
+    name = current_app.config["WTF_CSRF_FIELD_NAME"]
+    raw = session.get(name)
+    if name in g or raw is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return generate_csrf()
+    token = _signed_tokens.get(raw, generate_csrf)
+    setattr(g, name, token)  # as generate_csrf does: the same token for the rest of the request
+    return token
+
+
 def _with_current_token(html: Markup, token: str | None) -> Markup:
     """Forms in kept HTML carry the CSRF token of the session that rendered it; swap in the
     token of the session asking, so the same person on two phones gets a form that works."""
     if token and token in html:
-        return Markup(html.replace(token, generate_csrf()))
+        return Markup(html.replace(token, _session_token()))
     return html
 
 
