@@ -70,6 +70,9 @@ def _init_extensions(app: Flask) -> None:
         migrate,
     )
 
+    from .session_cookies import KeptSessionInterface
+
+    app.session_interface = KeptSessionInterface()
     db.init_app(app)
     from .search.models import outside_the_models
 

@@ -1,4 +1,6 @@
 """Sign in and out, cookies, passwords, sessions on other devices, the login rate limit."""
+from datetime import timedelta
+
 import pytest
 from conftest import PASSWORD, Auth
 
@@ -219,3 +221,32 @@ def test_signed_in_user_opening_login_goes_home(login_as, resident):
     response = login_as(resident).get("/login")
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+# The session cookie, checked once per process (session_cookies.py) ----------------------------
+
+def test_a_session_cookie_past_its_lifetime_is_refused_though_it_was_accepted_before(
+        app, client, auth, resident, monkeypatch):
+    auth.login(resident)
+    assert signed_in(client)
+    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", timedelta(seconds=0))
+    assert not signed_in(client)
+
+
+def test_a_tampered_session_cookie_is_refused(client, auth, resident):
+    auth.login(resident)
+    assert signed_in(client)
+    cookie = client.get_cookie("session").value
+    client.set_cookie("session", cookie[:-4] + ("AAAA" if not cookie.endswith("AAAA") else "BBBB"))
+    assert not signed_in(client)
+
+
+def test_what_a_request_adds_to_its_session_stays_out_of_the_next_one_with_the_same_cookie(client, auth, resident):
+    """A phone that goes back to an older cookie (a retried request, a second tab) gets that
+    cookie's session as it was, not what a request made of it since."""
+    auth.login(resident)
+    client.post("/messages/read")  # flashes 已全部标为已读 for the next page, in the cookie
+    with_one_message = client.get_cookie("session").value
+    client.post("/messages/read")  # a second message on top of that session
+    client.set_cookie("session", with_one_message)
+    assert client.get("/messages").get_data(as_text=True).count("已全部标为已读") == 1
