@@ -3,6 +3,7 @@ and time search server-side on this database, checking results against a substri
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import sys
 import time
@@ -12,6 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from community_board import create_app
 from community_board.accounts.models import ResidentStatus, User
+from community_board.board import cached_parts
 from community_board.board.models import Post
 from community_board.compounds.models import (
     Compound,
@@ -62,6 +64,26 @@ def exact(hits, needle: str) -> int:
     return len(hits)
 
 
+def first_views(app, phone: str, password: str, pages: dict[str, str]) -> list[dict]:
+    """Server-side time of a page that nothing was kept for this viewer: the first look at a feed,
+    section or post after the board changed (post cards, shared by all viewers, stay kept)."""
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    client.post("/login", data={"csrf_token": token, "phone": phone, "password": password})
+
+    def load(path):
+        cached_parts.forget_viewer_pages()
+        assert client.get(path).status_code == 200, path
+
+    rows = []
+    for page, path in pages.items():
+        load(path)  # the cards, once
+        p50, p95, _ = timed(lambda: load(path), RUNS)
+        rows.append({"page": page, "p50_ms": p50, "p95_ms": p95})
+    return rows
+
+
 def main(password: str) -> None:
     app = create_app()
     with app.app_context():
@@ -100,7 +122,13 @@ def main(password: str) -> None:
                     checked_misses = len(set(expected) - set(found))
                 rows.append({"query": word, "kind": kind, "scope": scope_name, "p50_ms": p50, "p95_ms": p95,
                              "results_checked": checked, "missed_by_index": checked_misses})
+        first = residents[0]
+        pages = {"home feed": f"/c/{first['compound_id']}", "section page": f"/c/{first['compound_id']}/s/matters"}
+        if first["busy_post_id"]:
+            pages["post with 50 replies"] = f"/p/{first['busy_post_id']}"
+        views = first_views(app, first["phone"], password, pages)
         print(json.dumps({
+            "first_views": views,
             "residents": residents,
             "street_staff": {"phone": street_user.phone, "street_id": street_assignment.street_id},
             "district_staff": {"phone": district_user.phone, "district_id": district_assignment.district_id},

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from contextlib import contextmanager
 from functools import wraps
@@ -58,12 +59,13 @@ def write_transactions():
 
 
 def writes_on_get(view):
-    """For the rare GET view that writes (e.g. marking a message read): take the lock up front.
+    """For the rare GET view that writes (e.g. marking a message read): its transaction begins up
+    front, as a POST's does (on SQLite taking the write lock), instead of reading outside one.
     Put it above @login_required, which runs the first query."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        g.sqlite_write_lock = True
+        g.request_writes = True
         return view(*args, **kwargs)
 
     return wrapper
@@ -77,7 +79,7 @@ def release_write_lock() -> None:
 
 def _wants_write_lock() -> bool:
     if has_request_context():
-        return request.method in _WRITE_METHODS or g.get("sqlite_write_lock", False)
+        return request.method in _WRITE_METHODS or g.get("request_writes", False)
     return _writing_outside_request.get()
 
 
@@ -102,7 +104,9 @@ IDLE_PING_SECONDS = 10.0
 
 def configure_postgresql(engine: Engine) -> None:
     """Ping a checked-out connection only after it sat idle (a restarted server dropped it), not
-    before every request as pool_pre_ping would: most page views are a single query."""
+    before every request as pool_pre_ping would: most page views are a single query. The price: a
+    server restart in the middle of steady traffic fails the one request per worker that meets the
+    dropped connection (the pool then replaces them all); after any quiet spell nothing fails."""
 
     @event.listens_for(engine, "checkin")
     def _note_idle(_dbapi_connection, record):
@@ -121,42 +125,51 @@ def configure_postgresql(engine: Engine) -> None:
 
 
 _READING = "reading_outside_transaction"  # in the pooled connection's info
-# Statements that need a transaction: anything but a plain SELECT (writes, savepoints, locks).
-_LOCKING_READ = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+_LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
+_DATA_CHANGE = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
 
 
 def _plain_read(statement: str) -> bool:
-    return statement.lstrip()[:6].upper() == "SELECT" and not any(clause in statement for clause in _LOCKING_READ)
+    """A statement that needs no transaction: a query that neither locks nor changes data (a
+    write, a savepoint or SET LOCAL needs one)."""
+    head = statement.lstrip("( \t\r\n")[:6].upper()
+    if head == "SELECT":
+        return not _LOCKING.search(statement)
+    if head.startswith("WITH"):
+        return not (_LOCKING.search(statement) or _DATA_CHANGE.search(statement))
+    return False
 
 
 def configure_transactions(engine: Engine) -> None:
     """A request that only reads runs outside a transaction; one that writes takes it up front.
 
-    Reads: PostgreSQL runs READ COMMITTED, where every statement sees its own snapshot anyway, and a
-    SQLite reader in WAL mode sees the last commit; so a page loses nothing without BEGIN and
-    ROLLBACK and saves them (two round trips on PostgreSQL) on every view, most of which are a
-    single query.
+    Reads: every statement of a page view sees the last commit, as each statement already did on
+    PostgreSQL (READ COMMITTED); a SQLite page no longer reads all its queries from one snapshot,
+    which no page needs. In return a view saves BEGIN and ROLLBACK (two round trips on PostgreSQL),
+    and most views are a single query.
 
     Writes (any POST, a GET marked ``writes_on_get``, CLI jobs in ``write_transactions``) begin at
     once, on SQLite with BEGIN IMMEDIATE: a deferred transaction that reads and then writes fails
     at once with SQLITE_BUSY_SNAPSHOT when another writer got in first, while taking the write lock
     up front makes it wait instead. A write nobody announced opens its transaction just before it
-    executes, so writes are never committed statement by statement.
+    executes, so writes are never committed statement by statement; but what the view read before
+    it may be older than the write, so a GET that reads, decides and writes must be marked.
     """
     sqlite = engine.dialect.name == "sqlite"
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        dbapi_connection = connection.connection.dbapi_connection
-        if not sqlite and dbapi_connection.autocommit and not connection.info.get(_READING):
-            return  # AUTOCOMMIT was asked for (VACUUM): leave it
-        reading = connection.info[_READING] = has_request_context() and not _wants_write_lock()
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            connection.info[_READING] = False  # asked for (VACUUM): the driver already commits each
+            return
+        writing = _wants_write_lock()
+        reading = connection.info[_READING] = has_request_context() and not writing
         if sqlite:
             if not reading:
-                connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
         else:
             # Between transactions the driver is idle, so autocommit can be switched here.
-            dbapi_connection.autocommit = reading
+            connection.connection.dbapi_connection.autocommit = reading
 
     @event.listens_for(engine, "before_cursor_execute")
     def _transaction_for_writes(connection, cursor, statement, _parameters, _context, _executemany):

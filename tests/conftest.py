@@ -81,12 +81,17 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def fresh_user_per_request(app):
-    """Requests reuse the test's app context, so its ``g`` outlives a request and Flask-Login would
-    keep the previous request's user (even another client's); load each request's user afresh."""
+    """Requests reuse the test's app context, so its ``g`` and database session outlive a request.
+    Flask-Login would keep the previous request's user (even another client's): load each request's
+    user afresh. And a request would carry on in the transaction the test (or the request before)
+    opened: end it when nothing is pending, so each request begins its own, as in production (a page
+    view reads outside one, a POST begins one up front)."""
 
     @app.before_request
-    def _forget_previous_user():
+    def _start_as_a_new_request():
         g.pop("_login_user", None)
+        if not (db.session.new or db.session.dirty or db.session.deleted):
+            db.session.commit()
 
 
 @pytest.fixture(autouse=True)

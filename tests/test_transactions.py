@@ -71,6 +71,30 @@ def test_an_unannounced_write_in_a_page_view_commits_whole(world, resident, fres
     assert messages("写下的消息") == 1
 
 
+def test_a_locking_read_in_a_page_view_holds_its_lock_in_a_transaction(world, resident, fresh_session):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no FOR UPDATE (the suite runs again on PostgreSQL in CI)")
+    with current_app.test_request_context("/", method="GET"):
+        db.session.execute(sa.text("select id from users\n where id = :id for\n update"), {"id": resident.id})
+        assert in_database_transaction()
+
+
+def test_a_query_with_a_common_table_expression_is_still_a_read(world, resident, fresh_session):
+    newest = sa.select(Post.id).order_by(Post.id.desc()).limit(5).cte("newest")
+    with current_app.test_request_context("/", method="GET"):
+        db.session.execute(sa.select(sa.func.count()).select_from(newest)).scalar()
+        assert not in_database_transaction()
+
+
+def test_vacuum_runs_in_autocommit_on_a_connection_a_page_view_used_before(world, resident):
+    """A maintenance job asks for AUTOCOMMIT (VACUUM cannot run in a transaction); a connection that
+    last served a page view must not turn that into a transaction."""
+    assert signed_in(resident).get(f"/c/{world.compound_a.id}").status_code == 200
+    db.session.remove()
+    with db.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+
+
 def test_pages_and_writes_work_one_after_another_on_the_same_connections(world, resident):
     """A connection that served a page view (outside a transaction) goes back to the pool and
     serves a write request, whose transaction commits, and the next page shows what it wrote."""

@@ -74,11 +74,13 @@ _signed_tokens = FragmentCache(4096)
 def _session_token() -> str:
     """The asking session's signed CSRF token. Signing costs an HMAC per page; with no time limit
     on tokens (config WTF_CSRF_TIME_LIMIT) one signature serves all of a session's pages."""
-    name = current_app.config["WTF_CSRF_FIELD_NAME"]
+    config = current_app.config
+    name = config["WTF_CSRF_FIELD_NAME"]
     raw = session.get(name)
-    if name in g or raw is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+    if name in g or raw is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    token = _signed_tokens.get(raw, generate_csrf)
+    signing_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+    token = _signed_tokens.get((signing_key, raw), generate_csrf)
     setattr(g, name, token)  # as generate_csrf does: the same token for the rest of the request
     return token
 
@@ -113,12 +115,19 @@ def viewer_part(compound, render: Callable[[], Markup], variant: str) -> Markup:
 _pages = FragmentCache(512)
 
 
+def forget_viewer_pages() -> None:
+    """Forget every viewer's kept pages and page bodies (post cards stay): `make bench` times
+    first views with it."""
+    _pages.clear()
+    _parts.clear()
+
+
 def _own_board_page_key(now: datetime) -> tuple | None:
     """The key of this request's whole page when a resident reads their own compound's board, whose
     version came with the signed-in user (no query); None when the page must be built (staff, or a
     message is waiting to be flashed on it)."""
     compound = current_user.compound
-    if compound is None or "_flashes" in session:
+    if compound is None or current_user.unread_messages is None or "_flashes" in session:
         return None
     return (request.full_path, request.headers.get("X-Requested-With"), compound.id, compound.board_version,
             current_user.unread_messages, *_viewer_key(now))

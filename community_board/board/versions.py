@@ -5,6 +5,10 @@ never served again (board/cached_parts.py).
 Models carrying a compound (posts, replies, cases, proposals) or a post (likes, photos, 我也遇到) are
 registered with ``track``; a resident's name, address, party badge, verification and household show
 on their compound's board. Statements that bypass the ORM (counters) call ``bump`` or ``bump_posts``.
+
+What pages show besides the board itself (a compound's, street's or department's name, set by the
+district admin) moves no version: kept pages show such a change within the minute, which is in
+every key.
 """
 from __future__ import annotations
 
