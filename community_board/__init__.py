@@ -69,7 +69,6 @@ def _init_extensions(app: Flask) -> None:
         login_manager,
         migrate,
     )
-
     from .session_cookies import KeptSessionInterface
 
     app.session_interface = KeptSessionInterface()
