@@ -32,7 +32,7 @@ def attach_to_form(form, error: ValidationError) -> None:
 
 _MESSAGES = {
     400: ("请求有误", "提交的内容无法处理，请返回重试。"),
-    403: ("没有权限", "这个页面只对本小区的工作人员开放。"),
+    403: ("没有权限", "您的账号不能打开这个页面。"),
     404: ("页面不存在", "您要找的内容不存在，或已被删除。"),
     405: ("请求有误", "这个操作不能这样打开。"),
     410: ("已失效", "这个链接已经失效。"),
@@ -57,7 +57,9 @@ def error_response(status: int, message: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def _permission_denied(error: PermissionDenied):
-        return error_response(404 if error.decision is Decision.NOT_FOUND else 403)
+        if error.decision is Decision.NOT_FOUND:
+            return error_response(404)
+        return error_response(403, error.reason)
 
     @app.errorhandler(CSRFError)
     def _csrf(_error):

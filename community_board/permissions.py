@@ -43,6 +43,7 @@ class Action(enum.Enum):
     # Cases; object rules (police matters, dispatched departments, the reporter) in cases/rules.py.
     FILE_CASE = "file_case"  # target: a post
     VIEW_CASE = "view_case"  # the staff view: internal notes and names
+    READ_CASE_DETAILS = "read_case_details"  # who reported it and what they wrote (a private question's case)
     DISPATCH_CASE = "dispatch_case"  # dispatch, withdraw
     WORK_CASE = "work_case"  # accept, progress, resolve
     ESCALATE_CASE = "escalate_case"
@@ -87,6 +88,7 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.MODERATE: frozenset(_COMPOUND_STAFF),
     Action.FILE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.VIEW_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT),
+    Action.READ_CASE_DETAILS: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT),
     Action.DISPATCH_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.WORK_CASE: frozenset({StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.ESCALATE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET}),
@@ -119,12 +121,14 @@ RESIDENT_RIGHTS = frozenset(
 # A rule gets (user, target, staff roles covering the target) once the role check has passed.
 ObjectRule = Callable[[object, object, frozenset[StaffRole]], "Decision"]
 OBJECT_RULES: dict[Action, ObjectRule] = {}
+OBJECT_RULE_REASONS: dict[Action, str] = {}  # what a 403 from the rule tells the user
 
 
-def object_rule(*actions: Action):
+def object_rule(*actions: Action, why: str):
     def register(rule: ObjectRule) -> ObjectRule:
         for action in actions:
             OBJECT_RULES[action] = rule
+            OBJECT_RULE_REASONS[action] = why
         return rule
 
     return register
@@ -153,13 +157,25 @@ def _user_scopes(user) -> list[tuple[StaffRole | None, Scope]]:
 
 
 def authorize(user, action: Action, target: Scoped) -> Decision:
+    """Whoever may not read an object gets 404 on every action on it: an object that declares its
+    read rule (``read_action``: a post's VIEW_POST, a case's VIEW_CASE) is read-checked first."""
+    read_action = getattr(type(target), "read_action", None)
+    if read_action is not None and action is not read_action:
+        if _decide(user, read_action, target) is Decision.NOT_FOUND:
+            return Decision.NOT_FOUND
+    return _decide(user, action, target)
+
+
+def _decide(user, action: Action, target: Scoped) -> Decision:
     if user is None or not getattr(user, "is_authenticated", False):
         return Decision.NOT_FOUND
     wide = action in READ_FROM_BELOW
-    target_scope = getattr(target, "read_scope", target.scope) if wide else target.scope
+    own_scope = target.scope
+    target_scope = getattr(target, "read_scope", own_scope) if wide else own_scope
     pairs = _user_scopes(user)
     if not any(related(scope, target_scope) for _, scope in pairs):
         return Decision.NOT_FOUND
+
     def reaches(scope: Scope) -> bool:
         return covers(scope, target_scope) or (wide and covers(target_scope, scope))
 
@@ -172,7 +188,12 @@ def authorize(user, action: Action, target: Scoped) -> Decision:
     if not (as_resident or roles & STAFF_RIGHTS[action]):
         return Decision.FORBIDDEN
     rule = OBJECT_RULES.get(action)
-    return rule(user, target, roles) if rule else Decision.ALLOW
+    if rule is None:
+        return Decision.ALLOW
+    # Rights over the object itself (moderating it, reading it once deleted) come from roles over its
+    # own compound: reading a street-wide article from below grants reading it, nothing more.
+    own_roles = frozenset(role for role, scope in pairs if role is not None and covers(scope, own_scope))
+    return rule(user, target, own_roles)
 
 
 def can(user, action: Action, target: Scoped) -> bool:
@@ -184,15 +205,38 @@ def is_staff(user) -> bool:
 
 
 class PermissionDenied(Exception):
-    """Raised when ``authorize`` says no; the app's error handler answers 404 or 403."""
+    """Raised when ``authorize`` says no; the app's error handler answers 404 or 403, a 403 with
+    ``reason``: why, in the reader's situation."""
 
-    def __init__(self, decision: Decision):
+    def __init__(self, decision: Decision, reason: str | None = None):
         super().__init__(decision.value)
         self.decision = decision
+        self.reason = reason
+
+
+STAFF_ONLY = "这个页面只对本小区的工作人员开放。"
+
+
+def forbidden_reason(user, action: Action, target: Scoped) -> str:
+    """Why ``authorize`` said FORBIDDEN, told to this user: a resident awaiting verification is told
+    to wait, not that the page is for staff."""
+    if action in RESIDENT_RIGHTS and not is_staff(user) and user.compound is not None:
+        status = getattr(user.resident_status, "value", None)
+        if status == "pending":
+            return "您的实名认证正在等待居委会审核，审核通过后即可发帖、回复和投票。"
+        if status == "rejected":
+            return "您的实名认证未通过，请在“我的”页面按居委会的说明修改资料后重新提交。"
+    roles = {role for role, scope in _user_scopes(user) if role is not None and covers(scope, target.scope)}
+    rule_reason = OBJECT_RULE_REASONS.get(action)
+    if rule_reason and (roles & STAFF_RIGHTS[action] or (action in RESIDENT_RIGHTS and user.is_verified_resident)):
+        return rule_reason  # the role allowed it; the object's own rule said no
+    return STAFF_ONLY
 
 
 def require(user, action: Action, target: Scoped) -> None:
     """Raise PermissionDenied unless allowed; views and services both call this."""
     decision = authorize(user, action, target)
+    if decision is Decision.FORBIDDEN:
+        raise PermissionDenied(decision, forbidden_reason(user, action, target))
     if decision is not Decision.ALLOW:
         raise PermissionDenied(decision)

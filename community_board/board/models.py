@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..enums import LabeledEnum, enum_column_type
 from ..extensions import db
+from ..permissions import Action
 from ..privacy import surname
 from ..timeutil import utcnow
 
@@ -161,6 +163,9 @@ class Post(db.Model):
     author = relationship("User", foreign_keys=[author_id])
     thanked_user = relationship("User", foreign_keys=[thanked_user_id])
     compound = relationship("Compound")
+
+    # Every action on a post first asks whether the user may read it (permissions.authorize).
+    read_action: ClassVar[Action] = Action.VIEW_POST
 
     @property
     def scope(self) -> tuple[int, int, int]:

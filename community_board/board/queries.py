@@ -148,12 +148,14 @@ def users_by_id(ids: set[int]) -> dict[int, User]:
     return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
 
 
-def open_reports(compound: Compound, cursor: str | None, limit: int) -> Page[Report]:
+def open_reports(viewer, compound: Compound, cursor: str | None, limit: int) -> Page[Report]:
     stmt = (
         sa.select(Report)
         .where(Report.compound_id == compound.id, Report.status == ReportStatus.OPEN)
         .options(selectinload(Report.post), selectinload(Report.reply), selectinload(Report.reporter))
     )
+    if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
+        stmt = stmt.where(Report.post_id.not_in(sa.select(Post.id).where(_private_to(viewer, compound))))
     return keyset_page(stmt, Report, cursor, limit, newest_first=False)
 
 
@@ -164,12 +166,25 @@ def post_titles(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Post.id, Post.title).where(Post.id.in_(ids))).all())
 
 
-def moderation_log(compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
+def _private_to(viewer, compound: Compound):
+    """SQL: the compound's private questions ``viewer`` may not read (the SQL side of rules._visible)."""
+    return sa.and_(Post.compound_id == compound.id, Post.is_private.is_(True), Post.author_id != viewer.id)
+
+
+def moderation_log(viewer, compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
+    """管理记录: entries about a private question are left out for staff who may not read it."""
     stmt = (
         sa.select(AuditEntry)
         .where(AuditEntry.compound_id == compound.id)
         .options(selectinload(AuditEntry.actor))
     )
+    if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
+        unreadable = sa.select(Post.id).where(_private_to(viewer, compound))
+        stmt = stmt.where(
+            sa.not_(sa.and_(AuditEntry.target_type == Post.__tablename__, AuditEntry.target_id.in_(unreadable))),
+            sa.not_(sa.and_(AuditEntry.target_type == Reply.__tablename__, AuditEntry.target_id.in_(
+                sa.select(Reply.id).join(Post, Post.id == Reply.post_id).where(_private_to(viewer, compound))))),
+        )
     return keyset_page(stmt, AuditEntry, cursor, limit)
 
 

@@ -319,10 +319,10 @@ def profile(compound_id: int, user_id: int):
 @login_required
 def moderation(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.MODERATE)
-    reports = queries.open_reports(compound, request.args.get("after"), _page_size())
+    reports = queries.open_reports(current_user, compound, request.args.get("after"), _page_size())
     log, titles = None, {}
     if can(current_user, Action.VIEW_AUDIT_LOG, compound):
-        log = queries.moderation_log(compound, request.args.get("log_after"), _page_size())
+        log = queries.moderation_log(current_user, compound, request.args.get("log_after"), _page_size())
         titles = queries.post_titles({e.target_id for e in log.items if e.target_type == "posts"})
     return render_template("board/moderation.html", compound=compound, reports=reports, log=log, titles=titles,
                            hide_form=HideForm(), action_form=ActionForm())

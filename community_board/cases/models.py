@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..enums import LabeledEnum, enum_column_type
 from ..extensions import db
+from ..permissions import Action
 from ..timeutil import utcnow
 
 
@@ -145,6 +147,9 @@ class Case(db.Model):
     compound = relationship("Compound")
     reporter = relationship("User", foreign_keys=[reporter_id])
     departments: Mapped[list[CaseDepartment]] = relationship(lazy="selectin", order_by=CaseDepartment.dispatched_at)
+
+    # Every action on a case first asks whether the user may see it (permissions.authorize).
+    read_action: ClassVar[Action] = Action.VIEW_CASE
 
     @property
     def scope(self) -> tuple[int, int, int]:

@@ -173,7 +173,7 @@ def photo(photo_id: int, thumb: bool = False):
 @login_required
 def inbox():
     if not current_user.assignments:
-        raise PermissionDenied(Decision.FORBIDDEN)
+        raise PermissionDenied(Decision.FORBIDDEN, "工单只对工作人员开放；您反映的问题立案后会显示在原帖上。")
     view = request.args.get("view", "open")
     if view not in ("open", "overdue", "all"):
         view = "open"

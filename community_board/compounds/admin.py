@@ -41,7 +41,7 @@ def admin_home():
     for assignment in current_user.assignments:
         if assignment.role is StaffRole.DISTRICT_ADMIN:
             return redirect(url_for("compounds.admin_district", district_id=assignment.district_id))
-    raise PermissionDenied(Decision.FORBIDDEN)
+    raise PermissionDenied(Decision.FORBIDDEN, "这个页面只对区管理员开放。")
 
 
 def _departments(district: District) -> list[Department]:

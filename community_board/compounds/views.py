@@ -60,7 +60,7 @@ def _pending_counts(compounds: list[Compound]) -> dict[int, int]:
 @login_required
 def workbench():
     if not is_staff(current_user):
-        raise PermissionDenied(Decision.FORBIDDEN)
+        raise PermissionDenied(Decision.FORBIDDEN, "工作台只对工作人员开放。")
     compounds = [c for c in _compounds_in_scope(current_user) if can(current_user, Action.VIEW_BOARD, c)]
     return render_template(
         "compounds/workbench.html", compounds=compounds, pending=_pending_counts(compounds)

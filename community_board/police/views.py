@@ -44,7 +44,7 @@ def compose(compound_id: int):
 @login_required
 def queue():
     if not services.served_compounds(current_user):
-        raise PermissionDenied(Decision.FORBIDDEN)
+        raise PermissionDenied(Decision.FORBIDDEN, "这个页面只对社区民警开放。")
     page = services.unanswered_questions(current_user, request.args.get("after"), current_app.config["PAGE_SIZE"])
     return render_template("police/queue.html", page=page)
 

@@ -42,7 +42,7 @@ def _scope_key(node) -> str:
 def search():
     scopes = _scopes(current_user)
     if not scopes:
-        raise PermissionDenied(Decision.FORBIDDEN)
+        raise PermissionDenied(Decision.FORBIDDEN, "通过居委会实名审核后即可搜索本小区的帖子。")
     chosen = next((s for s in scopes if _scope_key(s) == request.args.get("scope")), scopes[0])
     text = (request.args.get("q") or "").strip()[:50]
     section_id = request.args.get("section", type=int)
