@@ -4,12 +4,14 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import valid_id_number
+from conftest import Auth, valid_id_number
 
+from community_board.accounts import services
 from community_board.accounts.models import ResidentStatus, Salutation, User
 from community_board.audit import AuditEntry
 from community_board.compounds.services import active_join_code, rotate_join_code
 from community_board.extensions import db
+from community_board.notifications.models import Notification, NotificationKind
 from community_board.privacy import id_number_hmac
 
 
@@ -51,10 +53,11 @@ def test_join_page_names_the_compound(client, join_url):
     assert "个人信息保护说明" in page
 
 
-def test_registration_creates_pending_resident_and_signs_in(client, world, join_url):
+def test_registration_creates_pending_resident_who_then_signs_in(client, auth, world, join_url):
     response = client.post(join_url, data=join_form())
     assert response.status_code == 302
-    assert response.headers["Location"] == "/me"
+    assert response.headers["Location"] == f"{join_url}/received"
+    assert "注册信息已提交" in client.get(response.headers["Location"]).get_data(as_text=True)
 
     [user] = users_by_phone("13912345678")
     assert user.compound_id == world.compound_a.id
@@ -64,6 +67,8 @@ def test_registration_creates_pending_resident_and_signs_in(client, world, join_
     assert user.household_id is None  # a household comes with verification
     assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == user.id)) == "resident.registered"
 
+    assert client.get("/me").status_code == 302  # not signed in by registering: see the taken-number test
+    assert auth.login("13912345678", "anjia2026").status_code == 302
     me = client.get("/me").get_data(as_text=True)
     assert "等待审核" in me
     assert "林晓" in me
@@ -72,7 +77,8 @@ def test_registration_creates_pending_resident_and_signs_in(client, world, join_
 @pytest.mark.parametrize("changes, field, message", [
     ({"phone": "12345"}, "phone", "请输入11位中国大陆手机号码"),
     ({"phone": ""}, "phone", "请填写手机号"),
-    ({"password": "abcdefgh"}, "password", "密码需同时包含字母和数字"),
+    ({"password": "abcdefgh"}, "password", "这个密码太常见，容易被猜到，请换一个"),
+    ({"password": "lx13912345678"}, "password", "密码不能包含手机号"),
     ({"password": "1234567"}, "password", "密码至少8位"),
     ({"real_name": ""}, "real_name", "请填写真实姓名"),
     ({"room": ""}, "room", "请填写室号"),
@@ -110,13 +116,39 @@ def test_phone_is_normalised(client, join_url):
     assert len(users_by_phone("13912345678")) == 1
 
 
-def test_duplicate_phone_is_refused(client, world, join_url, resident):
-    page = client.post(join_url, data=join_form(phone=resident.phone)).get_data(as_text=True)
+def account_messages(user):
+    return db.session.scalars(sa.select(Notification.text).where(
+        Notification.user_id == user.id, Notification.kind == NotificationKind.ACCOUNT)).all()
 
-    assert "该手机号已注册" in field_error(page, "phone")
-    assert input_value(page, "real_name") == "林晓"
-    assert len(users_by_phone(resident.phone)) == 1
-    assert users_by_phone(resident.phone)[0].real_name == "周丽"
+
+def test_a_taken_number_gets_the_same_answer_as_a_free_one_and_changes_nothing(app, world, join_url, resident):
+    taken = app.test_client().post(join_url, data=join_form(phone=resident.phone, password="another2026"))
+    free = app.test_client().post(join_url, data=join_form(phone="13912345678"))
+
+    assert (taken.status_code, taken.headers["Location"]) == (free.status_code, free.headers["Location"])
+    assert taken.headers.getlist("Set-Cookie") == free.headers.getlist("Set-Cookie") == []
+    [owner] = users_by_phone(resident.phone)
+    assert (owner.real_name, owner.address) == ("周丽", "5号楼2单元502室")
+    assert Auth(app.test_client()).login(resident, "another2026").status_code == 200  # nothing was taken over
+    [message] = account_messages(owner)
+    assert "用您的手机号提交了注册" in message
+
+
+def test_the_owner_of_a_taken_number_hears_of_attempts_once_a_day(client, join_url, resident):
+    for _ in range(3):
+        client.post(join_url, data=join_form(phone=resident.phone))
+    assert len(account_messages(resident)) == 1
+
+
+def test_two_sign_ups_with_one_number_at_once_create_one_account(client, join_url, resident, monkeypatch):
+    """The second sign-up looked before the first one committed: the unique constraint decides,
+    and the answer stays the same."""
+    monkeypatch.setattr(services, "find_user_by_phone", lambda phone: None)
+    response = client.post(join_url, data=join_form(phone=resident.phone))
+    monkeypatch.undo()
+
+    assert response.headers["Location"] == f"{join_url}/received"
+    assert [user.real_name for user in users_by_phone(resident.phone)] == ["周丽"]
 
 
 def test_id_number_is_kept_only_as_hmac_and_last_four(app, client, join_url):
