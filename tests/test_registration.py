@@ -4,6 +4,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from stdnum.cn import ric
 from conftest import Auth, valid_id_number
 
 from community_board.accounts import services
@@ -110,10 +111,51 @@ def test_id_number_with_wrong_check_digit_is_refused(client, join_url):
     assert users_by_phone("13912345678") == []
 
 
-def test_phone_is_normalised(client, join_url):
-    response = client.post(join_url, data=join_form(phone="+86 139 1234 5678"))
+@pytest.mark.parametrize("typed", [
+    "+86 139 1234 5678",
+    "１３９１２３４５６７８",  # full-width, as a Chinese keyboard may type them
+    "＋８６ １３９－１２３４－５６７８",
+    "١٣٩١٢٣٤٥٦٧٨",  # Arabic-Indic
+])
+def test_phone_is_normalised_to_ascii_digits(client, auth, join_url, typed):
+    response = client.post(join_url, data=join_form(phone=typed))
     assert response.status_code == 302
     assert len(users_by_phone("13912345678")) == 1
+    assert auth.login(typed, "anjia2026").status_code == 302  # and signs in typed the same way
+
+
+def test_a_number_in_other_digits_is_the_same_number(client, join_url, resident):
+    full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in resident.phone)
+    client.post(join_url, data=join_form(phone=full_width))
+    assert len(users_by_phone(resident.phone)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def born_in(region: str, birth: str, serial: str = "042") -> str:
+    body = region + birth + serial
+    return body + ric.calc_check_digit(body + "0")
+
+
+@pytest.mark.parametrize("id_number", [
+    born_in("310113", "19550312"),  # 宝山区 code, born before the district existed (1988)
+    born_in("310228", "19600101"),  # the old 宝山县 code
+    born_in("310228", "19371231", "017"),
+    born_in("310113", "19900101"),
+])
+def test_id_numbers_with_a_right_check_digit_are_accepted_whatever_the_region_code_dates(client, join_url, id_number):
+    assert client.post(join_url, data=join_form(id_number=id_number)).status_code == 302
+    assert users_by_phone("13912345678")[0].id_number_last4 == id_number[-4:]
+
+
+@pytest.mark.parametrize("id_number, message", [
+    (born_in("310113", "19550231"), "身份证号中的出生日期不正确，请检查是否填写正确"),
+    (born_in("310113", "29550312"), "身份证号中的出生日期不正确，请检查是否填写正确"),
+    ("31011319550312A42X", "身份证号应为17位数字加1位数字或X"),
+])
+def test_id_numbers_with_an_impossible_birth_date_or_letters_are_refused(client, join_url, id_number, message):
+    page = client.post(join_url, data=join_form(id_number=id_number)).get_data(as_text=True)
+    assert field_error(page, "id_number") == message
+    assert users_by_phone("13912345678") == []
 
 
 def account_messages(user):
