@@ -52,6 +52,7 @@ def test_join_page_names_the_compound(client, join_url):
     page = client.get(join_url).get_data(as_text=True)
     assert "吴淞街道 · 吴淞新城" in page
     assert "个人信息保护说明" in page
+    assert "不要用常见密码" in page  # the password hint of the default profile
 
 
 def test_registration_creates_pending_resident_who_then_signs_in(client, auth, world, join_url):

@@ -1,7 +1,6 @@
 """Account forms: the shape of what residents and staff type."""
 from __future__ import annotations
 
-from flask import current_app
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -27,7 +26,7 @@ def _check(problem_of):
 
 def _new_password(form, field):
     """The district's password policy, applied whenever a password is set (never at sign-in)."""
-    problem = rules.password_problem(field.data or "", current_app.config["PASSWORD_POLICY"], form.account_phone)
+    problem = rules.password_problem(field.data or "", phone=form.account_phone)
     if problem:
         raise ValidationError(problem)
 
@@ -89,7 +88,7 @@ class LoginForm(Form):
     # Asked after repeated failures for this phone (throttle.py): the question's signed token and
     # the answer.
     challenge_token = HiddenField()
-    challenge_answer = StringField("验证问题", filters=[strip])
+    challenge_answer = StringField("答案", filters=[strip])
 
 
 class ChangePasswordForm(Form):

@@ -7,13 +7,13 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
+from flask import current_app
 from stdnum.cn import ric
 
 PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 ADDRESS_PART_PATTERN = re.compile(r"^[0-9A-Za-z\-]{1,8}$")
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128  # ASVS: at least 64 allowed; a bound keeps hashing cheap
-PASSWORD_POLICIES = ("asvs", "dengbao")
 COMMON_PASSWORD = "这个密码太常见，容易被猜到，请换一个"
 
 
@@ -71,8 +71,10 @@ def _character_classes(password: str) -> int:
     ))
 
 
-def password_problem(password: str, policy: str = "asvs", phone: str | None = None) -> str | None:
-    """What is wrong with a password being set (never checked at sign-in: old ones keep working)."""
+def password_problem(password: str, policy: str | None = None, phone: str | None = None) -> str | None:
+    """What is wrong with a password being set (never checked at sign-in: old ones keep working).
+    ``policy`` defaults to the app's PASSWORD_POLICY."""
+    policy = policy or current_app.config["PASSWORD_POLICY"]
     if len(password) < PASSWORD_MIN_LENGTH:
         return f"密码至少{PASSWORD_MIN_LENGTH}位"
     if len(password) > PASSWORD_MAX_LENGTH:
