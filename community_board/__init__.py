@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     from sqlalchemy.orm import joinedload, with_expression
 
     from . import audit  # noqa: F401  (registers the audit model)
+    from .accounts import sessions
     from .accounts.models import User
     from .extensions import (
         configure_postgresql,
@@ -117,7 +118,7 @@ def _init_extensions(app: Flask) -> None:
         user = db.session.execute(signed_in_user, {"user_id": user_id}).unique().scalar_one_or_none()
         if user is None or user.session_version != int(version) or not user.active:
             return None
-        return user
+        return user if sessions.still_active(user) else None
 
 
 def _register_blueprints(app: Flask) -> None:

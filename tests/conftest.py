@@ -247,6 +247,16 @@ def admin(world):
     return world.staff(StaffRole.DISTRICT_ADMIN, world.district, name="王建国")
 
 
+@pytest.fixture
+def dengbao(app, monkeypatch):
+    """The app under the 等保 2.0 profile (PASSWORD_POLICY=dengbao), settings derived as in production."""
+    monkeypatch.setenv("PASSWORD_POLICY", "dengbao")
+    settings = config_module.TestingConfig()
+    for key in ("PASSWORD_POLICY", "LOGIN_LOCK_AFTER", "LOGIN_LOCK_MINUTES", "PASSWORD_MAX_AGE_DAYS",
+                "STAFF_IDLE_TIMEOUT"):
+        monkeypatch.setitem(app.config, key, getattr(settings, key))
+
+
 # Acting as a user -------------------------------------------------------------------------
 
 class Auth:

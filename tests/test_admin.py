@@ -159,7 +159,7 @@ def test_an_existing_resident_can_be_given_a_role(world, admin_client, resident)
     ({"role": "district_admin", "scope": "street:{street}"}, "“区管理员”的范围应选择全区"),
     ({"real_name": ""}, "新账号请填写姓名"),
     ({"password": ""}, "新账号请设置初始密码"),
-    ({"password": "abcdefgh"}, "密码需同时包含字母和数字"),
+    ({"password": "abcdefgh"}, "这个密码太常见，容易被猜到，请换一个"),
     ({"phone": "12345"}, "请输入11位中国大陆手机号码"),
 ])
 def test_wrong_staff_form_is_refused_with_a_message(world, admin_client, changes, message):

@@ -46,6 +46,13 @@ def test_join_by_qr_and_get_verified(browser_page, live_server, world, secretary
     page.fill("#phone", "13800138000")
     page.fill("#password", "anjia2026")
     page.click("button[type=submit]")
+    # The same answer whether or not the number had an account: she signs in to see where it is.
+    assert "注册信息已提交" in page.locator(".status-card").inner_text()
+    page.screenshot(path=os.path.join(artifacts_dir, "join-received.png"), full_page=True)
+    page.fill("#phone", "13800138000")
+    page.fill("#password", "anjia2026")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/me")
     assert "等待审核" in page.locator(".status-card").inner_text()
     page.screenshot(path=os.path.join(artifacts_dir, "join-pending.png"), full_page=True)
 

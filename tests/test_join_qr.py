@@ -77,7 +77,7 @@ def test_rotating_expires_the_old_code_and_the_new_one_registers(app, world, log
         "phone": "13912345678", "password": "anjia2026", "real_name": "林晓", "salutation": "ms",
         "building": "7", "unit": "1", "room": "301", "consent": "y",
     })
-    assert response.status_code == 302
+    assert response.headers["Location"] == f"/join/{new_token}/received"
     user = db.session.scalar(sa.select(User).where(User.phone == "13912345678"))
     assert (user.compound_id, user.resident_status) == (world.compound_a.id, ResidentStatus.PENDING)
 

@@ -4,12 +4,15 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import valid_id_number
+from stdnum.cn import ric
+from conftest import Auth, valid_id_number
 
+from community_board.accounts import services
 from community_board.accounts.models import ResidentStatus, Salutation, User
 from community_board.audit import AuditEntry
 from community_board.compounds.services import active_join_code, rotate_join_code
 from community_board.extensions import db
+from community_board.notifications.models import Notification, NotificationKind
 from community_board.privacy import id_number_hmac
 
 
@@ -49,12 +52,14 @@ def test_join_page_names_the_compound(client, join_url):
     page = client.get(join_url).get_data(as_text=True)
     assert "吴淞街道 · 吴淞新城" in page
     assert "个人信息保护说明" in page
+    assert "不要用常见密码" in page  # the password hint of the default profile
 
 
-def test_registration_creates_pending_resident_and_signs_in(client, world, join_url):
+def test_registration_creates_pending_resident_who_then_signs_in(client, auth, world, join_url):
     response = client.post(join_url, data=join_form())
     assert response.status_code == 302
-    assert response.headers["Location"] == "/me"
+    assert response.headers["Location"] == f"{join_url}/received"
+    assert "注册信息已提交" in client.get(response.headers["Location"]).get_data(as_text=True)
 
     [user] = users_by_phone("13912345678")
     assert user.compound_id == world.compound_a.id
@@ -64,6 +69,8 @@ def test_registration_creates_pending_resident_and_signs_in(client, world, join_
     assert user.household_id is None  # a household comes with verification
     assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == user.id)) == "resident.registered"
 
+    assert client.get("/me").status_code == 302  # not signed in by registering: see the taken-number test
+    assert auth.login("13912345678", "anjia2026").status_code == 302
     me = client.get("/me").get_data(as_text=True)
     assert "等待审核" in me
     assert "林晓" in me
@@ -72,7 +79,8 @@ def test_registration_creates_pending_resident_and_signs_in(client, world, join_
 @pytest.mark.parametrize("changes, field, message", [
     ({"phone": "12345"}, "phone", "请输入11位中国大陆手机号码"),
     ({"phone": ""}, "phone", "请填写手机号"),
-    ({"password": "abcdefgh"}, "password", "密码需同时包含字母和数字"),
+    ({"password": "abcdefgh"}, "password", "这个密码太常见，容易被猜到，请换一个"),
+    ({"password": "lx13912345678"}, "password", "密码不能包含手机号"),
     ({"password": "1234567"}, "password", "密码至少8位"),
     ({"real_name": ""}, "real_name", "请填写真实姓名"),
     ({"room": ""}, "room", "请填写室号"),
@@ -104,19 +112,86 @@ def test_id_number_with_wrong_check_digit_is_refused(client, join_url):
     assert users_by_phone("13912345678") == []
 
 
-def test_phone_is_normalised(client, join_url):
-    response = client.post(join_url, data=join_form(phone="+86 139 1234 5678"))
+@pytest.mark.parametrize("typed", [
+    "+86 139 1234 5678",
+    "１３９１２３４５６７８",  # full-width, as a Chinese keyboard may type them
+    "＋８６ １３９－１２３４－５６７８",
+    "١٣٩١٢٣٤٥٦٧٨",  # Arabic-Indic
+])
+def test_phone_is_normalised_to_ascii_digits(client, auth, join_url, typed):
+    response = client.post(join_url, data=join_form(phone=typed))
     assert response.status_code == 302
     assert len(users_by_phone("13912345678")) == 1
+    assert auth.login(typed, "anjia2026").status_code == 302  # and signs in typed the same way
 
 
-def test_duplicate_phone_is_refused(client, world, join_url, resident):
-    page = client.post(join_url, data=join_form(phone=resident.phone)).get_data(as_text=True)
-
-    assert "该手机号已注册" in field_error(page, "phone")
-    assert input_value(page, "real_name") == "林晓"
+def test_a_number_in_other_digits_is_the_same_number(client, join_url, resident):
+    full_width = "".join(chr(ord(digit) + 0xFEE0) for digit in resident.phone)
+    client.post(join_url, data=join_form(phone=full_width))
     assert len(users_by_phone(resident.phone)) == 1
-    assert users_by_phone(resident.phone)[0].real_name == "周丽"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+def born_in(region: str, birth: str, serial: str = "042") -> str:
+    body = region + birth + serial
+    return body + ric.calc_check_digit(body + "0")
+
+
+@pytest.mark.parametrize("id_number", [
+    born_in("310113", "19550312"),  # 宝山区 code, born before the district existed (1988)
+    born_in("310228", "19600101"),  # the old 宝山县 code
+    born_in("310228", "19371231", "017"),
+    born_in("310113", "19900101"),
+])
+def test_id_numbers_with_a_right_check_digit_are_accepted_whatever_the_region_code_dates(client, join_url, id_number):
+    assert client.post(join_url, data=join_form(id_number=id_number)).status_code == 302
+    assert users_by_phone("13912345678")[0].id_number_last4 == id_number[-4:]
+
+
+@pytest.mark.parametrize("id_number, message", [
+    (born_in("310113", "19550231"), "身份证号中的出生日期不正确，请检查是否填写正确"),
+    (born_in("310113", "29550312"), "身份证号中的出生日期不正确，请检查是否填写正确"),
+    ("31011319550312A42X", "身份证号应为17位数字加1位数字或X"),
+])
+def test_id_numbers_with_an_impossible_birth_date_or_letters_are_refused(client, join_url, id_number, message):
+    page = client.post(join_url, data=join_form(id_number=id_number)).get_data(as_text=True)
+    assert field_error(page, "id_number") == message
+    assert users_by_phone("13912345678") == []
+
+
+def account_messages(user):
+    return db.session.scalars(sa.select(Notification.text).where(
+        Notification.user_id == user.id, Notification.kind == NotificationKind.ACCOUNT)).all()
+
+
+def test_a_taken_number_gets_the_same_answer_as_a_free_one_and_changes_nothing(app, world, join_url, resident):
+    taken = app.test_client().post(join_url, data=join_form(phone=resident.phone, password="another2026"))
+    free = app.test_client().post(join_url, data=join_form(phone="13912345678"))
+
+    assert (taken.status_code, taken.headers["Location"]) == (free.status_code, free.headers["Location"])
+    assert taken.headers.getlist("Set-Cookie") == free.headers.getlist("Set-Cookie") == []
+    [owner] = users_by_phone(resident.phone)
+    assert (owner.real_name, owner.address) == ("周丽", "5号楼2单元502室")
+    assert Auth(app.test_client()).login(resident, "another2026").status_code == 200  # nothing was taken over
+    [message] = account_messages(owner)
+    assert "用您的手机号提交了注册" in message
+
+
+def test_the_owner_of_a_taken_number_hears_of_attempts_once_a_day(client, join_url, resident):
+    for _ in range(3):
+        client.post(join_url, data=join_form(phone=resident.phone))
+    assert len(account_messages(resident)) == 1
+
+
+def test_two_sign_ups_with_one_number_at_once_create_one_account(client, join_url, resident, monkeypatch):
+    """The second sign-up looked before the first one committed: the unique constraint decides,
+    and the answer stays the same."""
+    monkeypatch.setattr(services, "find_user_by_phone", lambda phone: None)
+    response = client.post(join_url, data=join_form(phone=resident.phone))
+    monkeypatch.undo()
+
+    assert response.headers["Location"] == f"{join_url}/received"
+    assert [user.real_name for user in users_by_phone(resident.phone)] == ["周丽"]
 
 
 def test_id_number_is_kept_only_as_hmac_and_last_four(app, client, join_url):

@@ -1,7 +1,7 @@
 """Account forms: the shape of what residents and staff type."""
 from __future__ import annotations
 
-from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -22,6 +22,13 @@ def _check(problem_of):
             raise ValidationError(problem)
 
     return validator
+
+
+def _new_password(form, field):
+    """The district's password policy, applied whenever a password is set (never at sign-in)."""
+    problem = rules.password_problem(field.data or "", phone=form.account_phone)
+    if problem:
+        raise ValidationError(problem)
 
 
 def _address_part(label: str):
@@ -63,26 +70,34 @@ class RegistrationForm(ResidentDetailsForm):
         "手机号", validators=[DataRequired("请填写手机号"), _check(rules.phone_problem)],
         filters=[rules.normalize_phone],
     )
-    password = PasswordField(
-        "密码", validators=[DataRequired("请设置密码"), _check(rules.password_problem)]
-    )
+    password = PasswordField("密码", validators=[DataRequired("请设置密码"), _new_password])
     consent = BooleanField(
         "我已阅读并同意《个人信息保护说明》",
         validators=[DataRequired("请阅读并勾选同意个人信息保护说明")],
     )
+
+    @property
+    def account_phone(self) -> str:
+        return self.phone.data or ""
 
 
 class LoginForm(Form):
     phone = StringField("手机号", validators=[DataRequired("请填写手机号")], filters=[rules.normalize_phone])
     password = PasswordField("密码", validators=[DataRequired("请填写密码")])
     remember = BooleanField("记住我")
+    # Asked after repeated failures for this phone (throttle.py): the question's signed token and
+    # the answer.
+    challenge_token = HiddenField()
+    challenge_answer = StringField("答案", filters=[strip])
 
 
 class ChangePasswordForm(Form):
     current_password = PasswordField("当前密码", validators=[DataRequired("请填写当前密码")])
-    new_password = PasswordField(
-        "新密码", validators=[DataRequired("请设置新密码"), _check(rules.password_problem)]
-    )
+    new_password = PasswordField("新密码", validators=[DataRequired("请设置新密码"), _new_password])
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account_phone = user.phone
 
 
 class RejectForm(Form):

@@ -5,6 +5,7 @@ Services check, mutate, write the audit row and flush; the view commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from .. import audit
 from ..compounds.models import Compound
 from ..errors import ValidationError
 from ..extensions import db
-from ..notifications.models import NotificationKind
+from ..notifications.models import Notification, NotificationKind
 from ..notifications.services import notify
 from ..pagination import Page, keyset_page
 from ..permissions import Action, require
@@ -75,8 +76,14 @@ def find_user_by_phone(phone: str) -> User | None:
 
 def change_password(user: User, new_password_hash: str) -> None:
     user.password_hash = new_password_hash
+    user.password_changed_at = utcnow()
     end_all_sessions(user)
     audit.record(user, "account.password_changed", user, compound=user.compound)
+
+
+def password_expired(changed_at: datetime, max_age_days: int) -> bool:
+    """The 等保 profile asks for a new password every ``max_age_days`` (0: never)."""
+    return bool(max_age_days) and utcnow() - changed_at > timedelta(days=max_age_days)
 
 
 def end_all_sessions(user: User) -> None:
@@ -97,10 +104,16 @@ def _apply_details(user: User, details: ResidentDetails) -> None:
         user.id_number_last4 = details.id_number[-4:]
 
 
-def register_resident(compound: Compound, phone: str, password_hash: str, details: ResidentDetails) -> User:
-    """A resident who scanned the compound's QR: signed up, waiting for staff to verify."""
-    if find_user_by_phone(phone) is not None:
-        raise ValidationError(DUPLICATE_PHONE, "phone")
+def register_resident(compound: Compound, phone: str, password_hash: str, details: ResidentDetails) -> User | None:
+    """A resident who scanned the compound's QR: signed up, waiting for staff to verify.
+
+    A number already registered creates nothing and returns None; its owner gets a message instead
+    of the visitor learning that the number is taken (the page answers the same either way).
+    """
+    owner = find_user_by_phone(phone)
+    if owner is not None:
+        _tell_owner_of_registration_attempt(owner, compound)
+        return None
     user = User(
         phone=phone,
         password_hash=password_hash,
@@ -109,9 +122,28 @@ def register_resident(compound: Compound, phone: str, password_hash: str, detail
         consented_at=utcnow(),
     )
     _apply_details(user, details)
-    insert_unique(user, DUPLICATE_PHONE, "phone")  # two sign-ups with one number at once
+    try:
+        insert_unique(user, DUPLICATE_PHONE, "phone")  # two sign-ups with one number at once
+    except ValidationError:
+        owner = find_user_by_phone(phone)  # committed by the other sign-up
+        if owner is not None:
+            _tell_owner_of_registration_attempt(owner, compound)
+        return None
     audit.record(user, "resident.registered", user, compound=compound)
     return user
+
+
+def _tell_owner_of_registration_attempt(owner: User, compound: Compound) -> None:
+    """At most one message a day, so repeated attempts cannot flood the owner's inbox."""
+    already_told = db.session.scalar(sa.select(sa.exists().where(
+        Notification.user_id == owner.id,
+        Notification.kind == NotificationKind.ACCOUNT,
+        Notification.created_at > utcnow() - timedelta(days=1),
+    )))
+    if not already_told:
+        notify(owner.id, NotificationKind.ACCOUNT,
+               f"有人在{compound.name}的注册页用您的手机号提交了注册，未创建新账号，您的账号不受影响。"
+               "如果不是您本人操作，无需处理；忘记密码请联系居委会。")
 
 
 def resubmit_details(user: User, details: ResidentDetails) -> None:

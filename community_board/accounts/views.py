@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from ..compounds import services as compound_services
 from ..extensions import db, limiter, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can
 from ..web import perform, safe_redirect_target, save
-from . import bp, rules, services
+from . import bp, services, sessions, throttle
 from .forms import (
     ActionForm,
     ChangePasswordForm,
@@ -20,6 +20,9 @@ from .forms import (
 from .models import ResidentStatus, User
 
 
+WRONG_PASSWORD = "手机号或密码不正确"
+
+
 def _login_limits() -> str:
     return current_app.config["LOGIN_LIMITS"]
 
@@ -28,31 +31,67 @@ def _join_limits() -> str:
     return current_app.config["JOIN_LIMITS"]
 
 
+def _password_change_limits() -> str:
+    return current_app.config["PASSWORD_CHANGE_LIMITS"]
+
+
 def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _phone_key() -> str:
-    # Normalised: "138 0000 0000" and "138-0000-0000" must not get buckets of their own.
-    return "login-phone:" + rules.normalize_phone(request.form.get("phone") or "")[-11:]
+def _signed_in_user_key() -> str:
+    return f"password-change:{current_user.id if current_user.is_authenticated else '-'}"
+
+
+def _locked_message() -> str:
+    return f"密码错误次数过多，该账号已锁定{current_app.config['LOGIN_LOCK_MINUTES']}分钟，请稍后再试"
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed, key_func=_phone_key)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("compounds.home"))
     form = LoginForm()
+    challenge = None
     if form.validate_on_submit():
-        user = services.find_user_by_phone(form.phone.data)
-        stored_hash, active = (user.password_hash, user.active) if user else (None, False)
-        release_write_lock()
-        if services.password_matches(stored_hash, form.password.data) and active:
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_redirect_target(request.args.get("next")) or url_for("compounds.home"))
-        form.form_errors.append("手机号或密码不正确")
-    return render_template("accounts/login.html", form=form)
+        phone = form.phone.data
+        if throttle.locked(phone):
+            form.form_errors.append(_locked_message())
+        elif throttle.challenge_needed(phone) and not throttle.passed(
+                phone, form.challenge_token.data, form.challenge_answer.data):
+            form.form_errors.append("验证问题回答不正确，请重新回答" if form.challenge_answer.data
+                                    else "该手机号近期多次登录失败，请回答验证问题后再登录")
+            challenge = throttle.new_challenge(phone)
+        else:
+            signed_in = _sign_in(form)
+            if signed_in:
+                return signed_in
+            if throttle.challenge_needed(phone):
+                challenge = throttle.new_challenge(phone)
+    if challenge:
+        form.challenge_token.data, form.challenge_answer.data = challenge.token, ""
+    return render_template("accounts/login.html", form=form, challenge=challenge)
+
+
+def _sign_in(form: LoginForm):
+    """A redirect when the password is right; otherwise the failure is counted and said."""
+    phone = form.phone.data
+    user = services.find_user_by_phone(phone)
+    stored_hash, active, changed_at = (
+        (user.password_hash, user.active, user.password_changed_at) if user else (None, False, None))
+    release_write_lock()
+    if services.password_matches(stored_hash, form.password.data) and active:
+        throttle.record_success(phone)
+        sessions.start(user, remember=form.remember.data)
+        max_age = current_app.config["PASSWORD_MAX_AGE_DAYS"]
+        if services.password_expired(changed_at, max_age):
+            flash(f"您的密码已使用超过{max_age}天，按本区安全要求请先修改密码", "warn")
+            return redirect(url_for("accounts.change_password"))
+        return redirect(safe_redirect_target(request.args.get("next")) or url_for("compounds.home"))
+    throttle.record_failure(phone)
+    form.form_errors.append(_locked_message() if throttle.locked(phone) else WRONG_PASSWORD)
+    return None
 
 
 @bp.route("/logout", methods=["POST"])
@@ -61,7 +100,7 @@ def logout():
     if ActionForm().validate_on_submit():
         services.end_all_sessions(current_user._get_current_object())
         db.session.commit()
-        logout_user()
+        sessions.end()
         flash("已退出登录", "info")
     return redirect(url_for("accounts.login"))
 
@@ -78,13 +117,21 @@ def join(token: str):
     if form.validate_on_submit():
         release_write_lock()
         password_hash = services.hash_password(form.password.data)
-        ok, user = save(form, lambda: services.register_resident(
+        ok, _ = save(form, lambda: services.register_resident(
             code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
-        ), success="注册成功，请等待居委会审核")
+        ))
         if ok:
-            login_user(user)
-            return redirect(url_for("accounts.me"))
+            # The same answer whether or not the number was registered before (nothing tells which).
+            return redirect(url_for("accounts.join_received", token=token))
     return render_template("accounts/join.html", form=form, compound=code.compound)
+
+
+@bp.route("/join/<token>/received")
+def join_received(token: str):
+    code = compound_services.find_join_code(token)
+    if code is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    return render_template("accounts/join_received.html", compound=code.compound, form=LoginForm(formdata=None))
 
 
 @bp.route("/privacy")
@@ -100,10 +147,12 @@ def me():
 
 @bp.route("/me/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=_failed, key_func=_signed_in_user_key)
 def change_password():
-    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    form = ChangePasswordForm(user)
     if form.validate_on_submit():
-        user = current_user._get_current_object()
         stored_hash = user.password_hash
         release_write_lock()
         if not services.password_matches(stored_hash, form.current_password.data):
