@@ -115,6 +115,10 @@ RESIDENT_RIGHTS = frozenset(
     }
 )
 
+# What a suspended (禁言) user may not do until it ends: publish or take part. Reading, reporting
+# harm to staff and deleting their own posts stay.
+SUSPENDED_FROM = frozenset({Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE})
+
 # Rules that look at the object itself (its author, state, section), registered by features.
 # A rule gets (user, target, staff roles covering the target) once the role check has passed.
 ObjectRule = Callable[[object, object, frozenset[StaffRole]], "Decision"]
@@ -160,6 +164,8 @@ def authorize(user, action: Action, target: Scoped) -> Decision:
     pairs = _user_scopes(user)
     if not any(related(scope, target_scope) for _, scope in pairs):
         return Decision.NOT_FOUND
+    if action in SUSPENDED_FROM and user.is_suspended:
+        return Decision.FORBIDDEN
     def reaches(scope: Scope) -> bool:
         return covers(scope, target_scope) or (wide and covers(target_scope, scope))
 

@@ -20,6 +20,7 @@ class NotificationKind(LabeledEnum):
     REJECTED = ("rejected", "实名认证未通过")
     PARTY_BADGE = ("party_badge", "党员亮身份")
     CASE_UPDATE = ("case_update", "工单进展")
+    ACCOUNT = ("account", "账号变动")  # reset, changes of details or phone, 禁言
 
 
 class Notification(db.Model):
