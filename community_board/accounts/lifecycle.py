@@ -188,18 +188,19 @@ def approve_change(actor: User, change: DetailsChange) -> None:
         raise ValidationError("该居民的状态已变化，请刷新列表")
     moving = old.id != target.id
     new_address = (change.building, change.unit, change.room)
-    user.real_name, user.salutation = change.real_name, change.salutation
-    if moving or new_address != (user.building, user.unit or "", user.room):
-        user.building, user.unit, user.room = new_address
-        user.household = household_at(target, *new_address)
     if moving:
         user.compound = target
         user.verified_at = utcnow()
         user.party_badge = PartyBadge.NONE  # the new compound's secretary confirms it anew
         _change_compound_count(old.id, -1)
         _change_compound_count(target.id, +1)
-        versions.bump(db.session.connection(), [old.id])  # their old posts lose the building shown
+        # The flush moves the new compound's board version; their posts on the old board change too.
+        versions.bump(db.session.connection(), [old.id])
         audit.record(actor, "resident.moved_out", user, compound=old)
+    user.real_name, user.salutation = change.real_name, change.salutation
+    if moving or new_address != (user.building, user.unit or "", user.room):
+        user.building, user.unit, user.room = new_address
+        user.household = household_at(target, *new_address)
     db.session.delete(change)
     audit.record(actor, "account.change_approved", user, compound=target)
     welcome = f"欢迎加入{target.name}" if moving else "新的资料已生效"
