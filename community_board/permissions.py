@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .compounds.models import StaffRole
+from .timeutil import format_local
 
 Scope = tuple[int, int | None, int | None]
 
@@ -117,6 +118,10 @@ RESIDENT_RIGHTS = frozenset(
     }
 )
 
+# What a suspended (禁言) user may not do until it ends: publish or take part. Reading, reporting
+# harm to staff and deleting their own posts stay.
+SUSPENDED_FROM = frozenset({Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE})
+
 # Rules that look at the object itself (its author, state, section), registered by features.
 # A rule gets (user, target, staff roles covering the target) once the role check has passed.
 ObjectRule = Callable[[object, object, frozenset[StaffRole]], "Decision"]
@@ -175,6 +180,8 @@ def _decide(user, action: Action, target: Scoped) -> Decision:
     pairs = _user_scopes(user)
     if not any(related(scope, target_scope) for _, scope in pairs):
         return Decision.NOT_FOUND
+    if action in SUSPENDED_FROM and user.is_suspended:
+        return Decision.FORBIDDEN
 
     def reaches(scope: Scope) -> bool:
         return covers(scope, target_scope) or (wide and covers(target_scope, scope))
@@ -220,6 +227,9 @@ STAFF_ONLY = "这个页面只对本小区的工作人员开放。"
 def forbidden_reason(user, action: Action, target: Scoped) -> str:
     """Why ``authorize`` said FORBIDDEN, told to this user: a resident awaiting verification is told
     to wait, not that the page is for staff."""
+    if action in SUSPENDED_FROM and user.is_suspended:
+        until = f"至{format_local(user.suspended_until)}" if user.suspended_until else "（长期）"
+        return f"您已被居委会禁言{until}，原因：{user.suspension_reason}。期间可以浏览，不能发帖、回复、点赞或投票。"
     if action in RESIDENT_RIGHTS and not is_staff(user) and user.compound is not None:
         status = getattr(user.resident_status, "value", None)
         if status == "pending":

@@ -22,7 +22,9 @@ from community_board.extensions import db
 
 # POST routes that act on no object of the hierarchy (the signed-in user's own account, the login form).
 NO_OBJECT = {"accounts.login", "accounts.logout", "accounts.change_password", "accounts.resubmit",
-             "accounts.request_party_badge", "accounts.join", "notifications.mark_all_read"}
+             "accounts.request_party_badge", "accounts.join", "notifications.mark_all_read",
+             "accounts.change_details", "accounts.withdraw_change", "accounts.leave", "accounts.move",
+             "accounts.change_phone", "accounts.reset_password"}
 
 
 class Objects:
@@ -49,7 +51,7 @@ def _bindings(rule, objects: Objects, world, post, reply, case, compound, distri
     values = {"post_id": post and post.id, "reply_id": reply and reply.id, "case_id": case and case.id,
               "compound_id": compound and compound.id, "district_id": district and district.id,
               "user_id": world.pending.id, "assignment_id": world.any_assignment.id,
-              "type_id": objects.private_case.case_type_id, "key": "matters"}
+              "type_id": objects.private_case.case_type_id, "key": "matters", "change_id": 1}
     unknown = rule.arguments - values.keys() - {name for name, c in rule._converters.items()
                                                 if isinstance(c, AnyConverter)}
     assert not unknown, f"classify {rule.rule}: the walk cannot bind {sorted(unknown)}"

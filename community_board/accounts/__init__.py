@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("accounts", __name__)
 
-from . import views  # noqa: E402,F401  (registers the routes)
+from . import lifecycle_views, views  # noqa: E402,F401  (registers the routes)

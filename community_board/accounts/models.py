@@ -13,6 +13,9 @@ from ..extensions import db
 from ..privacy import masked_name
 from ..timeutil import utcnow
 
+# What a deleted (注销) account is shown as, wherever its posts and replies stay.
+DELETED_NAME = "已注销用户"
+
 
 class ResidentStatus(LabeledEnum):
     PENDING = ("pending", "待审核")
@@ -86,6 +89,12 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     consented_at: Mapped[datetime | None]
     verified_at: Mapped[datetime | None]
+    # 禁言 (accounts/lifecycle.py): over by itself once suspended_until passes; no end = until lifted.
+    suspended_at: Mapped[datetime | None]
+    suspended_until: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # 注销: the personal data is gone; what they wrote stays, shown as DELETED_NAME.
+    deleted_at: Mapped[datetime | None]
 
     compound: Mapped[Compound | None] = relationship()
     household: Mapped[Household | None] = relationship()
@@ -114,7 +123,17 @@ class User(UserMixin, db.Model):
         return self.party_badge is PartyBadge.CONFIRMED
 
     @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None and (self.suspended_until is None or utcnow() < self.suspended_until)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
     def masked_name(self) -> str:
+        if self.is_deleted:
+            return DELETED_NAME
         return masked_name(self.real_name, self.salutation.label if self.salutation else None)
 
     @property

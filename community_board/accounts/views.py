@@ -8,7 +8,7 @@ from ..compounds import services as compound_services
 from ..extensions import db, limiter, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can
 from ..web import perform, safe_redirect_target, save
-from . import bp, services, sessions, throttle
+from . import bp, lifecycle, services, sessions, throttle
 from .forms import (
     ActionForm,
     ChangePasswordForm,
@@ -108,6 +108,8 @@ def logout():
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @limiter.limit(_join_limits, methods=["POST"])
 def join(token: str):
+    if current_user.is_authenticated:  # a resident who moves scans the new compound's QR
+        return redirect(url_for("accounts.move", token=token))
     form = RegistrationForm()
     code = compound_services.find_join_code(token)
     if code is None:
@@ -142,7 +144,9 @@ def privacy():
 @bp.route("/me")
 @login_required
 def me():
-    return render_template("accounts/me.html", action_form=ActionForm())
+    return render_template("accounts/me.html", action_form=ActionForm(),
+                           pending_change=lifecycle.pending_change_of(current_user)
+                           if current_user.is_verified_resident else None)
 
 
 @bp.route("/me/password", methods=["GET", "POST"])
@@ -217,6 +221,7 @@ def verification_queue(compound_id: int):
         compound=compound,
         page=page,
         shared_ids=services.shared_id_numbers(page.items),
+        changes=lifecycle.pending_changes(compound, request.args.get("changes_after"), current_app.config["PAGE_SIZE"]),
         action_form=ActionForm(),
         reject_form=RejectForm(),
     )

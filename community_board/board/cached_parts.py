@@ -65,7 +65,7 @@ def _viewer_key(now: datetime) -> tuple:
     """Who is looking, at which minute: everything besides the board that decides what a page shows."""
     viewer = current_user
     return (now.replace(second=0, microsecond=0), viewer.id, viewer.session_version, viewer.resident_status,
-            tuple(a.id for a in viewer.assignments))
+            viewer.is_suspended, tuple(a.id for a in viewer.assignments))
 
 
 _signed_tokens = FragmentCache(4096)

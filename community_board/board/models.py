@@ -67,7 +67,8 @@ class AuthorRole(LabeledEnum):
 
     def public_name(self, user) -> str:
         """The name residents see: 李书记 for officials, 周女士 for residents."""
-        return surname(user.real_name) + self.title if self.is_official else user.masked_name
+        official = self.is_official and not user.is_deleted
+        return surname(user.real_name) + self.title if official else user.masked_name
 
 
 class ItemCondition(LabeledEnum):

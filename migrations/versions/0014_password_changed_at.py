@@ -2,7 +2,7 @@
 every 90 days); existing accounts count from their creation
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-03 16:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
