@@ -6,6 +6,8 @@ Revises: 0010
 Create Date: 2026-11-24 09:00:00
 
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -33,16 +35,39 @@ def _repoint_cases(target_is):
     )))
 
 
-def _rebuilding_referenced_table():
-    # SQLite rebuilds case_types (copy, drop, rename) while cases point at its rows; the check waits for the commit.
-    if op.get_bind().dialect.name == 'sqlite':
-        op.execute('PRAGMA defer_foreign_keys = ON')
+@contextmanager
+def _foreign_keys_off_on_sqlite():
+    """SQLite rebuilds case_types (copy, drop, rename) while cases point at its rows. Its recipe for
+    such changes: foreign keys off (only possible outside a transaction), change, check, on again."""
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:
+        with op.get_context().autocommit_block():
+            op.execute('PRAGMA foreign_keys=OFF')
+    yield
+    if sqlite:
+        broken = op.get_bind().exec_driver_sql('PRAGMA foreign_key_check').all()
+        if broken:
+            raise RuntimeError(f'foreign keys broken by the case_types rebuild: {broken[:5]}')
+        with op.get_context().autocommit_block():
+            op.execute('PRAGMA foreign_keys=ON')
 
 
 def upgrade():
-    bind = op.get_bind()
+    with _foreign_keys_off_on_sqlite():
+        _upgrade(op.get_bind())
+
+
+def downgrade():
+    with _foreign_keys_off_on_sqlite():
+        _downgrade(op.get_bind())
+
+
+def _upgrade(bind):
     with op.batch_alter_table('case_types', schema=None) as batch_op:
         batch_op.add_column(sa.Column('district_id', sa.Integer(), nullable=True))
+        batch_op.drop_constraint('uq_case_types_name', type_='unique')
+        batch_op.create_foreign_key(batch_op.f('fk_case_types_district_id_districts'), 'districts',
+                                    ['district_id'], ['id'])
 
     shared = bind.execute(sa.select(types.c.name, types.c.sort_order, types.c.active)
                           .order_by(types.c.sort_order, types.c.id)).all()
@@ -55,18 +80,12 @@ def upgrade():
     _repoint_cases(lambda target: target.c.district_id == cases.c.district_id)
     op.execute(types.delete().where(types.c.district_id.is_(None)))
 
-    _rebuilding_referenced_table()
     with op.batch_alter_table('case_types', schema=None) as batch_op:
         batch_op.alter_column('district_id', existing_type=sa.Integer(), nullable=False)
-        batch_op.drop_constraint('uq_case_types_name', type_='unique')
         batch_op.create_unique_constraint(batch_op.f('uq_case_types_district_id_name'), ['district_id', 'name'])
-        batch_op.create_foreign_key(batch_op.f('fk_case_types_district_id_districts'), 'districts',
-                                    ['district_id'], ['id'])
 
 
-def downgrade():
-    bind = op.get_bind()
-    _rebuilding_referenced_table()
+def _downgrade(bind):
     with op.batch_alter_table('case_types', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_case_types_district_id_districts'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_case_types_district_id_name'), type_='unique')
