@@ -10,8 +10,8 @@ from flask import current_app, url_for
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
-from ..accounts.models import User
 from ..accounts import services as account_services
+from ..accounts.models import User
 from ..errors import ValidationError
 from ..extensions import db
 from ..permissions import Action, Decision, PermissionDenied, require
