@@ -13,6 +13,7 @@ from .accounts.models import PartyBadge, ResidentStatus, Salutation, User
 from .accounts.services import hash_password, household_at
 from .board.demo import seed_board
 from .cases.demo import seed_cases
+from .cases.services import add_default_case_types
 from .compounds.models import (
     Compound,
     CompoundKind,
@@ -113,8 +114,17 @@ def _get_or_create(model, defaults: dict | None = None, **keys):
     return row
 
 
+def new_district(name: str, code: str) -> District:
+    """A district with the default case types: every way a district comes to be goes through here."""
+    district = District(name=name, code=code)
+    db.session.add(district)
+    db.session.flush()
+    add_default_case_types(district)
+    return district
+
+
 def seed_demo() -> None:
-    district = _get_or_create(District, name="宝山区", defaults={"code": "BS"})
+    district = db.session.scalar(sa.select(District).where(District.name == "宝山区")) or new_district("宝山区", "BS")
     streets, compounds = {}, {}
     for street_name, (kind, compound_specs) in DEMO_STREETS.items():
         street = _get_or_create(Street, district_id=district.id, name=street_name, defaults={"kind": kind})
@@ -222,9 +232,7 @@ def _create_admin(district_name: str, code: str, phone: str, real_name: str, pas
     if district is None:
         if not code:
             raise click.BadParameter("新建区时请用 --code 给出区代码")
-        district = District(name=district_name, code=code.upper())
-        db.session.add(district)
-        db.session.flush()
+        district = new_district(district_name, code.upper())
     user = _get_or_create(User, phone=phone, defaults={"real_name": real_name, "password_hash": password_hash})
     _get_or_create(StaffAssignment, user_id=user.id, role=StaffRole.DISTRICT_ADMIN, district_id=district.id)
     db.session.commit()

@@ -42,6 +42,7 @@ from .accounts.services import hash_password
 from .board.models import Like, MeToo, Post, Reply, Section
 from .board.services import _excerpt
 from .cases.models import (
+    DEFAULT_CASE_TYPES,
     Case,
     CaseDepartment,
     CaseEvent,
@@ -388,7 +389,6 @@ class Base:
 
     ids: dict[str, int]  # table -> largest id in use
     sections: dict[str, tuple[int, str]]  # key -> (id, fields value)
-    case_types: dict[str, int]
     first_phone: int
     deadline_hours: dict[str, int]
     password_hash: str
@@ -529,6 +529,11 @@ class DistrictGenerator:
         district_id = self._id("districts")
         self.district_id = district_id
         yield self._emit("districts", [{"id": district_id, "name": plan.district_name, "code": plan.district_code}])
+        # The defaults every new district gets (cases.services.add_default_case_types).
+        case_types = [{"id": self._id("case_types"), "district_id": district_id, "name": name, "sort_order": order,
+                       "active": True} for order, name in enumerate(DEFAULT_CASE_TYPES, start=1)]
+        self.case_types = {row["name"]: row["id"] for row in case_types}
+        yield self._emit("case_types", case_types)
 
         streets = []
         for i in range(plan.streets):
@@ -1090,7 +1095,7 @@ class CaseStory:
         self.case = {
             "id": gen._id("cases"), "number": f"{prefix}-{gen.case_numbers[prefix]:04d}", "district_id": gen.district_id,
             "street_id": place.street_id, "compound_id": place.id, "post_id": post["id"], "reply_id": None,
-            "reporter_id": post["author_id"], "case_type_id": gen.base.case_types[type_name], "priority": priority,
+            "reporter_id": post["author_id"], "case_type_id": gen.case_types[type_name], "priority": priority,
             "status": "filed", "level": "compound", "created_at": start, "deadline_at": start + self.hours,
             "next_escalation_at": start + self.hours, "resolved_at": None, "resolve_minutes": None, "closed_at": None,
             "updated_at": None, "satisfaction": None, "satisfaction_comment": None, "reopen_count": 0, "version": 1}
@@ -1265,7 +1270,7 @@ _POST_DEFAULTS = {
 }
 
 TABLES = {
-    "districts": District, "streets": Street, "compounds": Compound, "join_codes": JoinCode, "departments": Department,
+    "districts": District, "case_types": CaseType, "streets": Street, "compounds": Compound, "join_codes": JoinCode, "departments": Department,
     "households": Household, "users": User, "staff_assignments": StaffAssignment, "posts": Post, "replies": Reply,
     "search_documents": SearchDocument, "likes": Like, "me_too": MeToo, "cases": Case, "case_departments": CaseDepartment,
     "case_events": CaseEvent, "proposals": Proposal, "proposal_options": ProposalOption, "ballots": Ballot,
@@ -1464,9 +1469,8 @@ def read_base(connection: sa.Connection, password_hash: str = "") -> Base:
     ids = {name: connection.scalar(sa.select(sa.func.coalesce(sa.func.max(TABLES[name].id), 0))) for name in WITH_IDS}
     sections = {key: (section_id, fields.value if hasattr(fields, "value") else fields)
                 for key, section_id, fields in connection.execute(sa.select(Section.key, Section.id, Section.fields))}
-    case_types = dict(connection.execute(sa.select(CaseType.name, CaseType.id)).all())
     last_phone = connection.scalar(sa.select(sa.func.max(User.phone)).where(User.phone.like(PHONE_PREFIX + "%")))
-    return Base(ids=ids, sections=sections, case_types=case_types,
+    return Base(ids=ids, sections=sections,
                 first_phone=int(last_phone) + 1 if last_phone else int(PHONE_PREFIX + "00000000"),
                 deadline_hours=dict(current_app.config["CASE_DEADLINE_HOURS"]), password_hash=password_hash)
 

@@ -1,6 +1,10 @@
-"""District admin: streets, compounds, departments and staff roles."""
+"""District admin: streets, compounds, departments (add, rename), staff roles and accounts."""
+import re
+
 import pytest
 import sqlalchemy as sa
+from board_helpers import signed_in
+from conftest import Auth
 
 from community_board.accounts.models import User
 from community_board.audit import AuditEntry
@@ -15,6 +19,7 @@ from community_board.compounds.models import (
     Street,
 )
 from community_board.extensions import db
+from community_board.privacy import masked_phone
 
 
 @pytest.fixture
@@ -123,7 +128,7 @@ def staff_form(world, **changes):
 def test_assign_a_role_to_a_new_staff_user(world, client, admin_client):
     response = admin_client.post(url(world, "/staff"), data=staff_form(world), follow_redirects=True)
 
-    assert "已为 黄蕾 设置角色：居民区书记" in response.get_data(as_text=True)
+    assert "已为 136****0001 设置角色：居民区书记" in response.get_data(as_text=True)
     user = db.session.scalar(sa.select(User).where(User.phone == "13600000001"))
     [assignment] = user.assignments
     assert (assignment.role, assignment.compound_id) == (StaffRole.SECRETARY, world.compound_a.id)
@@ -224,3 +229,185 @@ def test_admin_of_another_district_gets_404(world, login_as, secretary):
 
 def test_unknown_district_is_404(admin_client):
     assert admin_client.get("/admin/d/999999").status_code == 404
+
+
+# Accounts of another district (issue 12, finding 12) ---------------------------------------
+
+@pytest.fixture
+def jiading(world):
+    district = world.new_district("嘉定区", "JD")
+    db.session.commit()
+    return district
+
+
+def flashes(response) -> list[str]:
+    return re.findall(r'class="flash[^"]*"[^>]*>([^<]*)<', response.get_data(as_text=True))
+
+
+def test_another_districts_staff_is_answered_like_an_unknown_phone(world, admin_client, jiading):
+    elsewhere = world.staff(StaffRole.GRID_DISTRICT, jiading, name="吴军")
+    unknown = admin_client.post(url(world, "/staff"), data=staff_form(world, phone="13600000077", real_name="", password=""))
+
+    response = admin_client.post(url(world, "/staff"), data=staff_form(world, phone=elsewhere.phone, real_name="", password=""))
+
+    assert (response.status_code, unknown.status_code) == (400, 400)
+    assert "新账号请填写姓名" in response.get_data(as_text=True) and "新账号请填写姓名" in unknown.get_data(as_text=True)
+    response = admin_client.post(url(world, "/staff"), data=staff_form(world, phone=elsewhere.phone))
+    assert response.status_code == 400
+    assert "该手机号不能设置为本区工作人员，请核对号码" in response.get_data(as_text=True)
+    assert "吴军" not in response.get_data(as_text=True) and "嘉定" not in response.get_data(as_text=True)
+    assert [a.district_id for a in elsewhere.assignments] == [jiading.id]
+
+
+def test_another_districts_resident_is_refused_without_saying_where(world, admin_client, jiading):
+    street = world.street("安亭镇")
+    street.district_id = jiading.id
+    anting = world.compound("安亭新镇", street)
+    resident = world.resident(anting, name="吴丽")
+
+    response = admin_client.post(url(world, "/staff"), data=staff_form(world, phone=resident.phone))
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "该手机号不能设置为本区工作人员" in page and "吴丽" not in page and "其他区" not in page
+    assert resident.assignments == []
+
+
+def test_an_account_with_a_role_here_can_be_given_another(world, admin_client, jiading, secretary):
+    secretary.compound_id = None  # a staff account without a home anywhere but its roles here
+    world.assign(secretary, StaffRole.GRID_DISTRICT, jiading)
+    db.session.commit()
+
+    response = admin_client.post(url(world, "/staff"), data=staff_form(
+        world, phone=secretary.phone, real_name="", password="", role="police"))
+
+    assert response.status_code == 302
+    assert {a.role for a in secretary.assignments} == {StaffRole.SECRETARY, StaffRole.GRID_DISTRICT, StaffRole.POLICE}
+
+
+def test_the_success_message_shows_the_masked_phone_not_the_name(world, admin_client, resident):
+    response = admin_client.post(url(world, "/staff"), data=staff_form(
+        world, phone=resident.phone, real_name="", password="", role="committee"), follow_redirects=True)
+
+    assert flashes(response) == [f"已为 {masked_phone(resident.phone)} 设置角色：居委会工作人员"]
+    assert "周丽" not in flashes(response)[0]
+
+
+# Deactivating staff accounts ---------------------------------------------------------------
+
+def deactivate(client, world, user, verb="deactivate", **kwargs):
+    return client.post(url(world, f"/staff/u{user.id}/{verb}"), **kwargs)
+
+
+def test_deactivate_and_reactivate_a_staff_account(app, world, admin_client, secretary):
+    phone_of_secretary = app.test_client()
+    assert Auth(phone_of_secretary).login(secretary, remember=True).status_code == 302
+    assert phone_of_secretary.get(f"/c/{world.compound_a.id}/verification").status_code == 200
+
+    response = deactivate(admin_client, world, secretary, follow_redirects=True)
+
+    assert flashes(response) == ["已停用该账号，其登录已全部失效"]
+    assert "已停用" in response.get_data(as_text=True) and "恢复账号" in response.get_data(as_text=True)
+    assert phone_of_secretary.get(f"/c/{world.compound_a.id}/verification").status_code == 302  # to the login page
+    assert Auth(app.test_client()).login(secretary).status_code != 302
+    assert count(AuditEntry, AuditEntry.action == "staff.deactivated", AuditEntry.target_id == secretary.id) == 1
+
+    response = deactivate(admin_client, world, secretary, "reactivate", follow_redirects=True)
+
+    assert flashes(response) == ["已恢复该账号"]
+    assert count(AuditEntry, AuditEntry.action == "staff.reactivated", AuditEntry.target_id == secretary.id) == 1
+    again = app.test_client()
+    assert Auth(again).login(secretary).status_code == 302
+    assert again.get(f"/c/{world.compound_a.id}/verification").status_code == 200  # the roles stayed
+
+
+def test_the_staff_list_asks_before_deactivating(world, admin_client, secretary):
+    page = admin_client.get(url(world, "/staff")).get_data(as_text=True)
+
+    form = re.search(rf'<form[^>]*action="/admin/d/{world.district.id}/staff/u{secretary.id}/deactivate"[^>]*>', page)
+    assert form and 'method="post"' in form.group(0) and 'data-confirm="确定停用李秀英的账号吗？' in form.group(0)
+
+
+def test_deactivation_limits(world, login_as, admin, resident, jiading):
+    client = login_as(admin)
+    assert "不能停用自己的账号" in "".join(flashes(deactivate(client, world, admin, follow_redirects=True)))
+    assert deactivate(client, world, resident).status_code == 404  # a resident, not staff
+    other_admin = world.staff(StaffRole.DISTRICT_ADMIN, jiading, name="吴军")
+    assert deactivate(client, world, other_admin).status_code == 404
+    assert client.post(f"/admin/d/{jiading.id}/staff/u{other_admin.id}/deactivate").status_code == 404
+    db.session.expire_all()
+    assert admin.active and other_admin.active and resident.active
+
+
+# Renaming ----------------------------------------------------------------------------------
+
+def rename(client, world, kind, node, name, **kwargs):
+    return client.post(url(world, f"/{kind}/{node.id}/rename"), data={"name": name}, **kwargs)
+
+
+def test_rename_a_compound(world, admin_client):
+    response = rename(admin_client, world, "compound", world.compound_a, " 吴淞新城一期 ", follow_redirects=True)
+
+    assert flashes(response) == ["已改名：吴淞新城 → 吴淞新城一期"]
+    assert "吴淞新城一期" in response.get_data(as_text=True)
+    assert count(AuditEntry, AuditEntry.action == "compound.renamed", AuditEntry.note == "吴淞新城 → 吴淞新城一期") == 1
+
+
+def test_renames_show_on_the_board_at_once(world, login_as, admin, resident):
+    """The resident's feed is kept whole per board version: a rename must move it."""
+    feed = f"/c/{world.compound_a.id}"
+    resident_client = login_as(resident)
+    before = resident_client.get(feed).get_data(as_text=True)
+    assert "吴淞新城" in before and "吴淞街道" in before
+    admin_client = signed_in(admin)
+
+    rename(admin_client, world, "compound", world.compound_a, "吴淞新城二期")
+    rename(admin_client, world, "street", world.street_a, "吴淞街道（新）")
+
+    after = resident_client.get(feed).get_data(as_text=True)
+    assert "吴淞新城二期" in after and "吴淞街道（新）" in after
+    assert count(AuditEntry, AuditEntry.action == "street.renamed", AuditEntry.note == "吴淞街道 → 吴淞街道（新）") == 1
+
+
+def test_renaming_a_department_moves_the_boards_it_serves(world, admin_client):
+    department = world.department("吴淞街道城管中队", street=world.street_a)
+    versions = (world.compound_a.board_version, world.compound_b.board_version)
+
+    response = rename(admin_client, world, "department", department, "吴淞街道城管执法中队")
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert department.name == "吴淞街道城管执法中队"
+    assert (world.compound_a.board_version, world.compound_b.board_version) == (versions[0] + 1, versions[1])
+    assert "吴淞街道城管执法中队" in admin_client.get(url(world)).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("kind, taken, message", [
+    ("street", "罗店镇", "该街镇已存在"),
+    ("compound", "淞南一村", "该街镇下已有同名居民区"),
+    ("department", "区城管执法局", "同一层级下已有同名部门"),
+    ("compound", "", "请填写名称"),
+])
+def test_a_name_in_use_is_a_form_error(world, admin_client, kind, taken, message):
+    world.compound("淞南一村", world.street_a)
+    world.department("区城管执法局")
+    nodes = {"street": world.street_a, "compound": world.compound_a, "department": world.department("区网格化中心")}
+    old = nodes[kind].name
+
+    response = rename(admin_client, world, kind, nodes[kind], taken)
+
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert nodes[kind].name == old
+    assert count(AuditEntry, AuditEntry.action.like("%.renamed")) == 0
+
+
+def test_another_districts_admin_cannot_rename(world, login_as, jiading):
+    client = login_as(world.staff(StaffRole.DISTRICT_ADMIN, jiading, name="吴军"))
+
+    assert client.get(url(world, f"/compound/{world.compound_a.id}/rename")).status_code == 404
+    assert client.post(f"/admin/d/{jiading.id}/compound/{world.compound_a.id}/rename",
+                       data={"name": "改了"}).status_code == 404
+    db.session.expire_all()
+    assert world.compound_a.name == "吴淞新城"

@@ -4,6 +4,7 @@ Always on a fresh SQLite file; also on a fresh PostgreSQL schema when TEST_DATAB
 """
 import os
 import secrets
+from datetime import datetime
 
 import flask_migrate
 import pytest
@@ -15,6 +16,7 @@ from alembic.migration import MigrationContext
 
 import config as config_module
 from community_board import create_app
+from community_board.cases.models import DEFAULT_CASE_TYPES
 from community_board.extensions import db
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
@@ -69,3 +71,62 @@ def test_downgrade_to_base_removes_every_table(fresh_app):
         flask_migrate.upgrade()
         flask_migrate.downgrade(revision="base")
         assert table_names() <= {"alembic_version"}
+
+
+def _insert(bind, table: sa.Table, **values) -> int:
+    """A row with ``values``; other required columns get a placeholder of their type."""
+    for column in table.columns:
+        if column.name in values or column.nullable or column.server_default is not None or column.primary_key:
+            continue
+        python_type = column.type.python_type
+        values[column.name] = {int: 0, bool: False, str: "x", datetime: datetime(2026, 11, 1)}[python_type]
+    return bind.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
+def _case_types(bind) -> list[tuple]:
+    rows = bind.execute(sa.text("SELECT district_id, name, active FROM case_types ORDER BY district_id, sort_order"))
+    return [tuple(row) for row in rows]
+
+
+def test_0011_gives_each_district_its_own_case_types_and_moves_its_cases(fresh_app):
+    with fresh_app.app_context():
+        flask_migrate.upgrade(revision="0010")
+        with db.engine.begin() as bind:
+            tables = sa.MetaData()
+            tables.reflect(bind)
+            t = tables.tables
+            bind.execute(t["case_types"].update().where(t["case_types"].c.name == "违章搭建").values(active=False))
+            noise = _insert(bind, t["case_types"], name="噪音扰民", sort_order=9, active=True)
+            police = bind.execute(sa.text("SELECT id FROM case_types WHERE name = '治安'")).scalar()
+            filed = []
+            for name, code, case_type in (("宝山区", "BS", police), ("嘉定区", "JD", noise)):
+                district = _insert(bind, t["districts"], name=name, code=code)
+                street = _insert(bind, t["streets"], district_id=district, name="街道")
+                compound = _insert(bind, t["compounds"], district_id=district, street_id=street, name="小区")
+                user = _insert(bind, t["users"], phone=f"1390000000{district}", real_name="周丽")
+                section = bind.execute(sa.text("SELECT min(id) FROM sections")).scalar()
+                post = _insert(bind, t["posts"], district_id=district, street_id=street, compound_id=compound,
+                               section_id=section, author_id=user)
+                filed.append((district, _insert(bind, t["cases"], number=f"{code}-1", district_id=district,
+                                                street_id=street, compound_id=compound, post_id=post,
+                                                reporter_id=user, case_type_id=case_type)))
+
+        flask_migrate.upgrade(revision="0011")
+        with db.engine.connect() as bind:
+            if bind.dialect.name == "sqlite":  # the migration turned them off for the rebuild
+                assert bind.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            rows = _case_types(bind)
+            moved = bind.execute(sa.text(
+                "SELECT cases.district_id, case_types.district_id, case_types.name FROM cases "
+                "JOIN case_types ON case_types.id = cases.case_type_id ORDER BY cases.id")).all()
+        defaults = [(name, name != "违章搭建") for name in DEFAULT_CASE_TYPES] + [("噪音扰民", True)]
+        assert rows == [(district, name, active) for district, _ in filed for name, active in defaults]
+        assert [tuple(row) for row in moved] == [(filed[0][0], filed[0][0], "治安"), (filed[1][0], filed[1][0], "噪音扰民")]
+
+        flask_migrate.downgrade(revision="0010")
+        with db.engine.connect() as bind:
+            shared = bind.execute(sa.text("SELECT name, active FROM case_types ORDER BY sort_order")).all()
+            assert [tuple(row) for row in shared] == defaults
+            assert bind.execute(sa.text("SELECT case_types.name FROM cases JOIN case_types "
+                                        "ON case_types.id = cases.case_type_id ORDER BY cases.id")).scalars().all() \
+                == ["治安", "噪音扰民"]

@@ -297,21 +297,3 @@ def party_badge_requests(compound: Compound, cursor: str | None, limit: int) -> 
         User.compound_id == compound.id, User.party_badge == PartyBadge.REQUESTED
     )
     return keyset_page(stmt, User, cursor, limit, newest_first=False)
-
-
-# Staff accounts ------------------------------------------------------------------------------
-
-def staff_user(district_id: int, phone: str, real_name: str | None, password_hash: str | None) -> User:
-    """The account to give a staff role: an existing one by phone, or a new one."""
-    user = find_user_by_phone(phone)
-    if user is not None:
-        if user.compound is not None and user.compound.district_id != district_id:
-            raise ValidationError("该手机号已是其他区的居民账号，不能在本区设置角色", "phone")
-        return user
-    if not real_name:
-        raise ValidationError("新账号请填写姓名", "real_name")
-    if not password_hash:
-        raise ValidationError("新账号请设置初始密码", "password")
-    return insert_unique(
-        User(phone=phone, real_name=real_name, password_hash=password_hash), DUPLICATE_PHONE, "phone"
-    )

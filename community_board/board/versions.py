@@ -6,9 +6,8 @@ Models carrying a compound (posts, replies, cases, proposals) or a post (likes, 
 registered with ``track``; a resident's name, address, party badge, verification and household show
 on their compound's board. Statements that bypass the ORM (counters) call ``bump`` or ``bump_posts``.
 
-What pages show besides the board itself (a compound's, street's or department's name, set by the
-district admin) moves no version: kept pages show such a change within the minute, which is in
-every key.
+A compound's, street's or department's name shows on board pages too: the district admin's rename
+(compounds/services.py) calls ``bump`` for the compounds whose pages show it.
 """
 from __future__ import annotations
 

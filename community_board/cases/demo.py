@@ -48,7 +48,8 @@ def _step(case: Case, hours: float, verb, *args) -> None:
 def seed_cases(compounds: dict, users_by_phone: dict) -> int:
     if db.session.scalar(sa.select(Case.id).limit(1)):
         return 0  # already seeded
-    types = {t.name: t for t in db.session.scalars(sa.select(CaseType))}
+    district_id = next(iter(compounds.values())).district_id
+    types = {t.name: t for t in db.session.scalars(sa.select(CaseType).where(CaseType.district_id == district_id))}
     departments = {d.name: d for d in db.session.scalars(sa.select(Department))}
     secretary_of = {"吴淞新城": "13800000002", "美罗家园": "13800000004", "淞南一村": "13800000009", "天平村": "13800000010"}
     wusong = {"吴淞新城", "淞南一村"}

@@ -70,13 +70,19 @@ class EventKind(LabeledEnum):
     NOTE = ("note", "内部备注")
 
 
+# What a new district starts with (cases.services.add_default_case_types, migration 0011, seeders).
+DEFAULT_CASE_TYPES = ("环境卫生", "市容绿化", "违章搭建", "停车交通", "物业维修", "治安", "邻里纠纷", "其他")
+
+
 class CaseType(db.Model):
-    """环境卫生, 违章搭建 …: reference data seeded by a migration, edited by the district admin."""
+    """环境卫生, 违章搭建 …: each district's own list, edited by its district admin."""
 
     __tablename__ = "case_types"
+    __table_args__ = (sa.UniqueConstraint("district_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"))
+    name: Mapped[str] = mapped_column(sa.String(20))
     sort_order: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 

@@ -40,8 +40,9 @@ def timeline(case: Case, *, internal: bool) -> list[CaseEvent]:
     return list(db.session.scalars(stmt.order_by(CaseEvent.created_at, CaseEvent.id).limit(500)))
 
 
-def case_types(active_only: bool = True) -> list[CaseType]:
-    stmt = sa.select(CaseType).order_by(CaseType.sort_order, CaseType.id)
+def case_types(district_id: int, active_only: bool = True) -> list[CaseType]:
+    """A district's own case types: cases filed there choose from these only."""
+    stmt = sa.select(CaseType).where(CaseType.district_id == district_id).order_by(CaseType.sort_order, CaseType.id)
     if active_only:
         stmt = stmt.where(CaseType.active.is_(True))
     return list(db.session.scalars(stmt))

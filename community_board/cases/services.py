@@ -8,15 +8,18 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..compounds.models import Compound, Department, StaffAssignment, StaffRole
 from ..errors import ValidationError
 from ..extensions import db
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
-from ..permissions import Action, require
+from ..permissions import Action, Decision, PermissionDenied, require
+from ..persistence import insert_unique
 from ..timeutil import to_local, utcnow
 from ..web import STALE_MESSAGE
 from .models import (
+    DEFAULT_CASE_TYPES,
     Case,
     CaseDepartment,
     CaseEvent,
@@ -147,7 +150,7 @@ def file_case(actor, post, case_type: CaseType, priority: Priority, *, reply=Non
     require(actor, Action.FILE_CASE, post)
     if db.session.scalar(sa.select(Case.id).where(Case.post_id == post.id)):
         raise ValidationError("这条帖子已经立案")
-    if not case_type.active:
+    if not case_type.active or case_type.district_id != post.district_id:
         raise ValidationError("请选择案件类型", "case_type")
     now = utcnow()
     for _attempt in range(5):  # two filings in the same second may pick the same number
@@ -297,19 +300,31 @@ def close_unrated(now: datetime | None = None, batch: int = 500) -> int:
 
 # Case types (district admin) ---------------------------------------------------------------
 
+def add_default_case_types(district) -> None:
+    """Give a new district the default list (cli create-admin, seed-demo; the tests' world)."""
+    db.session.add_all(CaseType(district_id=district.id, name=name, sort_order=order)
+                       for order, name in enumerate(DEFAULT_CASE_TYPES, start=1))
+    db.session.flush()
+
+
 def add_case_type(actor, district, name: str) -> CaseType:
     require(actor, Action.MANAGE_CASE_TYPES, district)
     name = name.strip()
     if not name:
         raise ValidationError("请填写类型名称", "name")
-    if db.session.scalar(sa.select(CaseType.id).where(CaseType.name == name)):
+    in_district = CaseType.district_id == district.id
+    if db.session.scalar(sa.select(CaseType.id).where(in_district, CaseType.name == name)):
         raise ValidationError("已有同名类型", "name")
-    order = (db.session.scalar(sa.select(sa.func.max(CaseType.sort_order))) or 0) + 1
-    case_type = CaseType(name=name, sort_order=order)
-    db.session.add(case_type)
+    order = (db.session.scalar(sa.select(sa.func.max(CaseType.sort_order)).where(in_district)) or 0) + 1
+    case_type = insert_unique(CaseType(district_id=district.id, name=name, sort_order=order), "已有同名类型", "name")
+    audit.record(actor, "case_type.created", case_type, district_id=district.id, note=name)
     return case_type
 
 
 def set_case_type_active(actor, district, case_type: CaseType, active: bool) -> None:
     require(actor, Action.MANAGE_CASE_TYPES, district)
+    if case_type.district_id != district.id:
+        raise PermissionDenied(Decision.NOT_FOUND)
     case_type.active = active
+    audit.record(actor, "case_type.enabled" if active else "case_type.disabled", case_type,
+                 district_id=district.id, note=case_type.name)

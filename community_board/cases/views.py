@@ -42,7 +42,7 @@ def file_case(post_id: int):
     may_dispatch = can(current_user, Action.DISPATCH_CASE, post.compound)
     departments = queries.departments_serving(post.district_id, post.street_id) if may_dispatch else []
     form = FileCaseForm()
-    form.case_type.choices = [(t.id, t.name) for t in queries.case_types()]
+    form.case_type.choices = [(t.id, t.name) for t in queries.case_types(post.district_id)]
     form.departments.choices = [(d.id, d.name) for d in departments]
     if form.validate_on_submit():
         chosen = [d for d in departments if d.id in (form.departments.data or [])]
@@ -257,7 +257,7 @@ def case_types(district_id: int):
         if ok:
             return redirect(url_for("cases.case_types", district_id=district.id))
     return render_template("cases/case_types.html", district=district, form=form,
-                           types=queries.case_types(active_only=False), action_form=ActionForm())
+                           types=queries.case_types(district.id, active_only=False), action_form=ActionForm())
 
 
 @bp.route("/admin/d/<int:district_id>/case-types/<int:type_id>/<any(enable, disable):verb>", methods=["POST"])
@@ -265,7 +265,7 @@ def case_types(district_id: int):
 def toggle_case_type(district_id: int, type_id: int, verb: str):
     district = db.session.get(District, district_id)
     case_type = db.session.get(CaseType, type_id)
-    if district is None or case_type is None:
+    if district is None or case_type is None or case_type.district_id != district.id:
         raise PermissionDenied(Decision.NOT_FOUND)
     if ActionForm().validate_on_submit():
         perform(services.set_case_type_active, current_user, district, case_type, verb == "enable",

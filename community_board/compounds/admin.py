@@ -1,21 +1,24 @@
-"""District admin: streets, compounds, departments and staff roles."""
+"""District admin: streets, compounds and departments (add, rename), staff roles and accounts."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts import services as account_services
 from ..accounts.forms import ActionForm
+from ..accounts.models import User
 from ..errors import ValidationError
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, require
+from ..privacy import masked_phone
 from ..web import perform, save
 from . import bp, services
-from .forms import CompoundForm, DepartmentForm, StaffForm, StreetForm
+from .forms import CompoundForm, DepartmentForm, DepartmentRenameForm, RenameForm, StaffForm, StreetForm
 from .models import (
+    Compound,
     CompoundKind,
     Department,
     DepartmentKind,
@@ -123,20 +126,21 @@ def _scope_choices(district: District) -> list[SelectChoice]:
 
 
 def _render_staff(district: District, form: StaffForm, status: int = 200):
-    assignments = list(
-        db.session.scalars(
-            sa.select(StaffAssignment)
-            .where(StaffAssignment.district_id == district.id)
-            .options(
-                selectinload(StaffAssignment.user), selectinload(StaffAssignment.compound),
-                selectinload(StaffAssignment.street), selectinload(StaffAssignment.department),
-            )
-            .order_by(StaffAssignment.role, StaffAssignment.id)
-            .limit(1000)
+    assignments = db.session.scalars(
+        sa.select(StaffAssignment)
+        .where(StaffAssignment.district_id == district.id)
+        .options(
+            selectinload(StaffAssignment.user), selectinload(StaffAssignment.compound),
+            selectinload(StaffAssignment.street), selectinload(StaffAssignment.department),
         )
+        .order_by(StaffAssignment.role, StaffAssignment.id)
+        .limit(1000)
     )
+    people: dict[User, list[StaffAssignment]] = {}  # each person once, with their roles here
+    for assignment in assignments:
+        people.setdefault(assignment.user, []).append(assignment)
     return render_template(
-        "admin/staff.html", district=district, form=form, assignments=assignments, action_form=ActionForm()
+        "admin/staff.html", district=district, form=form, people=people, action_form=ActionForm()
     ), status
 
 
@@ -156,14 +160,12 @@ def admin_staff(district_id: int):
 
     def assign():
         node = services.resolve_scope(district, role, form.scope.data)
-        user = account_services.staff_user(district.id, form.phone.data, form.real_name.data, new_password_hash)
+        user = services.staff_account(district, form.phone.data, form.real_name.data, new_password_hash)
         services.assign_staff(current_user, district, user, role, node)
-        return user.real_name
 
-    ok, name = save(form, assign)
+    ok, _ = save(form, assign, success=f"已为 {masked_phone(form.phone.data)} 设置角色：{role.label}")
     if not ok:
         return _render_staff(district, form, 400)
-    flash(f"已为 {name} 设置角色：{role.label}", "success")
     return redirect(url_for("compounds.admin_staff", district_id=district.id))
 
 
@@ -177,3 +179,47 @@ def admin_revoke(district_id: int, assignment_id: int):
     if ActionForm().validate_on_submit():
         perform(services.revoke_staff, current_user, district, assignment, success="已撤销该角色")
     return redirect(url_for("compounds.admin_staff", district_id=district.id))
+
+
+@bp.route("/admin/d/<int:district_id>/staff/u<int:user_id>/<any(deactivate, reactivate):verb>", methods=["POST"])
+@login_required
+def admin_account(district_id: int, user_id: int, verb: str):
+    district = _district_for_admin(district_id)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    if ActionForm().validate_on_submit():
+        if verb == "deactivate":
+            perform(services.deactivate_staff, current_user, district, user, success="已停用该账号，其登录已全部失效")
+        else:
+            perform(services.reactivate_staff, current_user, district, user, success="已恢复该账号")
+    return redirect(url_for("compounds.admin_staff", district_id=district.id))
+
+
+# Renaming ----------------------------------------------------------------------------------
+
+RENAMES = {
+    # kind: (model, form, the verb, what the page calls it)
+    "street": (Street, RenameForm, services.rename_street, "街镇"),
+    "compound": (Compound, RenameForm, services.rename_compound, "居民区/村"),
+    "department": (Department, DepartmentRenameForm, services.rename_department, "部门"),
+}
+
+
+@bp.route("/admin/d/<int:district_id>/<any(street, compound, department):kind>/<int:node_id>/rename",
+          methods=["GET", "POST"])
+@login_required
+def admin_rename(district_id: int, kind: str, node_id: int):
+    district = _district_for_admin(district_id)
+    model, form_class, rename, noun = RENAMES[kind]
+    node = db.session.get(model, node_id)
+    if node is None or node.district_id != district.id:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    form = form_class(name=node.name)
+    if form.validate_on_submit():
+        old = node.name
+        ok, _ = save(form, lambda: rename(current_user, node, form.name.data), success=f"已改名：{old} → {form.name.data}")
+        if ok:
+            return redirect(url_for("compounds.admin_district", district_id=district.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/rename.html", district=district, node=node, noun=noun, form=form), status

@@ -11,7 +11,6 @@ from .models import CompoundKind, DepartmentKind, StaffRole, StreetKind
 _NAME = [DataRequired("请填写名称"), Length(max=40, message="名称最多40个字")]
 
 
-
 class StreetForm(Form):
     name = StringField("街镇名称", validators=_NAME, filters=[strip])
     kind = SelectField("类型", invalid_choice_message=CHOOSE_FROM_LIST, choices=StreetKind.choices())
@@ -27,6 +26,14 @@ class DepartmentForm(Form):
     parent = SelectField("隶属", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True)  # "district" or a street id
     name = StringField("部门名称", validators=[DataRequired("请填写名称"), at_most(60)], filters=[strip])
     kind = SelectField("类型", invalid_choice_message=CHOOSE_FROM_LIST, choices=DepartmentKind.choices())
+
+
+class RenameForm(Form):
+    name = StringField("新名称", validators=_NAME, filters=[strip])
+
+
+class DepartmentRenameForm(Form):
+    name = StringField("新名称", validators=[DataRequired("请填写名称"), at_most(60)], filters=[strip])
 
 
 class StaffForm(Form):

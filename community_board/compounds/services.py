@@ -1,4 +1,4 @@
-"""Hierarchy verbs (streets, compounds, departments, staff roles) and join codes."""
+"""Hierarchy verbs (streets, compounds, departments: create and rename; staff roles and accounts) and join codes."""
 from __future__ import annotations
 
 import secrets
@@ -7,8 +7,11 @@ from io import BytesIO
 import segno
 import sqlalchemy as sa
 from flask import current_app, url_for
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..accounts import services as account_services
+from ..accounts.models import User
 from ..errors import ValidationError
 from ..extensions import db
 from ..permissions import Action, Decision, PermissionDenied, require
@@ -108,28 +111,105 @@ def create_compound(actor, street: Street, name: str, kind: CompoundKind) -> Com
     return compound
 
 
+_DEPARTMENT_TAKEN = "同一层级下已有同名部门"
+
+
+def _check_department_name(district_id: int, street_id: int | None, name: str, renaming: int | None = None) -> None:
+    # The unique constraint treats NULL street_ids as distinct, so district-level names are checked here.
+    duplicate = db.session.scalar(
+        sa.select(Department.id).where(
+            Department.district_id == district_id,
+            Department.street_id.is_(None) if street_id is None else Department.street_id == street_id,
+            Department.name == name,
+            Department.id != renaming if renaming is not None else sa.true(),
+        )
+    )
+    if duplicate:
+        raise ValidationError(_DEPARTMENT_TAKEN, "name")
+
+
 def create_department(actor, district: District, street: Street | None, name: str, kind: DepartmentKind) -> Department:
     require(actor, Action.MANAGE_HIERARCHY, district)
     if street is not None and street.district_id != district.id:
         raise ValidationError("所选街镇不属于本区", "parent")
     street_id, name = (street.id if street else None), name.strip()
-    # The unique constraint treats NULL street_ids as distinct, so district-level names are checked here.
-    duplicate = db.session.scalar(
-        sa.select(Department.id).where(
-            Department.district_id == district.id,
-            Department.street_id.is_(None) if street_id is None else Department.street_id == street_id,
-            Department.name == name,
-        )
-    )
-    if duplicate:
-        raise ValidationError("同一层级下已有同名部门", "name")
+    _check_department_name(district.id, street_id, name)
     department = insert_unique(
-        Department(district_id=district.id, street_id=street_id, name=name, kind=kind),
-        "同一层级下已有同名部门",
-        "name",
+        Department(district_id=district.id, street_id=street_id, name=name, kind=kind), _DEPARTMENT_TAKEN, "name"
     )
     audit.record(actor, "department.created", department, district_id=district.id, note=department.name)
     return department
+
+
+# Renaming: the new name shows on every board page at once --------------------------------------
+
+def rename_street(actor, street: Street, name: str) -> None:
+    require(actor, Action.MANAGE_HIERARCHY, street.district)
+    _rename(actor, "street.renamed", street, name, "该街镇已存在", Compound.street_id == street.id)
+
+
+def rename_compound(actor, compound: Compound, name: str) -> None:
+    require(actor, Action.MANAGE_HIERARCHY, compound.street.district)
+    _rename(actor, "compound.renamed", compound, name, "该街镇下已有同名居民区", Compound.id == compound.id)
+
+
+def rename_department(actor, department: Department, name: str) -> None:
+    """Its name shows on the cases it handles: the boards of its street, or of the whole district."""
+    require(actor, Action.MANAGE_HIERARCHY, db.session.get(District, department.district_id))
+    _check_department_name(department.district_id, department.street_id, name.strip(), renaming=department.id)
+    served = (Compound.district_id == department.district_id if department.street_id is None
+              else Compound.street_id == department.street_id)
+    _rename(actor, "department.renamed", department, name, _DEPARTMENT_TAKEN, served)
+
+
+def _rename(actor, action: str, node, name: str, taken: str, shown_on) -> None:
+    """Rename ``node`` (a sibling's name is a form error, caught by the unique constraint even in a
+    race) and move the board version of the compounds whose pages show it (``shown_on``)."""
+    from ..board import versions  # the board package imports this module
+
+    name, old = name.strip(), node.name
+    if name == old:
+        return
+    try:
+        with db.session.begin_nested():
+            node.name = name
+    except IntegrityError:
+        raise ValidationError(taken, "name") from None
+    compound_ids = db.session.scalars(sa.select(Compound.id).where(shown_on)).all()
+    versions.bump(db.session.connection(), compound_ids)
+    audit.record(actor, action, node, district_id=node.district_id, note=f"{old} → {name}")
+
+
+# Staff ---------------------------------------------------------------------------------------
+
+PHONE_UNAVAILABLE = "该手机号不能设置为本区工作人员，请核对号码"
+
+
+def _belongs_elsewhere(user: User, district: District) -> bool:
+    """An account belongs to the districts where it is a resident or holds any staff role. One that
+    belongs only to other districts is not this district's to take over, nor to learn about."""
+    districts = set(db.session.scalars(
+        sa.select(StaffAssignment.district_id).where(StaffAssignment.user_id == user.id).distinct()
+    ))
+    if user.compound is not None:
+        districts.add(user.compound.district_id)
+    return bool(districts) and district.id not in districts
+
+
+def staff_account(district: District, phone: str, real_name: str | None, password_hash: str | None) -> User:
+    """The account to give a staff role: this district's account with that phone, or a new one.
+    Another district's account is answered as an unknown phone would be until the new account
+    cannot be made; then the phone is refused without saying whose it is."""
+    user = db.session.scalar(sa.select(User).where(User.phone == phone))
+    if user is not None and not _belongs_elsewhere(user, district):
+        return user
+    if not real_name:
+        raise ValidationError("新账号请填写姓名", "real_name")
+    if not password_hash:
+        raise ValidationError("新账号请设置初始密码", "password")
+    if user is not None:
+        raise ValidationError(PHONE_UNAVAILABLE, "phone")
+    return insert_unique(User(phone=phone, real_name=real_name, password_hash=password_hash), PHONE_UNAVAILABLE, "phone")
 
 
 def resolve_scope(district: District, role: StaffRole, scope_key: str):
@@ -181,3 +261,34 @@ def revoke_staff(actor, district: District, assignment: StaffAssignment) -> None
         raise ValidationError("不能撤销自己的区管理员角色，请由另一位区管理员操作")
     audit.record(actor, "staff.revoked", assignment.user, district_id=district.id, note=assignment.role.value)
     db.session.delete(assignment)
+
+
+def _district_staff(district: District, user: User) -> None:
+    """404 unless ``user`` holds a staff role in this district."""
+    held = db.session.scalar(sa.select(StaffAssignment.id).where(
+        StaffAssignment.user_id == user.id, StaffAssignment.district_id == district.id).limit(1))
+    if held is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+
+
+def deactivate_staff(actor, district: District, user: User) -> None:
+    """停用: the account can no longer sign in and every session it has ends; its roles stay for
+    reactivation."""
+    require(actor, Action.MANAGE_HIERARCHY, district)
+    _district_staff(district, user)
+    if user.id == actor.id:
+        raise ValidationError("不能停用自己的账号，请由另一位区管理员操作")
+    if not user.active:
+        return
+    user.active = False
+    account_services.end_all_sessions(user)
+    audit.record(actor, "staff.deactivated", user, district_id=district.id)
+
+
+def reactivate_staff(actor, district: District, user: User) -> None:
+    require(actor, Action.MANAGE_HIERARCHY, district)
+    _district_staff(district, user)
+    if user.active:
+        return
+    user.active = True
+    audit.record(actor, "staff.reactivated", user, district_id=district.id)
