@@ -51,7 +51,8 @@ def _bindings(rule, objects: Objects, world, post, reply, case, compound, distri
     values = {"post_id": post and post.id, "reply_id": reply and reply.id, "case_id": case and case.id,
               "compound_id": compound and compound.id, "district_id": district and district.id,
               "user_id": world.pending.id, "assignment_id": world.any_assignment.id,
-              "type_id": objects.private_case.case_type_id, "key": "matters", "change_id": 1}
+              "type_id": objects.private_case.case_type_id, "key": "matters", "change_id": 1,
+              "node_id": world.compound_a.id}
     unknown = rule.arguments - values.keys() - {name for name, c in rule._converters.items()
                                                 if isinstance(c, AnyConverter)}
     assert not unknown, f"classify {rule.rule}: the walk cannot bind {sorted(unknown)}"
