@@ -237,4 +237,4 @@ def record_outcome(actor, proposal: Proposal, outcome: Outcome, note: str, now: 
         _close(proposal, now or utcnow())
     proposal.outcome, proposal.outcome_note = outcome, note.strip()
     proposal.outcome_by_id, proposal.outcome_at = actor.id, utcnow()
-    audit.record(actor, "proposal.outcome", proposal.post, compound=proposal.post.compound, note=outcome.value)
+    audit.record(actor, "proposal.outcome", proposal.post, compound=proposal.post.compound, note=outcome.label)

@@ -1,4 +1,5 @@
-"""proposal notes (补充说明): appended to a 议题 once someone voted, shown above the tally
+"""proposal notes (补充说明): appended to a 议题 once someone voted, shown above the tally;
+the 管理记录 of recorded outcomes says 已通过 (not "passed")
 
 Revision ID: 0012
 Revises: 0010
@@ -7,6 +8,9 @@ Create Date: 2026-11-30 10:00:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
+
+# Outcome values as audit notes once stored them, and the labels shown now.
+OUTCOME_LABELS = {'passed': '已通过', 'rejected': '未通过', 'shelved': '已搁置'}
 
 
 # revision identifiers, used by Alembic.
@@ -34,8 +38,19 @@ def upgrade():
     with op.batch_alter_table('proposal_notes', schema=None) as batch_op:
         batch_op.create_index('ix_proposal_notes_proposal_created', ['proposal_id', 'created_at', 'id'], unique=False)
 
+    _relabel_outcomes(OUTCOME_LABELS)
+
+
+def _relabel_outcomes(mapping):
+    audit_log = sa.table('audit_log', sa.column('action', sa.String), sa.column('note', sa.String))
+    for old, new in mapping.items():
+        op.execute(audit_log.update()
+                   .where(audit_log.c.action == 'proposal.outcome', audit_log.c.note == old)
+                   .values(note=new))
+
 
 def downgrade():
+    _relabel_outcomes({label: value for value, label in OUTCOME_LABELS.items()})
     with op.batch_alter_table('proposal_notes', schema=None) as batch_op:
         batch_op.drop_index('ix_proposal_notes_proposal_created')
 
