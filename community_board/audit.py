@@ -1,4 +1,6 @@
-"""The audit log: who did what to which object, and when. Never holds personal data."""
+"""The audit log: who did what to which object, and when. Never holds personal data.
+
+Notes are shown to staff as they are stored: write them in Chinese (a label, a reason, a name)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -44,6 +46,7 @@ def record(actor, action: str, target, *, compound=None, district_id: int | None
     return entry
 
 
+# What staff read in 管理记录; every action recorded needs one (tests/test_audit_labels.py checks).
 ACTION_LABELS = {
     "resident.registered": "居民注册",
     "resident.resubmitted": "居民重新提交资料",
@@ -94,4 +97,4 @@ ACTION_LABELS = {
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return ACTION_LABELS.get(action, "其他操作")  # never the English code

@@ -161,9 +161,28 @@ def test_who_may_read_a_private_question(request, world, resident, private_quest
         assert "家里老人接到可疑电话" in listed
 
 
-def test_a_private_question_is_marked_as_such_for_those_who_see_it(world, resident, private_question):
-    page = signed_in(resident).get(police_page(world.compound_a))
-    assert '<span class="tag tag_hidden">私下提问</span>' in text_of(page)
+PRIVATE_MARKER = "私下提问 · 仅民警和书记可见"
+
+
+@pytest.mark.parametrize("who", ["asker", "beat_officer", "secretary"])
+def test_a_private_question_is_marked_as_such_for_those_who_see_it(request, world, resident, private_question, who):
+    client = signed_in(resident if who == "asker" else request.getfixturevalue(who))
+    post_page = text_of(client.get(f"/p/{private_question.id}"))
+    assert post_page.count(PRIVATE_MARKER) == 1
+    for listing in (police_page(world.compound_a), f"/c/{world.compound_a.id}"):
+        card = re.search(r'<article class="post-card.*?</article>', text_of(client.get(listing)), re.S).group(0)
+        assert "家里老人接到可疑电话" in card and PRIVATE_MARKER in card
+    if who == "asker":  # the asker finds their own question by search too
+        hit = re.search(r'<a class="card search-hit".*?</a>', text_of(client.get("/search", query_string={"q": "可疑电话"})),
+                        re.S).group(0)
+        assert f'href="/p/{private_question.id}"' in hit and PRIVATE_MARKER in hit
+
+
+def test_a_public_question_carries_no_private_marker(world, resident):
+    question = ask(resident, title="小区门口的违停谁来管")
+    client = signed_in(resident)
+    assert PRIVATE_MARKER not in text_of(client.get(f"/p/{question.id}"))
+    assert PRIVATE_MARKER not in text_of(client.get(police_page(world.compound_a)))
 
 
 def test_police_answers_are_marked_and_set_the_first_answer_time(world, beat_officer, resident):

@@ -6,6 +6,7 @@ the view commits once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -160,8 +161,25 @@ def create_post(actor, compound: Compound, section: Section, draft: PostDraft, p
     return post
 
 
+# Features that freeze a post's text once others acted on it (议事厅: a ballot) give the reason,
+# or None; the board itself does not know them (deliberation/__init__.py registers its check).
+_TEXT_FREEZES: list[Callable[[Post, bool], str | None]] = []
+
+
+def freeze_text_when(check: Callable[[Post, bool], str | None]) -> None:
+    if check not in _TEXT_FREEZES:
+        _TEXT_FREEZES.append(check)
+
+
+def frozen_reason(post: Post, for_update: bool = False) -> str | None:
+    """Why the post may no longer be edited, whatever the edit window says (None: it may)."""
+    return next(filter(None, (check(post, for_update) for check in _TEXT_FREEZES)), None)
+
+
 def edit_post(actor, post: Post, draft: PostDraft) -> None:
     require(actor, Action.EDIT_POST, post)
+    if reason := frozen_reason(post, for_update=True):
+        raise ValidationError(reason)
     _set_text(post, post.section, draft.title, draft.body)
     _set_section_fields(post, post.section, draft)
     post.edited_at = utcnow()

@@ -36,6 +36,7 @@ REPLIES_PER_PAGE = 50
 
 bp.add_app_template_global(cached_parts.post_cards)
 bp.add_app_template_global(cached_parts.section_strip)
+bp.add_app_template_global(services.frozen_reason)
 
 
 def _page_size() -> int:
@@ -229,6 +230,9 @@ def me_too(post_id: int):
 @login_required
 def edit(post_id: int):
     current = queries.get_post_for(current_user, post_id, Action.EDIT_POST)
+    if request.method == "GET" and (frozen := services.frozen_reason(current)):
+        flash(frozen, "warn")
+        return redirect(url_for("board.post", post_id=current.id))
     form = PostForm(obj=current if request.method == "GET" else None)
     if request.method == "GET":
         form.price_yuan.data = current.price_yuan_text

@@ -64,11 +64,14 @@ def case(case_id: int):
     return _render_case(current, CaseStepForm(version=current.version))
 
 
-def _render_case(current: Case, form: CaseStepForm, status: int = 200):
+def _render_case(current: Case, form: CaseStepForm, status: int = 200, posted: str | None = None):
+    """The case page; after a refused step (``posted``: its verb) its form comes back as it was
+    sent, notes included, whatever the refusal (another user's change, a rule, a bad photo)."""
     departments = queries.departments_serving(current.district_id, current.street_id)
     form.departments.choices = [(d.id, d.name) for d in departments if d.id not in current.department_ids]
     return render_template(
-        "cases/case.html", case=current, form=form, events=queries.timeline(current, internal=True),
+        "cases/case.html", case=current, form=form, events=queries.timeline(current, internal=True), posted=posted,
+        stale=STALE_MESSAGE in form.form_errors,
         can_dispatch=can(current_user, Action.DISPATCH_CASE, current),
         can_work=can(current_user, Action.WORK_CASE, current),
         can_escalate=can(current_user, Action.ESCALATE_CASE, current),
@@ -98,7 +101,7 @@ def step(case_id: int, verb: str):
     departments = queries.departments_serving(current.district_id, current.street_id)
     form.departments.choices = [(d.id, d.name) for d in departments]
     if not form.validate_on_submit():
-        return _render_case(current, form, 400)
+        return _render_case(current, form, 400, posted=verb)
     version = int_or_none(form.version.data)
     public, internal = form.public_note.data or "", form.internal_note.data or ""
     stored = []
@@ -108,7 +111,7 @@ def step(case_id: int, verb: str):
             stored = photo_storage.store_uploads(request.files.getlist(form.photos.name))
         except ValidationError as error:
             attach_to_form(form, error)
-            return _render_case(current, form, 400)
+            return _render_case(current, form, 400, posted=verb)
 
     def work():
         if verb == "dispatch":
@@ -129,7 +132,7 @@ def step(case_id: int, verb: str):
     if not ok:
         photo_storage.discard(stored)
         db.session.refresh(current)
-        return _render_case(current, form, 409 if STALE_MESSAGE in form.form_errors else 400)
+        return _render_case(current, form, 409 if STALE_MESSAGE in form.form_errors else 400, posted=verb)
     return redirect(url_for("cases.case", case_id=current.id))
 
 

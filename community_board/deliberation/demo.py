@@ -1,5 +1,5 @@
 """Demo proposals for `flask seed-demo`: each 议事厅 post gets a vote; the oldest ones are closed,
-voted on and decided, the newest stay open."""
+voted on and decided, the newest stay open (the first of them with a 补充说明)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -45,6 +45,8 @@ def seed_proposals(users_by_phone: dict) -> int:
                               now=min(now, proposal.deadline_at) - timedelta(hours=1))
             except ValidationError:  # a household already voted through another member
                 continue
+        if index == 1 and services.may_add_note(post.author, proposal):  # voted on: corrected by a note
+            services.add_note(post.author, proposal, "补充：具体位置和费用以物业公示的方案为准，公示后会在下面回复里贴出链接。")
         if closed and proposal.deadline_at <= now:
             services.close_due(now)
             secretary = next(u for u in users_by_phone.values() if any(

@@ -33,3 +33,7 @@ class VoteForm(Form):
 class OutcomeForm(Form):
     outcome = RadioField("结果", choices=Outcome.choices(), validators=[DataRequired("请选择结果")])
     note = TextAreaField("决议内容", validators=[DataRequired("请写明决议内容"), at_most(1000)])
+
+
+class NoteForm(Form):
+    body = TextAreaField("补充说明", validators=[DataRequired("请填写补充说明"), at_most(500)])

@@ -1,4 +1,5 @@
-"""议事厅: a proposal on a post, its options, and ballots (one per resident or per household)."""
+"""议事厅: a proposal on a post, its options, ballots (one per resident or per household), and the
+补充说明 added once the question may no longer change."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..board.models import AuthorRole
 from ..enums import LabeledEnum, enum_column_type
 from ..extensions import db
 from ..timeutil import utcnow
@@ -81,3 +83,22 @@ class Ballot(db.Model):
     voter_key: Mapped[str] = mapped_column(sa.String(24))  # "u<user id>" or "h<household id>"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]
+
+
+class ProposalNote(db.Model):
+    """补充说明: once someone voted, the question and options stay as they were voted on; a
+    correction is appended here, with its author and time, and shown above the tally."""
+
+    __tablename__ = "proposal_notes"
+    __table_args__ = (sa.Index("ix_proposal_notes_proposal_created", "proposal_id", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"))
+    compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"))  # moves the board version
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    author_role: Mapped[AuthorRole] = mapped_column(enum_column_type(AuthorRole))
+    body: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)  # cleaned once, when written
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author = relationship("User")

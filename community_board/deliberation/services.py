@@ -1,4 +1,5 @@
-"""议事厅 verbs: open a proposal, vote (and change the vote), close at the deadline, record the outcome."""
+"""议事厅 verbs: open a proposal, vote (and change the vote), add a 补充说明, close at the deadline,
+record the outcome."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,21 +7,27 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..accounts.models import ResidentStatus, User
 from ..board import services as board_services
 from ..board import versions
-from ..board.models import Section
+from ..board.models import Post, Section
+from ..board.rules import SectionBoard
 from ..compounds.models import Compound
 from ..errors import ValidationError
 from ..extensions import db
-from ..permissions import Action, require
+from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..security import render_plain_text
 from ..timeutil import utcnow
-from .models import Ballot, Electorate, Outcome, Proposal, ProposalOption
+from .models import Ballot, Electorate, Outcome, Proposal, ProposalNote, ProposalOption
 
 DEFAULT_OPTIONS = ("赞成", "反对", "弃权")
 LONGEST_VOTE = timedelta(days=90)
+FROZEN = "已有居民投票，议题和选项不能再修改；如需更正，请添加补充说明"
+NOTE_LIMIT = 500
+MOST_NOTES = 20  # corrections, not a second discussion: that is what replies are for
 
 
 @dataclass
@@ -64,6 +71,57 @@ def open_proposal(actor, compound: Compound, section: Section, post_draft, draft
     db.session.add(proposal)
     db.session.flush()
     return post, proposal
+
+
+def frozen_reason(post: Post, for_update: bool = False) -> str | None:
+    """Why the post's text may no longer change: it is a 议题 and someone voted on it. Ballots are
+    counted against the text they were cast on. ``for_update`` locks the proposal row, so a first
+    ballot and an edit never both pass (vote() moves ballot_count on that row)."""
+    stmt = sa.select(Proposal.ballot_count).where(Proposal.post_id == post.id)
+    ballots = db.session.scalar(stmt.with_for_update() if for_update else stmt)
+    return FROZEN if ballots else None
+
+
+def may_add_note(user, proposal: Proposal) -> bool:
+    """补充说明 come from the author, while they may still post in 议事厅, and from compound staff
+    (书记, 居委 staff), who run the 议事厅 and may need to correct a fact; each note names its writer."""
+    post = proposal.post
+    if post.is_deleted or post.is_hidden:
+        return False
+    if can(user, Action.RECORD_OUTCOME, post):
+        return True
+    return post.author_id == user.id and can(user, Action.POST, SectionBoard(post.compound, post.section))
+
+
+def add_note(actor, proposal: Proposal, text: str) -> ProposalNote:
+    """Append a 补充说明; notes are never edited or removed (moderators hide the post if need be)."""
+    require(actor, Action.VIEW_POST, proposal.post)
+    if not may_add_note(actor, proposal):
+        raise PermissionDenied(Decision.FORBIDDEN)
+    text = text.strip()
+    if not text:
+        raise ValidationError("请填写补充说明", "body")
+    if len(text) > NOTE_LIMIT:
+        raise ValidationError(f"补充说明最多{NOTE_LIMIT}字", "body")
+    if len(notes_of(proposal)) >= MOST_NOTES:
+        raise ValidationError(f"每个议题最多{MOST_NOTES}条补充说明，其他内容请在回复中说明")
+    note = ProposalNote(
+        proposal_id=proposal.id, compound_id=proposal.compound_id, author_id=actor.id,
+        author_role=board_services.author_role_in(actor, proposal.post.compound),
+        body=text, body_html=render_plain_text(text),
+    )
+    db.session.add(note)
+    db.session.flush()  # the flush moves the board version (versions.track in __init__)
+    return note
+
+
+def notes_of(proposal: Proposal) -> list[ProposalNote]:
+    """The 补充说明 in the order they were written (newest last), with their authors."""
+    return list(db.session.scalars(
+        sa.select(ProposalNote).where(ProposalNote.proposal_id == proposal.id)
+        .order_by(ProposalNote.created_at, ProposalNote.id).limit(MOST_NOTES)
+        .options(joinedload(ProposalNote.author))
+    ))
 
 
 def voter_key(user: User, proposal: Proposal) -> str:
@@ -179,4 +237,4 @@ def record_outcome(actor, proposal: Proposal, outcome: Outcome, note: str, now: 
         _close(proposal, now or utcnow())
     proposal.outcome, proposal.outcome_note = outcome, note.strip()
     proposal.outcome_by_id, proposal.outcome_at = actor.id, utcnow()
-    audit.record(actor, "proposal.outcome", proposal.post, compound=proposal.post.compound, note=outcome.value)
+    audit.record(actor, "proposal.outcome", proposal.post, compound=proposal.post.compound, note=outcome.label)

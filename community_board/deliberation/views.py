@@ -1,4 +1,4 @@
-"""议事厅 pages: open a proposal, vote, record the outcome; `flask deliberation close-due`."""
+"""议事厅 pages: open a proposal, vote, add a 补充说明, record the outcome; `flask deliberation close-due`."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -18,7 +18,7 @@ from ..permissions import Action, Decision, PermissionDenied, require
 from ..timeutil import SHANGHAI
 from ..web import flash_form_errors, perform, save
 from . import bp, services
-from .forms import OutcomeForm, ProposalForm, VoteForm
+from .forms import NoteForm, OutcomeForm, ProposalForm, VoteForm
 from .models import Electorate, Outcome, Proposal
 
 SECTION_KEY = "deliberation"
@@ -68,6 +68,22 @@ def vote(post_id: int):
     return redirect(url_for("board.post", post_id=post_id, _anchor="proposal"))
 
 
+@bp.route("/p/<int:post_id>/note", methods=["GET", "POST"])
+@login_required
+def add_note(post_id: int):
+    """A page of its own, so a refused note comes back with what was typed."""
+    proposal = _proposal_for(post_id)
+    if not services.may_add_note(current_user, proposal):
+        raise PermissionDenied(Decision.FORBIDDEN)
+    form = NoteForm()
+    if form.validate_on_submit():
+        ok, _ = save(form, lambda: services.add_note(current_user, proposal, form.body.data), success="已添加补充说明")
+        if ok:
+            return redirect(url_for("board.post", post_id=post_id, _anchor="proposal-notes"))
+    return render_template("deliberation/note.html", proposal=proposal, post=proposal.post, form=form,
+                           notes=services.notes_of(proposal))
+
+
 @bp.route("/p/<int:post_id>/outcome", methods=["POST"])
 @login_required
 def outcome(post_id: int):
@@ -94,7 +110,8 @@ def _proposal_helpers():
         return {
             "proposal": proposal, "result": services.result(proposal),
             "ballot": services.ballot_of(current_user, proposal), "vote_form": VoteForm(), "me": current_user.id,
-            "outcome_form": OutcomeForm(),
+            "outcome_form": OutcomeForm(), "notes": services.notes_of(proposal),
+            "may_add_note": services.may_add_note(current_user, proposal),
         }
 
     return {"proposal_view": proposal_view}
