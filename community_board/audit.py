@@ -31,6 +31,8 @@ class AuditEntry(db.Model):
 
 def record(actor, action: str, target, *, compound=None, district_id: int | None = None, note: str = "") -> AuditEntry:
     """Add an audit row to the current transaction (the caller's commit makes it durable)."""
+    if action not in ACTION_LABELS:  # every action is declared with the label staff read
+        raise ValueError(f"audit action {action!r} has no label in ACTION_LABELS")
     if target.id is None:
         db.session.flush()
     entry = AuditEntry(

@@ -2,7 +2,7 @@
 the 管理记录 of recorded outcomes says 已通过 (not "passed")
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 10:00:00.000000
 
 """
@@ -15,7 +15,7 @@ OUTCOME_LABELS = {'passed': '已通过', 'rejected': '未通过', 'shelved': '�
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
