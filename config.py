@@ -80,7 +80,7 @@ class Config:
             "normal": int(os.environ.get("CASE_HOURS_NORMAL", "72")),
             "low": int(os.environ.get("CASE_HOURS_LOW", "168")),
         }
-        # Secure cookies unless debugging; COOKIE_SECURE=0 for plain http on loopback (make bench).
+        # Secure cookies unless debugging; COOKIE_SECURE=0 for plain http on loopback (not in production).
         secure = os.environ.get("COOKIE_SECURE", "0" if self.DEBUG else "1") == "1"
         self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = secure
         # Host names the site answers to (comma separated); other Host headers get a 400.
@@ -180,21 +180,25 @@ PLACEHOLDER_WORDS = ("secret", "change", "insecure", "example", "password", "rep
 MIN_SECRET_BYTES = 32
 
 
+_RANDOM_KEY = "set a random one (python -c 'import secrets; print(secrets.token_hex(32))') " \
+              "or unset it to use instance/secret_key"
+
+
 def _secret_key_problem(key: str | bytes | None) -> str | None:
     raw = key.encode() if isinstance(key, str) else key or b""
     if len(raw) < MIN_SECRET_BYTES:
-        return f"SECRET_KEY has {len(raw)} bytes, needs {MIN_SECRET_BYTES}: set a random one " \
-               "(python -c 'import secrets; print(secrets.token_hex(32))') or unset it to use instance/secret_key"
+        return f"SECRET_KEY has {len(raw)} bytes, needs {MIN_SECRET_BYTES}: {_RANDOM_KEY}"
     text = raw.decode(errors="replace").lower()
     if text in KNOWN_SECRETS or any(word in text for word in PLACEHOLDER_WORDS):
-        return "SECRET_KEY is a published or placeholder value: set a random one " \
-               "(python -c 'import secrets; print(secrets.token_hex(32))') or unset it to use instance/secret_key"
+        return f"SECRET_KEY is a published or placeholder value: {_RANDOM_KEY}"
     return None
 
 
 def production_problems(settings: Mapping[str, Any]) -> list[str]:
     """What makes ``settings`` unsafe to serve on the internet, one line each."""
-    problems = [problem for problem in [_secret_key_problem(settings.get("SECRET_KEY"))] if problem]
+    problems = []
+    if secret_key_problem := _secret_key_problem(settings.get("SECRET_KEY")):
+        problems.append(secret_key_problem)
     if not (settings.get("SESSION_COOKIE_SECURE") and settings.get("REMEMBER_COOKIE_SECURE")):
         problems.append("COOKIE_SECURE=0: production cookies must be Secure; serve the site over https")
     workers = settings.get("WORKERS", 1)

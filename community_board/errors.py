@@ -84,7 +84,7 @@ def _database_down(error: BaseException) -> bool:
 def _summary(error: BaseException) -> str:
     """The exception's class and the first line of its cause's message: a database driver's
     further lines may quote row values (PostgreSQL's "DETAIL: Key (phone)=(…)")."""
-    cause = error.__cause__ or error
+    cause = getattr(error, "orig", None) or error.__cause__ or error
     first_line = next(iter(str(cause).strip().splitlines()), "")
     return f"{type(error).__name__} ({type(cause).__name__}): {first_line[:200]}"
 

@@ -10,7 +10,8 @@ import requests
 from board_helpers import image_bytes, signed_in, upload
 from test_production_checks import SETTINGS, free_port
 
-from community_board import ROOT
+import config as config_module
+from community_board import ROOT, create_app
 from community_board.accounts.models import ResidentStatus, Salutation
 from community_board.board import services
 from community_board.board.models import Photo, Post
@@ -126,3 +127,21 @@ def test_gunicorns_access_log_names_routes_without_query_strings_or_tokens(tmp_p
     assert PHONE_SEARCHED not in logged + errors
     assert token not in logged + errors
     assert "Unavailable on GET /join/<token>: OperationalError" in errors
+
+
+def test_a_database_error_logs_the_route_and_stack_but_not_the_row_it_quotes(app, caplog):
+    """PostgreSQL's message for a duplicate quotes the row (DETAIL: Key (phone)=(…)); the log keeps
+    its first line."""
+    from sqlalchemy.exc import IntegrityError
+
+    detail = f'duplicate key value violates unique constraint "uq_users_phone"\nDETAIL:  Key (phone)=({PHONE_SEARCHED})'
+    failing = create_app(config_module.TestingConfig(), SECRET_KEY=app.config["SECRET_KEY"])
+
+    @failing.route("/duplicate/<int:n>")
+    def duplicate(n):
+        raise IntegrityError("INSERT INTO users", None, Exception(detail))
+
+    assert failing.test_client().get("/duplicate/7?phone=" + PHONE_SEARCHED).status_code == 500
+    assert 'Unhandled error on GET /duplicate/7: IntegrityError (Exception): duplicate key value' in caplog.text
+    assert "in duplicate" in caplog.text  # where it happened
+    assert PHONE_SEARCHED not in caplog.text
