@@ -1,7 +1,8 @@
 """gunicorn settings, read from the project directory: `gunicorn 'community_board:create_app()'`.
 
 Workers: -w or WEB_CONCURRENCY, as gunicorn itself reads them; the app learns the final number
-from WEB_CONCURRENCY (set below), since memory:// rate limits are per worker.
+from WEB_CONCURRENCY (set below), since memory:// rate limits are per worker. With --preload the
+app is built before that hook runs: give the count as WEB_CONCURRENCY, not -w.
 """
 import os
 
