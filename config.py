@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import click
+from flask.helpers import get_debug_flag
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -75,9 +80,16 @@ class Config:
             "normal": int(os.environ.get("CASE_HOURS_NORMAL", "72")),
             "low": int(os.environ.get("CASE_HOURS_LOW", "168")),
         }
-        # Secure cookies unless debugging; COOKIE_SECURE=0 for plain http on loopback (make bench).
+        # Secure cookies unless debugging; COOKIE_SECURE=0 for plain http on loopback (not in production).
         secure = os.environ.get("COOKIE_SECURE", "0" if self.DEBUG else "1") == "1"
         self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = secure
+        # Host names the site answers to (comma separated); other Host headers get a 400.
+        self.TRUSTED_HOSTS = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()] or None
+        # Processes that each keep their own memory:// limits: gunicorn.conf.py exports its worker count.
+        self.WORKERS = int(os.environ.get("WEB_CONCURRENCY") or "1")
+        # Unreachable limit storage raises limits' StorageError (a friendly 503), quickly; never
+        # swallowed: with Redis down, logins fail closed rather than go unlimited.
+        self.RATELIMIT_STORAGE_OPTIONS = {"wrap_exceptions": True, "socket_connect_timeout": 2, "socket_timeout": 2}
         self._password_policy(os.environ.get("PASSWORD_POLICY", "asvs"))
 
     def _password_policy(self, policy: str) -> None:
@@ -124,7 +136,21 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    """Checked by check_production before the app starts. The __Host- prefix makes browsers
+    accept the cookies only when Secure, from this host, for the whole site."""
     CONFIG_NAME = "production"
+    SESSION_COOKIE_NAME = "__Host-session"
+    REMEMBER_COOKIE_NAME = "__Host-remember_token"
+
+
+class BenchConfig(Config):
+    """`make bench`: production settings served over plain http on loopback by several workers
+    that keep their limits in memory, so the production checks do not apply. Never deploy it."""
+    CONFIG_NAME = "bench"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = self.REMEMBER_COOKIE_SECURE = False
 
 
 class TestingConfig(Config):
@@ -145,6 +171,7 @@ CONFIGS = {
     "development": DevelopmentConfig,
     "production": ProductionConfig,
     "testing": TestingConfig,
+    "bench": BenchConfig,
 }
 
 
@@ -154,3 +181,66 @@ def load(name: str | None = None) -> Config:
         return CONFIGS[name]()
     except KeyError:
         raise RuntimeError(f"CB_CONFIG must be one of {sorted(CONFIGS)}, not {name!r}") from None
+
+
+# Production refuses to start on settings that are unsafe on the internet -----------------------
+
+class UnsafeConfiguration(click.ClickException, RuntimeError):
+    """One line per unsafe setting. A ClickException so that `flask` prints just the lines, and a
+    RuntimeError so that gunicorn does ("Error: …") and exits 1."""
+
+
+# Values published in tutorials and samples (shorter ones fail the length check anyway), and
+# words no random key contains.
+KNOWN_SECRETS = frozenset({
+    "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",  # Flask's quickstart
+    "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",  # FastAPI's JWT tutorial
+})
+PLACEHOLDER_WORDS = ("secret", "change", "insecure", "example", "password", "replace", "default")
+MIN_SECRET_BYTES = 32
+
+
+_RANDOM_KEY = "set a random one (python -c 'import secrets; print(secrets.token_hex(32))') " \
+              "or unset it to use instance/secret_key"
+
+
+def _secret_key_problem(key: str | bytes | None) -> str | None:
+    raw = key.encode() if isinstance(key, str) else key or b""
+    if len(raw) < MIN_SECRET_BYTES:
+        return f"SECRET_KEY has {len(raw)} bytes, needs {MIN_SECRET_BYTES}: {_RANDOM_KEY}"
+    text = raw.decode(errors="replace").lower()
+    if text in KNOWN_SECRETS or any(word in text for word in PLACEHOLDER_WORDS):
+        return f"SECRET_KEY is a published or placeholder value: {_RANDOM_KEY}"
+    return None
+
+
+def production_problems(settings: Mapping[str, Any]) -> list[str]:
+    """What makes ``settings`` unsafe to serve on the internet, one line each."""
+    problems = []
+    if secret_key_problem := _secret_key_problem(settings.get("SECRET_KEY")):
+        problems.append(secret_key_problem)
+    if not (settings.get("SESSION_COOKIE_SECURE") and settings.get("REMEMBER_COOKIE_SECURE")):
+        problems.append("COOKIE_SECURE=0: production cookies must be Secure; serve the site over https")
+    workers = settings.get("WORKERS", 1)
+    if str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://") and workers > 1:
+        problems.append(f"rate limits kept in memory by each of {workers} workers (WEB_CONCURRENCY): "
+                        "set REDIS_URL so that all workers share the login limits")
+    if not settings.get("TRUSTED_HOSTS"):
+        problems.append("TRUSTED_HOSTS is not set: list the host names the site answers to, "
+                        "e.g. TRUSTED_HOSTS=ling.example.cn")
+    # `flask run` sets app.debug from FLASK_DEBUG (or --debug) only after create_app returns.
+    if settings.get("DEBUG") or get_debug_flag():
+        problems.append("debug mode is on (FLASK_DEBUG=1 or --debug): error pages would show code and "
+                        "paths; unset FLASK_DEBUG")
+    return problems
+
+
+def check_production(settings: Mapping[str, Any] | Config) -> None:
+    """Raise UnsafeConfiguration when production ``settings`` (a mapping, or a Config) are unsafe."""
+    if not isinstance(settings, Mapping):
+        settings = {key: getattr(settings, key) for key in dir(settings) if key.isupper()}
+    if settings.get("CONFIG_NAME") != "production":
+        return
+    problems = production_problems(settings)
+    if problems:
+        raise UnsafeConfiguration("\n".join(problems))

@@ -45,9 +45,9 @@ def databases() -> list[tuple[str, str]]:
 
 
 def environment(url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": url, "CB_CONFIG": "production", "SECRET_KEY": "bench-secret",
-            "ID_HASH_KEY": "bench-id-key", "BENCH_CEILING": "1", "COOKIE_SECURE": "0", "FLASK_APP": "community_board:create_app",
-            "CB_INSTANCE_PATH": str(DATA / "instance")}
+    # The bench config: production's, but plain http on loopback and limits in each worker's memory.
+    return {**os.environ, "DATABASE_URL": url, "CB_CONFIG": "bench", "ID_HASH_KEY": "bench-id-key",
+            "BENCH_CEILING": "1", "FLASK_APP": "community_board:create_app", "CB_INSTANCE_PATH": str(DATA / "instance")}
 
 
 def ensure_postgres_database(url: str, fresh: bool = False) -> None:
@@ -108,7 +108,8 @@ def prepare(env: dict) -> dict:
 
 def start_server(env: dict) -> subprocess.Popen:
     server = subprocess.Popen(
-        [VENV / "gunicorn", "-w", "2", "-b", f"127.0.0.1:{PORT}", "--access-logfile", "/dev/null",
+        [VENV / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{PORT}",
+         "--access-logfile", "/dev/null",
          "--error-logfile", str(DATA / "gunicorn.log"), "community_board:create_app()"],
         env=env, cwd=ROOT,
     )

@@ -1,7 +1,6 @@
 """邻里通 Community Board: the application factory, a table of contents of the app."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -9,6 +8,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as config_module
+
+from . import logs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,13 +24,12 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
     settings = config if isinstance(config, config_module.Config) else config_module.load(config)
     app.config.from_object(settings)
     app.config.update(overrides)
+    config_module.check_production(app.config)
+    logs.init_app(app)  # first: every request's log path is noted before anything can fail
 
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger(__name__).setLevel(logging.INFO)
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from limits.errors import StorageError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, SecurityError
 
+from .logs import loggable_path
 from .permissions import Decision, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,14 @@ _MESSAGES = {
     413: ("文件太大", "上传的内容超过了大小限制。"),
     429: ("操作太频繁", "尝试次数过多，请稍后再试。"),
     500: ("服务器开小差了", "我们已记录这个问题，请稍后再试。"),
+    503: ("暂时无法访问", "系统正在维护，请稍后再试。"),
 }
+# Rate-limit storage (Redis) unreachable: these endpoints fail closed, and say so.
+_LIMITS_DOWN = {
+    "accounts.login": "登录服务暂时不可用，请稍后再试",
+    "accounts.join": "注册服务暂时不可用，请稍后再试",
+}
+RETRY_AFTER_SECONDS = 30
 
 
 def _wants_json() -> bool:
@@ -47,11 +58,55 @@ def _wants_json() -> bool:
 
 
 def error_response(status: int, message: str | None = None):
+    """The error page (or JSON); a 503 instead when the database fails the page (it loads the
+    signed-in user for the tab bar)."""
+    try:
+        return _error_page(status, message)
+    except DBAPIError as error:
+        if not _database_down(error):
+            raise
+        return _service_unavailable(error)
+
+
+def _error_page(status: int, message: str | None = None):
     title, default_message = _MESSAGES.get(status, _MESSAGES[500])
     message = message or default_message
     if _wants_json():
         return jsonify(error=message, status=status), status
     return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def _database_down(error: BaseException) -> bool:
+    return isinstance(error, (OperationalError, InterfaceError)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def _summary(error: BaseException) -> str:
+    """The exception's class and the first line of its cause's message: a database driver's
+    further lines may quote row values (PostgreSQL's "DETAIL: Key (phone)=(…)")."""
+    cause = getattr(error, "orig", None) or error.__cause__ or error
+    first_line = next(iter(str(cause).strip().splitlines()), "")
+    return f"{type(error).__name__} ({type(cause).__name__}): {first_line[:200]}"
+
+
+def _where() -> str:
+    return f"{request.method} {loggable_path()}"
+
+
+def _service_unavailable(error: BaseException, message: str | None = None):
+    """A 503 that needs neither the database nor Redis, and one log line."""
+    from .extensions import db, login_manager
+
+    log.error("Unavailable on %s: %s", _where(), _summary(error))
+    # The page must not load the signed-in user: that is the query that just failed.
+    login_manager._update_request_context_with_user()
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        pass  # the connection is gone, and its transaction with it
+    response = make_response(_error_page(503, message))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -65,16 +120,34 @@ def init_app(app: Flask) -> None:
     def _csrf(_error):
         return error_response(400, "页面已过期，请刷新后重新提交。")
 
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_error):
+        # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        return "请求有误", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
         return error_response(error.code)
 
+    @app.errorhandler(StorageError)
+    def _limits_down(error: StorageError):
+        return _service_unavailable(error, _LIMITS_DOWN.get(request.endpoint))
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(error: DBAPIError):
+        return _service_unavailable(error) if _database_down(error) else _unexpected(error)
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        # Log the path and type only: request bodies may hold personal data.
-        log.exception("Unhandled error on %s %s", request.method, request.path)
+        # The route and exception, never the request's values: bodies and query strings hold
+        # personal data, and so may a database driver's message (hence its first line only).
+        if isinstance(error, DBAPIError):
+            stack = "".join(traceback.format_tb(error.__traceback__))
+            log.error("Unhandled error on %s: %s\n%s", _where(), _summary(error), stack)
+        else:
+            log.exception("Unhandled error on %s", _where())
         from .extensions import db
 
         db.session.rollback()

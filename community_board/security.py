@@ -97,10 +97,15 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    # Pages may show personal data: keep them out of shared caches.
-    if response.mimetype == "text/html":
-        headers.setdefault("Cache-Control", "no-store")
+    # Pages, JSON and CSV may hold personal data: no cache keeps them. Static files and photos
+    # set their own Cache-Control (revalidated: a photo of a post hidden since is refused).
+    headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+# Photos are served only to those who may see their post, which can change (hidden, deleted):
+# a browser may keep one but asks again (a cheap 304) before showing it.
+PRIVATE_REVALIDATED = "private, no-cache"
 
 
 def init_app(app: Flask) -> None:

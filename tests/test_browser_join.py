@@ -65,7 +65,7 @@ def test_join_by_qr_and_get_verified(browser_page, live_server, world, secretary
     assert "7号楼1单元301室" in card.inner_text()
     staff.screenshot(path=os.path.join(artifacts_dir, "verification-queue.png"), full_page=True)
     card.get_by_role("button", name="通过").click()
-    assert "已通过 林晓 的认证" in staff.locator(".flash").inner_text()
+    assert "已通过该居民的认证" in staff.locator(".flash").inner_text()
     assert staff.locator(".empty-state").inner_text().startswith("没有待审核的居民")
     staff_context.close()
 

@@ -67,7 +67,7 @@ def test_approve_verifies_and_assigns_a_household(world, login_as, secretary, pe
 
     response = client.post(approve_url(pending_resident), follow_redirects=True)
 
-    assert "已通过 钱学明 的认证" in response.get_data(as_text=True)
+    assert "已通过该居民的认证" in response.get_data(as_text=True)
     assert pending_resident.resident_status is ResidentStatus.VERIFIED
     assert pending_resident.verified_at is not None
     household = pending_resident.household
@@ -94,7 +94,7 @@ def test_rejected_resident_sees_the_reason_and_can_resubmit(app, world, secretar
     staff = signed_in(app, secretary)
     reason = "查无此室号，请核对楼号"
     response = staff.post(reject_url(pending_resident), data={"reason": reason}, follow_redirects=True)
-    assert "已退回 钱学明 的申请" in response.get_data(as_text=True)
+    assert "已退回该居民的申请" in response.get_data(as_text=True)
     assert pending_resident.resident_status is ResidentStatus.REJECTED
 
     applicant = signed_in(app, pending_resident)

@@ -36,7 +36,8 @@ def _password_change_limits() -> str:
 
 
 def _failed(response) -> bool:
-    return response.status_code != 302
+    # A 5xx is our failure (database or Redis down), not a wrong password.
+    return response.status_code != 302 and response.status_code < 500
 
 
 def _signed_in_user_key() -> str:
@@ -233,7 +234,7 @@ def approve(compound_id: int, user_id: int):
     compound = compound_services.get_compound_for(current_user, compound_id, Action.VERIFY_RESIDENTS)
     resident = _resident_of(compound, user_id)
     if ActionForm().validate_on_submit():
-        perform(services.approve_resident, current_user, resident, success=f"已通过 {resident.real_name} 的认证")
+        perform(services.approve_resident, current_user, resident, success="已通过该居民的认证")
     return redirect(url_for("accounts.verification_queue", compound_id=compound.id))
 
 
@@ -246,7 +247,7 @@ def reject(compound_id: int, user_id: int):
     if form.validate_on_submit():
         perform(
             services.reject_resident, current_user, resident, form.reason.data,
-            success=f"已退回 {resident.real_name} 的申请",
+            success="已退回该居民的申请",
         )
     else:
         flash("请填写未通过原因", "warn")

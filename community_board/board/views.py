@@ -19,6 +19,7 @@ from ..compounds.services import get_compound_for
 from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..security import PRIVATE_REVALIDATED
 from ..web import int_or_none, perform, safe_redirect_target, save
 from . import bp, cached_parts, photos, queries, services
 from .forms import (
@@ -384,6 +385,6 @@ def photo(photo_id: int, thumb: bool = False):
     if current.is_hidden and not can(current_user, Action.MODERATE, current):
         raise PermissionDenied(Decision.NOT_FOUND)
     response = send_from_directory(photos.upload_dir(), image.thumb_name if thumb else image.file_name,
-                                   mimetype="image/jpeg", max_age=3600)
-    response.headers["Cache-Control"] = "private, max-age=3600"
+                                   mimetype="image/jpeg")
+    response.headers["Cache-Control"] = PRIVATE_REVALIDATED
     return response

@@ -24,6 +24,7 @@ from ..compounds.models import Compound, District, Street
 from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..security import PRIVATE_REVALIDATED
 from ..timeutil import format_local
 from ..web import STALE_MESSAGE, int_or_none, perform, save
 from . import bp, dashboard, queries, services
@@ -165,8 +166,8 @@ def photo(photo_id: int, thumb: bool = False):
         if current.post.is_hidden:
             raise PermissionDenied(Decision.NOT_FOUND)
     response = send_from_directory(photo_storage.upload_dir(), image.thumb_name if thumb else image.file_name,
-                                   mimetype="image/jpeg", max_age=3600)
-    response.headers["Cache-Control"] = "private, max-age=3600"
+                                   mimetype="image/jpeg")
+    response.headers["Cache-Control"] = PRIVATE_REVALIDATED
     return response
 
 
