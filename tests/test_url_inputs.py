@@ -4,9 +4,12 @@ from datetime import datetime
 from urllib.parse import parse_qsl
 
 import pytest
+import sqlalchemy as sa
 from board_helpers import make_post, make_reply, neighbour, signed_in
 from flask import current_app
 
+from community_board.board.models import Post
+from community_board.extensions import db
 from community_board.pagination import decode_cursor, encode_cursor
 
 HUGE_IDS = ["2147483648", "9" * 20]  # past PostgreSQL's INTEGER; past SQLite's int64
@@ -140,3 +143,12 @@ def test_an_unknown_section_key_is_a_404(world, resident, key):
     client = signed_in(resident)
     assert client.get(f"/c/{world.compound_a.id}/s/{key}").status_code == 404
     assert client.get(f"/c/{world.compound_a.id}/s/{key}/new").status_code == 404
+
+
+def test_control_characters_in_typed_text_are_dropped(world, resident):
+    """A NUL byte in a form (PostgreSQL refuses it in any text) is dropped, not a 500."""
+    response = signed_in(resident).post(f"/c/{world.compound_a.id}/s/neighbours/new",
+                                        data={"title": "花\x00开了", "body": "拍了\x07几张\n第二行"})
+    assert response.status_code == 302
+    post = db.session.scalar(sa.select(Post))
+    assert (post.title, post.body) == ("花开了", "拍了几张\n第二行")
