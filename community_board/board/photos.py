@@ -71,6 +71,7 @@ def _open_checked(data: bytes) -> Image.Image:
 
 
 def _fit_size(width: int, height: int) -> tuple[int, int]:
+    """The stored photo's size: within LONG_EDGE, aspect kept."""
     scale = min(1.0, LONG_EDGE / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
