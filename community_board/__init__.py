@@ -130,7 +130,9 @@ def _register_blueprints(app: Flask) -> None:
     from .notifications import bp as notifications_bp
     from .police import bp as police_bp
     from .search import bp as search_bp
+    from .web import URL_CONVERTERS
 
+    app.url_map.converters.update(URL_CONVERTERS)  # bounded ids and tokens in every route, before any is added
     app.register_blueprint(accounts_bp)
     app.register_blueprint(compounds_bp)
     app.register_blueprint(board_bp)

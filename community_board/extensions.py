@@ -33,6 +33,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns: PostgreSQL refuses a larger number, SQLite one past 2**63
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()

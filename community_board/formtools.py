@@ -16,8 +16,21 @@ def at_most(limit: int) -> Length:
     return Length(max=limit, message=f"最多{limit}个字")
 
 
+# C0 controls but tab and line breaks: nobody types them, and PostgreSQL refuses a NUL in any text.
+_CONTROL_CHARACTERS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _without_control_characters(value):
+    return value.translate(_CONTROL_CHARACTERS) if isinstance(value, str) else value
+
+
 class Form(FlaskForm):
-    """Every form of the app: WTForms' own messages in Chinese (WTF_I18N_ENABLED is off)."""
+    """Every form of the app: WTForms' own messages in Chinese (WTF_I18N_ENABLED is off), and
+    typed text without control characters."""
 
     class Meta:
         locales = ["zh"]
+
+        def bind_field(self, form, unbound_field, options):
+            filters = [_without_control_characters, *unbound_field.kwargs.get("filters", ())]
+            return unbound_field.bind(form=form, filters=filters, **options)

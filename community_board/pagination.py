@@ -1,13 +1,14 @@
 """Keyset pagination on (created_at, id): every page costs the same, however deep."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 
-from .extensions import db
+from .extensions import MAX_ID, db
 
 T = TypeVar("T")
 
@@ -22,15 +23,22 @@ def encode_cursor(created_at: datetime, row_id: int) -> str:
     return f"{created_at.isoformat()}_{row_id}"
 
 
+# Exactly what encode_cursor writes (naive UTC, whole or micro seconds), within years rows can have:
+# fromisoformat alone takes week dates, offsets and full-width digits, int() any length.
+_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{6})?)_(\d{1,10})", re.ASCII)
+_YEARS = range(1970, 3000)
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     """None for a missing or malformed cursor (a tampered URL starts from the first page)."""
-    if not cursor:
+    found = _CURSOR.fullmatch(cursor or "")
+    if found is None or int(found[2]) > MAX_ID:
         return None
-    moment, _, row_id = cursor.rpartition("_")
     try:
-        return datetime.fromisoformat(moment), int(row_id)
-    except ValueError:
+        moment = datetime.fromisoformat(found[1])
+    except ValueError:  # month 13, February 30
         return None
+    return (moment, int(found[2])) if moment.year in _YEARS else None
 
 
 def keyset_page(stmt, model, cursor: str | None, limit: int, *, newest_first: bool = True,

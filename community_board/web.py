@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 
 from flask import flash
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from .errors import ValidationError, attach_to_form
-from .extensions import db
+from .extensions import MAX_ID, db
 
 # Rows with a version column (cases) refuse an update based on what another user already changed.
 STALE_MESSAGE = "该工单已被他人更新，请刷新"
@@ -64,12 +65,29 @@ def flash_form_errors(form) -> None:
             flash(message, "warn")
 
 
-MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns
-
-
 def int_or_none(raw) -> int | None:
     """An id from a form or query string, or None when missing, not a number (only ASCII digits:
     "²" is a digit to Python, not to int()) or beyond any id."""
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_ID:
         return int(raw)
     return None
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route (create_app registers it in Flask's place): ASCII digits up to
+    MAX_ID, so a long number is a 404 before any view or query sees it."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int = MAX_ID, signed: bool = False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+class TokenConverter(BaseConverter):
+    """A plain ``<name>`` (a section key, a join token): what our keys and tokens are made of, so a NUL
+    byte or a page of text is a 404 and never reaches the database."""
+
+    regex = r"[A-Za-z0-9_-]{1,64}"
+
+
+URL_CONVERTERS = {"int": IdConverter, "default": TokenConverter, "string": TokenConverter}

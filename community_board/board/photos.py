@@ -1,12 +1,18 @@
 """Photo uploads: checked by content, re-encoded without EXIF/GPS, stored outside static/.
 
 All of this runs before the database transaction starts: image work must not hold SQLite's
-write lock.
+write lock. One photo is decoded at a time and never copied at full size: a JPEG is decoded
+already reduced (1/2 to 1/8, from its DCT), a PNG or WebP (which cannot be) once, then reduced;
+every conversion happens on the reduced image.
 """
 from __future__ import annotations
 
+import errno
+import logging
+import os
 import secrets
 import warnings
+from contextlib import suppress
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -16,12 +22,24 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ValidationError
 
+log = logging.getLogger(__name__)
+
 MAX_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # a 40-megapixel photo is fine; a decompression bomb is not
+MAX_PHOTOS = 9
+# Pixels, checked from the header before anything is decoded. Phones take 12–50 MP JPEGs, and a JPEG
+# is decoded reduced, so a 50 MP one needs ~50 MB. PNG and WebP are screenshots (a long one is
+# ~20 MP) and decode at full size, 4 bytes a pixel: 25 MP is 100 MB.
+MAX_PIXELS = 50_000_000
+MAX_FULL_DECODE_PIXELS = 25_000_000
 ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 LONG_EDGE = 2048
 THUMB_SIZE = (360, 360)
-MAX_PHOTOS = 9
+
+TOO_LARGE = "单张照片不能超过10MB"
+TOO_MANY_PIXELS = "照片像素过大（最多5000万像素），请压缩后再上传"
+TOO_MANY_PIXELS_UNREDUCED = "照片像素过大：PNG、WebP图片最多2500万像素，请改用JPG或缩小后再上传"
+UNRECOGNISED = "无法识别的图片文件，请上传JPG、PNG或WebP照片"
+NOT_SAVED = "照片保存失败，请稍后再试或先不带照片发布"
 
 
 @dataclass
@@ -33,31 +51,55 @@ class StoredPhoto:
 
 
 def upload_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Where photos are; created only when one is stored (reading needs no writable disk)."""
+    return Path(current_app.config["UPLOAD_DIR"])
 
 
 def _open_checked(data: bytes) -> Image.Image:
+    """The image, checked from its header and structure but not decoded yet."""
     if len(data) > MAX_BYTES:
-        raise ValidationError("单张照片不能超过10MB", "photos")
+        raise ValidationError(TOO_LARGE, "photos")
+    probe = Image.open(BytesIO(data))
+    if probe.format not in ACCEPTED_FORMATS:
+        raise ValidationError("只支持JPG、PNG、WebP格式的照片", "photos")
+    if probe.width * probe.height > MAX_PIXELS:
+        raise ValidationError(TOO_MANY_PIXELS, "photos")
+    if probe.format != "JPEG" and probe.width * probe.height > MAX_FULL_DECODE_PIXELS:
+        raise ValidationError(TOO_MANY_PIXELS_UNREDUCED, "photos")
+    probe.verify()
+    return Image.open(BytesIO(data))
+
+
+def _fit_size(width: int, height: int) -> tuple[int, int]:
+    """The stored photo's size: within LONG_EDGE, aspect kept."""
+    scale = min(1.0, LONG_EDGE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _decode(data: bytes) -> Image.Image:
+    """Check an upload and decode it reduced to fit LONG_EDGE, in RGB or L, upright."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            probe = Image.open(BytesIO(data))
-            if probe.format not in ACCEPTED_FORMATS:
-                raise ValidationError("只支持JPG、PNG、WebP格式的照片", "photos")
-            if probe.width * probe.height > MAX_PIXELS:
-                raise ValidationError("照片像素过大，请压缩后再上传", "photos")
-            probe.verify()
-            image = Image.open(BytesIO(data))
+            image = _open_checked(data)
+            image.draft(None, _fit_size(*image.size))  # JPEG only: decode at 1/2…1/8 of the size
             image.load()
+            if image.mode not in ("RGB", "L", "RGBA", "LA"):
+                image = image.convert("RGBA" if image.has_transparency_data else "RGB")  # palette, CMYK, 16-bit
+            if max(image.size) >= 2 * LONG_EDGE:
+                image = image.reduce(max(image.size) // LONG_EDGE)  # by whole steps; frees the full size
+            image.thumbnail((LONG_EDGE, LONG_EDGE))
+            ImageOps.exif_transpose(image, in_place=True)  # keep the photo upright once EXIF is gone
         except ValidationError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValidationError("照片像素过大，请压缩后再上传", "photos") from None
+            raise ValidationError(TOO_MANY_PIXELS, "photos") from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise ValidationError("无法识别的图片文件，请上传JPG、PNG或WebP照片", "photos") from None
+            raise ValidationError(UNRECOGNISED, "photos") from None
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", image.size, "white")
+        background.paste(image, mask=image.getchannel("A"))
+        image = background
     return image
 
 
@@ -70,42 +112,73 @@ def _encode(image: Image.Image) -> bytes:
 
 def prepare(data: bytes) -> tuple[bytes, bytes, int, int]:
     """Check an upload and return (photo JPEG, thumbnail JPEG, width, height)."""
-    image = _open_checked(data)
-    image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
-    if image.mode not in ("RGB", "L"):
-        background = Image.new("RGB", image.size, "white")
-        rgba = image.convert("RGBA")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        image = background
-    image = image.convert("RGB")
-    image.thumbnail((LONG_EDGE, LONG_EDGE))
+    image = _decode(data)
     thumb = ImageOps.fit(image, THUMB_SIZE)
     return _encode(image), _encode(thumb), image.width, image.height
 
 
 def store_uploads(files) -> list[StoredPhoto]:
-    """Check and store every uploaded file (werkzeug FileStorage); on any error nothing stays on disk."""
+    """Check and store the uploaded files (werkzeug FileStorage); on any error nothing stays on disk."""
     files = [f for f in files if f and f.filename]
     if len(files) > MAX_PHOTOS:
         raise ValidationError(f"最多上传{MAX_PHOTOS}张照片", "photos")
-    return store_images([f.read() for f in files])
+    if any(_size_of(f) > MAX_BYTES for f in files):  # before any is read or decoded
+        raise ValidationError(TOO_LARGE, "photos")
+    return store_images(f.read() for f in files)
 
 
-def store_images(images: list[bytes]) -> list[StoredPhoto]:
+def _size_of(upload) -> int:
+    upload.stream.seek(0, os.SEEK_END)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    return size
+
+
+def store_images(images) -> list[StoredPhoto]:
+    """Prepare and write each image (bytes), one at a time, so one decoded photo is in memory at
+    once; on any error (a bad image, a full or read-only disk) what this call wrote is removed."""
     prepared = [prepare(data) for data in images]
+    if not prepared:
+        return []  # a text-only post needs no upload directory
     stored: list[StoredPhoto] = []
-    directory = upload_dir()
-    for photo, thumb, width, height in prepared:
-        name = secrets.token_hex(16)
-        (directory / f"{name}.jpg").write_bytes(photo)
-        (directory / f"{name}_t.jpg").write_bytes(thumb)
-        stored.append(StoredPhoto(f"{name}.jpg", f"{name}_t.jpg", width, height))
+    try:
+        directory = upload_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        for photo, thumb, width, height in prepared:
+            name = secrets.token_hex(16)
+            stored.append(StoredPhoto(f"{name}.jpg", f"{name}_t.jpg", width, height))
+            _write(directory / f"{name}.jpg", photo)
+            _write(directory / f"{name}_t.jpg", thumb)
+    except OSError as error:
+        log.error("Storing a photo failed: %s", errno.errorcode.get(error.errno, error.errno))
+        discard(stored)
+        raise ValidationError(NOT_SAVED, "photos") from None
     return stored
 
 
+def _write(path: Path, data: bytes) -> None:
+    """Write under a temporary name and rename when complete, so a full disk or a killed worker
+    never leaves a truncated photo under a real name."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view):]
+            os.fsync(descriptor)  # on disk before the post that shows it is committed
+        finally:
+            os.close(descriptor)
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def discard(stored: list[StoredPhoto]) -> None:
-    """Remove files of a post that was not saved."""
+    """Remove the files of photos whose post was not saved."""
     directory = upload_dir()
     for photo in stored:
         for name in (photo.file_name, photo.thumb_name):
-            (directory / name).unlink(missing_ok=True)
+            with suppress(OSError):  # a read-only disk: nothing was written there either
+                (directory / name).unlink(missing_ok=True)

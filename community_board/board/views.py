@@ -121,19 +121,26 @@ def compose(compound_id: int, key: str):
     current = queries.section_by_key(key)
     require(current_user, Action.POST, SectionBoard(compound, current))
     form = PostForm()
+    uploads = request.files.getlist(form.photos.name)
     if form.validate_on_submit():
         release_write_lock()  # image work holds no database lock
         try:
-            stored = photos.store_uploads(request.files.getlist(form.photos.name))
+            stored = photos.store_uploads(uploads)
         except ValidationError as error:
             attach_to_form(form, error)
         else:
-            ok, post = save(form, lambda: services.create_post(current_user, compound, current, draft_from(form), stored),
-                            success="发布成功")
+            ok = False
+            try:
+                ok, post = save(form, lambda: services.create_post(current_user, compound, current, draft_from(form),
+                                                                   stored), success="发布成功")
+            finally:
+                if not ok:  # whatever stopped the post, its photos go too
+                    photos.discard(stored)
             if ok:
                 return redirect(url_for("board.post", post_id=post.id))
-            photos.discard(stored)
-    return render_template("board/compose.html", compound=compound, section=current, form=form)
+    # A browser cannot refill a file field: say so when the page comes back without the photos chosen.
+    return render_template("board/compose.html", compound=compound, section=current, form=form,
+                           photos_dropped=any(f.filename for f in uploads))
 
 
 # A post ------------------------------------------------------------------------------------

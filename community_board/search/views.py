@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+import re
 
 import click
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from ..compounds.models import Compound, District, Street
 from ..compounds.services import get_compound_for
 from ..extensions import db, write_transactions
 from ..permissions import Action, Decision, PermissionDenied, can
+from ..web import int_or_none
 from . import bp, indexer, services
 from .models import SearchDocument
 
@@ -37,6 +39,14 @@ def _scope_key(node) -> str:
     return f"{type(node).__name__.lower()}:{node.id}"
 
 
+def _typed(name: str, limit: int) -> str:
+    """What was typed in a search box, control characters (PostgreSQL refuses a NUL in any text) as spaces."""
+    return _CONTROL.sub(" ", request.args.get(name) or "").strip()[:limit]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 @bp.route("/search")
 @login_required
 def search():
@@ -44,8 +54,8 @@ def search():
     if not scopes:
         raise PermissionDenied(Decision.FORBIDDEN, "通过居委会实名审核后即可搜索本小区的帖子。")
     chosen = next((s for s in scopes if _scope_key(s) == request.args.get("scope")), scopes[0])
-    text = (request.args.get("q") or "").strip()[:50]
-    section_id = request.args.get("section", type=int)
+    text = _typed("q", 50)
+    section_id = int_or_none(request.args.get("section"))
     open_cases = request.args.get("open") == "1"
     words, page = ([], None)
     if text:
@@ -63,7 +73,7 @@ def search():
 def similar(compound_id: int):
     """JSON for the compose page: open posts that may be the same problem as the title typed."""
     compound = get_compound_for(current_user, compound_id, Action.POST)
-    title = (request.args.get("title") or "").strip()[:60]
+    title = _typed("title", 60)
     posts = services.similar_open_posts(current_user, compound, title) if len(title) >= 2 else []
     return jsonify(posts=[
         {"id": p.id, "title": p.title, "url": url_for("board.post", post_id=p.id),

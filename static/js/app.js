@@ -93,24 +93,37 @@
       });
   });
 
-  // Photo previews while composing.
+  // Photo previews while composing; too many or too large photos are refused before the upload
+  // (the server would refuse them too, after the wait).
   document.addEventListener("change", function (event) {
     var input = event.target;
     if (!input.matches || !input.matches("[data-photo-input]")) return;
     var previews = input.closest("form").querySelector("[data-photo-previews]");
+    var files = Array.prototype.slice.call(input.files);
+    var maxCount = Number(input.getAttribute("data-max-count"));
+    var maxBytes = Number(input.getAttribute("data-max-bytes"));
+    var tooLarge = files.filter(function (file) { return file.size > maxBytes; });
     previews.textContent = "";
-    Array.prototype.slice.call(input.files, 0, 9).forEach(function (file) {
+    var problem = "";
+    if (files.length > maxCount) {
+      problem = "最多上传" + maxCount + "张照片，请重新选择";
+    } else if (tooLarge.length) {
+      problem = "“" + tooLarge[0].name + "”超过" + Math.round(maxBytes / 1048576) + "MB，请压缩后重新选择";
+    }
+    if (problem) {
+      input.value = "";
+      var warning = document.createElement("p");
+      warning.className = "field-error";
+      warning.textContent = problem;
+      previews.appendChild(warning);
+      return;
+    }
+    files.forEach(function (file) {
       var image = document.createElement("img");
       image.alt = file.name;
       image.src = URL.createObjectURL(file);
       previews.appendChild(image);
     });
-    if (input.files.length > 9) {
-      var warning = document.createElement("p");
-      warning.className = "field-error";
-      warning.textContent = "最多上传9张照片";
-      previews.appendChild(warning);
-    }
   });
 
   // 这些帖子可能与你的问题相同: as a title is typed in 身边事, show open posts that may match.
