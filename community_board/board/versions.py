@@ -8,7 +8,8 @@ on their compound's board. Statements that bypass the ORM (counters) call ``touc
 
 The version moves once per transaction, as its last statement before COMMIT, compounds in id order:
 every board write takes its row locks in one order (its posts, options … first, the compound last),
-so concurrent writes queue on PostgreSQL instead of deadlocking.
+so concurrent writes queue on PostgreSQL instead of deadlocking. A verb that changes a compound's
+own counters (post_count, solved_count) does so as its last update, for the same reason.
 
 What pages show besides the board itself (a compound's, street's or department's name, set by the
 district admin) moves no version: kept pages show such a change within the minute, which is in
