@@ -5,7 +5,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import flash
+from flask import current_app, flash
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BaseConverter, IntegerConverter
 
@@ -16,11 +17,35 @@ from .extensions import MAX_ID, db
 STALE_MESSAGE = "该工单已被他人更新，请刷新"
 
 
-def _attempt(work: Callable[[], Any], on_error: Callable[[ValidationError], None]) -> tuple[bool, Any]:
-    """One transaction: commit what ``work`` did, or roll it all back on a ValidationError."""
+# PostgreSQL aborts a transaction to break a deadlock (40P01) or a serialization conflict (40001);
+# run again, it goes through. SQLite's "database is locked" already waited its busy timeout.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _aborted_by_database(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def commit_work(work: Callable[[], Any]) -> Any:
+    """Run ``work`` and commit it, once more if the database aborted it for a conflict with another
+    writer. ``work`` must be safe to run again: objects it uses reload after the rollback."""
     try:
         result = work()
         db.session.commit()
+    except DBAPIError as error:
+        if not _aborted_by_database(error):
+            raise
+        db.session.rollback()
+        current_app.logger.warning("transaction retried after %s", type(error.orig).__name__)
+        result = work()
+        db.session.commit()
+    return result
+
+
+def _attempt(work: Callable[[], Any], on_error: Callable[[ValidationError], None]) -> tuple[bool, Any]:
+    """One transaction: commit what ``work`` did, or roll it all back on a ValidationError."""
+    try:
+        result = commit_work(work)
     except ValidationError as error:
         db.session.rollback()
         on_error(error)

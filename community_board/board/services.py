@@ -134,7 +134,7 @@ def _bump(model, row_id: int, **deltas: int) -> None:
     values = {name: getattr(model, name) + delta for name, delta in deltas.items()}
     db.session.execute(sa.update(model).where(model.id == row_id).values(**values))
     if model is Post:  # the flush hook does not see this statement; the counts show on the board
-        versions.bump_posts(db.session.connection(), [row_id])
+        versions.touch_posts(db.session, [row_id])
 
 
 def create_post(actor, compound: Compound, section: Section, draft: PostDraft, photos: list[StoredPhoto] = ()) -> Post:

@@ -1,10 +1,15 @@
-"""Compound board versions: every flush that changes what a board shows moves the version of the
-compounds concerned, in the same transaction, so a page part cached under an older version is
+"""Compound board versions: every transaction that changes what a board shows moves the version of
+the compounds concerned, in the same transaction, so a page part cached under an older version is
 never served again (board/cached_parts.py).
 
 Models carrying a compound (posts, replies, cases, proposals) or a post (likes, photos, 我也遇到) are
 registered with ``track``; a resident's name, address, party badge, verification and household show
-on their compound's board. Statements that bypass the ORM (counters) call ``bump`` or ``bump_posts``.
+on their compound's board. Statements that bypass the ORM (counters) call ``touch`` or ``touch_posts``.
+
+The version moves once per transaction, as its last statement before COMMIT, compounds in id order:
+every board write takes its row locks in one order (its posts, options … first, the compound last),
+so concurrent writes queue on PostgreSQL instead of deadlocking. A verb that changes a compound's
+own counters (post_count, solved_count) does so as its last update, for the same reason.
 
 A compound's, street's or department's name shows on board pages too: the district admin's rename
 (compounds/services.py) calls ``bump`` for the compounds whose pages show it.
@@ -34,21 +39,17 @@ track(Post, Reply)
 track(Like, Photo, MeToo, via="post")
 
 
-def bump(connection, compound_ids) -> None:
-    ids = sorted({i for i in compound_ids if i is not None})
-    if ids:
-        table = Compound.__table__
-        connection.execute(table.update().where(table.c.id.in_(ids))
-                           .values(board_version=table.c.board_version + 1))
+_COMPOUNDS, _POSTS = "board_compounds_touched", "board_posts_touched"  # keys in session.info
 
 
-def bump_posts(connection, post_ids) -> None:
-    ids = sorted(set(post_ids))
-    if ids:
-        table = Compound.__table__
-        connection.execute(table.update()
-                           .where(table.c.id.in_(sa.select(Post.compound_id).where(Post.id.in_(ids))))
-                           .values(board_version=table.c.board_version + 1))
+def touch(session: Session, compound_ids) -> None:
+    """These compounds' boards changed in this transaction: their versions move when it commits."""
+    session.info.setdefault(_COMPOUNDS, set()).update(i for i in compound_ids if i is not None)
+
+
+def touch_posts(session: Session, post_ids) -> None:
+    """These posts changed in this transaction: their compounds' versions move when it commits."""
+    session.info.setdefault(_POSTS, set()).update(i for i in post_ids if i is not None)
 
 
 def _resident_changed(user: User) -> bool:
@@ -57,7 +58,7 @@ def _resident_changed(user: User) -> bool:
 
 
 @event.listens_for(Session, "after_flush")
-def _move_versions(session: Session, _context) -> None:
+def _note_changes(session: Session, _context) -> None:
     compounds, posts = set(), set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         model = type(obj)
@@ -67,7 +68,31 @@ def _move_versions(session: Session, _context) -> None:
             posts.add(obj.post_id)
         elif model is User and obj.compound_id and (obj in session.new or _resident_changed(obj)):
             compounds.add(obj.compound_id)
-    if compounds or posts:
-        connection = session.connection()
-        bump(connection, compounds)
-        bump_posts(connection, posts)
+    touch(session, compounds)
+    touch_posts(session, posts)
+
+
+@event.listens_for(Session, "before_commit")
+def _move_versions_last(session: Session) -> None:
+    # Also called when a savepoint is released: the versions wait for the transaction's own commit.
+    # (Every savepoint here is a ``with begin_nested()`` block, closed before the commit.)
+    if session.in_nested_transaction():
+        return
+    session.flush()  # what is still pending: its changes are noted, its row locks taken first
+    compounds, posts = session.info.pop(_COMPOUNDS, set()), session.info.pop(_POSTS, set())
+    if not (compounds or posts):
+        return
+    connection = session.connection()
+    if posts:
+        compounds |= set(connection.scalars(sa.select(Post.compound_id).where(Post.id.in_(sorted(posts)))))
+    table = Compound.__table__
+    for compound_id in sorted(compounds):
+        connection.execute(table.update().where(table.c.id == compound_id)
+                           .values(board_version=table.c.board_version + 1))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_changes(session: Session, transaction) -> None:
+    if transaction.parent is None:  # rolled back (a commit has already taken them)
+        session.info.pop(_COMPOUNDS, None)
+        session.info.pop(_POSTS, None)

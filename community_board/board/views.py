@@ -20,7 +20,7 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..security import PRIVATE_REVALIDATED
-from ..web import int_or_none, perform, safe_redirect_target, save
+from ..web import commit_work, int_or_none, perform, safe_redirect_target, save
 from . import bp, cached_parts, photos, queries, services
 from .forms import (
     HideForm,
@@ -206,8 +206,7 @@ def like(post_id: int):
     current = queries.get_post_for(current_user, post_id, Action.LIKE)
     if not ActionForm().validate_on_submit():
         return jsonify(error="页面已过期，请刷新"), 400
-    liked = services.toggle_like(current_user, current)
-    db.session.commit()
+    liked = commit_work(lambda: services.toggle_like(current_user, current))
     if request.accept_mimetypes.best == "application/json":
         return jsonify(liked=liked, like_count=current.like_count)
     return redirect(url_for("board.post", post_id=current.id))
@@ -220,8 +219,7 @@ def me_too(post_id: int):
     if not ActionForm().validate_on_submit():
         return jsonify(error="页面已过期，请刷新"), 400
     try:
-        count = services.me_too(current_user, current)
-        db.session.commit()
+        count = commit_work(lambda: services.me_too(current_user, current))
     except ValidationError as error:
         db.session.rollback()
         if request.accept_mimetypes.best == "application/json":

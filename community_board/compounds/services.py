@@ -176,7 +176,7 @@ def _rename(actor, action: str, node, name: str, taken: str, shown_on) -> None:
     except IntegrityError:
         raise ValidationError(taken, "name") from None
     compound_ids = db.session.scalars(sa.select(Compound.id).where(shown_on)).all()
-    versions.bump(db.session.connection(), compound_ids)
+    versions.touch(db.session, compound_ids)
     audit.record(actor, action, node, district_id=node.district_id, note=f"{old} → {name}")
 
 

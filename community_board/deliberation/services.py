@@ -140,10 +140,13 @@ def ballot_of(user: User, proposal: Proposal) -> Ballot | None:
     return db.session.scalar(sa.select(Ballot).where(Ballot.proposal_id == proposal.id, Ballot.voter_key == key))
 
 
-def _bump_option(proposal: Proposal, option_id: int, delta: int) -> None:
-    db.session.execute(sa.update(ProposalOption).where(ProposalOption.id == option_id)
-                       .values(vote_count=ProposalOption.vote_count + delta))
-    versions.bump(db.session.connection(), [proposal.compound_id])  # the tally is on the post page
+def _count_votes(proposal: Proposal, deltas: dict[int, int]) -> None:
+    """Change options' vote counts in id order: two voters moving between the same two options
+    lock them in the same order, so they queue instead of deadlocking."""
+    for option_id in sorted(deltas):
+        db.session.execute(sa.update(ProposalOption).where(ProposalOption.id == option_id)
+                           .values(vote_count=ProposalOption.vote_count + deltas[option_id]))
+    versions.touch(db.session, [proposal.compound_id])  # the tally is on the post page
 
 
 def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None) -> Ballot:
@@ -160,8 +163,7 @@ def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None)
         if ballot.voter_id != actor.id:
             raise ValidationError("您家已由其他家庭成员投票")
         if ballot.option_id != option_id:
-            _bump_option(proposal, ballot.option_id, -1)
-            _bump_option(proposal, option_id, +1)
+            _count_votes(proposal, {ballot.option_id: -1, option_id: +1})
             ballot.option_id, ballot.updated_at = option_id, utcnow()
         return ballot
     ballot = Ballot(proposal_id=proposal.id, option_id=option_id, voter_id=actor.id, voter_key=key)
@@ -170,7 +172,7 @@ def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None)
             db.session.add(ballot)
     except IntegrityError:  # the same voter (or household) voted at the same moment
         raise ValidationError("已经投过票了，刷新后可以修改选择") from None
-    _bump_option(proposal, option_id, +1)
+    _count_votes(proposal, {option_id: +1})
     db.session.execute(sa.update(Proposal).where(Proposal.id == proposal.id)
                        .values(ballot_count=Proposal.ballot_count + 1))
     return ballot
