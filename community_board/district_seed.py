@@ -606,7 +606,8 @@ class DistrictGenerator:
                    "salutation": fields.pop("salutation", None), "compound_id": None, "building": None, "unit": None,
                    "room": None, "household_id": None, "resident_status": None, "rejection_reason": None,
                    "id_number_hmac": None, "id_number_last4": None, "party_badge": "none", "session_version": 1,
-                   "active": True, "created_at": created, "consented_at": None, "verified_at": None}
+                   "active": True, "created_at": created, "password_changed_at": created, "consented_at": None,
+                   "verified_at": None}
             row.update(fields)
             self._phone += 1
             users.append(row)
