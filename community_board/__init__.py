@@ -141,6 +141,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(police_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(notifications_bp)
+    _init_features(app)
+
+
+def _init_features(app: Flask) -> None:
+    """What each feature declares to the app: object rules, text freezes."""
+    from . import board, cases, deliberation
+
+    board.init_app(app)
+    cases.init_app(app)
+    deliberation.init_app(app)
 
 
 def _init_templates(app: Flask) -> None:

@@ -12,6 +12,8 @@ import enum
 from collections.abc import Callable
 from typing import Protocol
 
+from flask import current_app
+
 from .compounds.models import StaffRole
 from .timeutil import format_local
 
@@ -122,21 +124,24 @@ RESIDENT_RIGHTS = frozenset(
 # harm to staff and deleting their own posts stay.
 SUSPENDED_FROM = frozenset({Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE})
 
-# Rules that look at the object itself (its author, state, section), registered by features.
-# A rule gets (user, target, staff roles covering the target) once the role check has passed.
+# Rules that look at the object itself (its author, state, section): each feature declares its
+# table (action → rule, what its 403 tells the user) in its init_app through ``register_rules``.
+# A rule gets (user, target, staff roles over the target's own compound) once the role check passed.
 ObjectRule = Callable[[object, object, frozenset[StaffRole]], "Decision"]
-OBJECT_RULES: dict[Action, ObjectRule] = {}
-OBJECT_RULE_REASONS: dict[Action, str] = {}  # what a 403 from the rule tells the user
+_RULES = "object_rules"  # in app.extensions: {action: (rule, why)}
 
 
-def object_rule(*actions: Action, why: str):
-    def register(rule: ObjectRule) -> ObjectRule:
-        for action in actions:
-            OBJECT_RULES[action] = rule
-            OBJECT_RULE_REASONS[action] = why
-        return rule
+def register_rules(app, rules: dict[Action, tuple[ObjectRule, str]]) -> None:
+    """Declare object rules for ``app``; an action has at most one rule, so a second is an error."""
+    registered = app.extensions.setdefault(_RULES, {})
+    for action, rule_and_reason in rules.items():
+        if action in registered:
+            raise RuntimeError(f"an object rule for {action} is registered already")
+        registered[action] = rule_and_reason
 
-    return register
+
+def _object_rule(action: Action) -> tuple[ObjectRule, str] | None:
+    return current_app.extensions[_RULES].get(action)
 
 
 def covers(outer: Scope, inner: Scope) -> bool:
@@ -194,13 +199,13 @@ def _decide(user, action: Action, target: Scoped) -> Decision:
     )
     if not (as_resident or roles & STAFF_RIGHTS[action]):
         return Decision.FORBIDDEN
-    rule = OBJECT_RULES.get(action)
-    if rule is None:
+    declared = _object_rule(action)
+    if declared is None:
         return Decision.ALLOW
     # Rights over the object itself (moderating it, reading it once deleted) come from roles over its
     # own compound: reading a street-wide article from below grants reading it, nothing more.
     own_roles = frozenset(role for role, scope in pairs if role is not None and covers(scope, own_scope))
-    return rule(user, target, own_roles)
+    return declared[0](user, target, own_roles)
 
 
 def can(user, action: Action, target: Scoped) -> bool:
@@ -237,9 +242,9 @@ def forbidden_reason(user, action: Action, target: Scoped) -> str:
         if status == "rejected":
             return "您的实名认证未通过，请在“我的”页面按居委会的说明修改资料后重新提交。"
     roles = {role for role, scope in _user_scopes(user) if role is not None and covers(scope, target.scope)}
-    rule_reason = OBJECT_RULE_REASONS.get(action)
-    if rule_reason and (roles & STAFF_RIGHTS[action] or (action in RESIDENT_RIGHTS and user.is_verified_resident)):
-        return rule_reason  # the role allowed it; the object's own rule said no
+    declared = _object_rule(action)
+    if declared and (roles & STAFF_RIGHTS[action] or (action in RESIDENT_RIGHTS and user.is_verified_resident)):
+        return declared[1]  # the role allowed it; the object's own rule said no
     return STAFF_ONLY
 
 

@@ -13,6 +13,7 @@ from ..compounds.models import Compound
 from ..extensions import db
 from ..pagination import Page, keyset_page
 from ..permissions import Action, Decision, PermissionDenied, can, require
+from . import visibility
 from .models import Like, Photo, Post, Reply, Report, ReportStatus, Section, TradeStatus
 
 PINNED_LIMIT = 5
@@ -40,11 +41,11 @@ def section_by_key(key: str) -> Section:
 
 
 def _visible_posts(viewer, compound: Compound):
-    stmt = sa.select(Post).where(Post.compound_id == compound.id, Post.deleted_at.is_(None))
-    if not can(viewer, Action.MODERATE, compound):
-        stmt = stmt.where(Post.hidden_at.is_(None))
-    if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
-        stmt = stmt.where(sa.or_(Post.is_private.is_(False), Post.author_id == viewer.id))
+    stmt = sa.select(Post).where(
+        Post.compound_id == compound.id,
+        visibility.in_circulation_sql(hidden_too=can(viewer, Action.MODERATE, compound)),
+        visibility.reads_private_sql(viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, compound)),
+    )
     # A card shows the excerpt, never the body: leave the long text in the database.
     return stmt.options(joinedload(Post.author),
                         defer(Post.body, raiseload=True), defer(Post.body_html, raiseload=True))
@@ -155,7 +156,7 @@ def open_reports(viewer, compound: Compound, cursor: str | None, limit: int) -> 
         .options(selectinload(Report.post), selectinload(Report.reply), selectinload(Report.reporter))
     )
     if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
-        stmt = stmt.where(Report.post_id.not_in(sa.select(Post.id).where(_private_to(viewer, compound))))
+        stmt = stmt.where(Report.post_id.not_in(sa.select(Post.id).where(_unreadable_private(viewer, compound))))
     return keyset_page(stmt, Report, cursor, limit, newest_first=False)
 
 
@@ -166,9 +167,10 @@ def post_titles(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Post.id, Post.title).where(Post.id.in_(ids))).all())
 
 
-def _private_to(viewer, compound: Compound):
-    """SQL: the compound's private questions ``viewer`` may not read (the SQL side of rules._visible)."""
-    return sa.and_(Post.compound_id == compound.id, Post.is_private.is_(True), Post.author_id != viewer.id)
+def _unreadable_private(viewer, compound: Compound):
+    """SQL: the compound's private questions ``viewer`` (no private reader there) may not read."""
+    return sa.and_(Post.compound_id == compound.id,
+                   sa.not_(visibility.reads_private_sql(viewer, private_reader=False)))
 
 
 def moderation_log(viewer, compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
@@ -179,11 +181,11 @@ def moderation_log(viewer, compound: Compound, cursor: str | None, limit: int) -
         .options(selectinload(AuditEntry.actor))
     )
     if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
-        unreadable = sa.select(Post.id).where(_private_to(viewer, compound))
+        unreadable = sa.select(Post.id).where(_unreadable_private(viewer, compound))
         stmt = stmt.where(
             sa.not_(sa.and_(AuditEntry.target_type == Post.__tablename__, AuditEntry.target_id.in_(unreadable))),
             sa.not_(sa.and_(AuditEntry.target_type == Reply.__tablename__, AuditEntry.target_id.in_(
-                sa.select(Reply.id).join(Post, Post.id == Reply.post_id).where(_private_to(viewer, compound))))),
+                sa.select(Reply.id).join(Post, Post.id == Reply.post_id).where(_unreadable_private(viewer, compound))))),
         )
     return keyset_page(stmt, AuditEntry, cursor, limit)
 

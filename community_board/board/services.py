@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit
@@ -161,19 +162,19 @@ def create_post(actor, compound: Compound, section: Section, draft: PostDraft, p
     return post
 
 
-# Features that freeze a post's text once others acted on it (议事厅: a ballot) give the reason,
-# or None; the board itself does not know them (deliberation/__init__.py registers its check).
-_TEXT_FREEZES: list[Callable[[Post, bool], str | None]] = []
+# Features that freeze a post's text once others acted on it (议事厅: a ballot) declare it in their
+# init_app; the board itself does not know them.
+_TEXT_FREEZES = "board_text_freezes"  # in app.extensions: [check(post, for_update) -> reason | None]
 
 
-def freeze_text_when(check: Callable[[Post, bool], str | None]) -> None:
-    if check not in _TEXT_FREEZES:
-        _TEXT_FREEZES.append(check)
+def freeze_text_when(app, check: Callable[[Post, bool], str | None]) -> None:
+    app.extensions.setdefault(_TEXT_FREEZES, []).append(check)
 
 
 def frozen_reason(post: Post, for_update: bool = False) -> str | None:
     """Why the post may no longer be edited, whatever the edit window says (None: it may)."""
-    return next(filter(None, (check(post, for_update) for check in _TEXT_FREEZES)), None)
+    checks = current_app.extensions.get(_TEXT_FREEZES, ())
+    return next(filter(None, (check(post, for_update) for check in checks)), None)
 
 
 def edit_post(actor, post: Post, draft: PostDraft) -> None:

@@ -1,9 +1,9 @@
-"""Case object rules for ``permissions.authorize``."""
+"""Case object rules for ``permissions.authorize``; ``RULES`` is the table the cases init_app declares."""
 from __future__ import annotations
 
-from ..board.rules import _visible
+from ..board.rules import visible
 from ..compounds.models import StaffRole
-from ..permissions import Action, Decision, object_rule
+from ..permissions import Action, Decision, ObjectRule
 from .models import Case, CaseStatus, Level
 
 POLICE_SECTION = "police"
@@ -13,9 +13,8 @@ def _department_ids(user) -> set[int]:
     return {a.department_id for a in user.assignments if a.role is StaffRole.DEPARTMENT and a.department_id}
 
 
-@object_rule(Action.FILE_CASE, why="民警只能为警民直通车的帖子立案，已隐藏的帖子不能立案。")
 def _may_file(user, post, roles) -> Decision:
-    readable = _visible(post, user, roles)  # a private question is filed only by those who may read it
+    readable = visible(user, post, roles)  # a private question is filed only by those who may read it
     if readable is not Decision.ALLOW:
         return readable
     if post.is_hidden:
@@ -26,7 +25,6 @@ def _may_file(user, post, roles) -> Decision:
     return Decision.ALLOW
 
 
-@object_rule(Action.VIEW_CASE, Action.WORK_CASE, Action.NOTE_CASE, why="这个工单没有派给您的部门。")
 def _may_handle(user, case: Case, roles) -> Decision:
     """Department staff reach only the cases dispatched to their department (404 otherwise)."""
     if roles <= {StaffRole.DEPARTMENT} and not (_department_ids(user) & case.department_ids):
@@ -34,11 +32,10 @@ def _may_handle(user, case: Case, roles) -> Decision:
     return Decision.ALLOW
 
 
-@object_rule(Action.READ_CASE_DETAILS, why="这是私下提问，反映人和内容仅民警、书记和承办部门可见。")
 def _may_read_details(user, case: Case, roles) -> Decision:
     """The case of a private question shows who asked and what only to the question's readers and to
     the levels it reached: the departments it was dispatched to, the grid centres it was escalated to."""
-    if not case.post.is_private or _visible(case.post, user, roles) is Decision.ALLOW:
+    if not case.post.is_private or visible(user, case.post, roles) is Decision.ALLOW:
         return Decision.ALLOW
     if _department_ids(user) & case.department_ids:
         return Decision.ALLOW
@@ -46,14 +43,12 @@ def _may_read_details(user, case: Case, roles) -> Decision:
     return Decision.ALLOW if roles & reached.get(case.level, set()) else Decision.FORBIDDEN
 
 
-@object_rule(Action.RATE_CASE, why="只有反映问题的居民可以在办结后评价。")
 def _may_rate(user, case: Case, roles) -> Decision:
     if case.reporter_id != user.id:
         return Decision.FORBIDDEN
     return Decision.ALLOW if case.status is CaseStatus.RESOLVED else Decision.FORBIDDEN
 
 
-@object_rule(Action.ESCALATE_CASE, why="只有当前负责这一层级的工作人员可以升级工单。")
 def _may_escalate(user, case: Case, roles) -> Decision:
     """Each level passes a case up from its own level only."""
     if case.level is Level.COMPOUND:
@@ -61,3 +56,13 @@ def _may_escalate(user, case: Case, roles) -> Decision:
     if case.level is Level.STREET and StaffRole.GRID_STREET in roles:
         return Decision.ALLOW
     return Decision.FORBIDDEN
+
+
+# Declared to permissions.authorize by the cases init_app: action → (rule, what its 403 says).
+RULES: dict[Action, tuple[ObjectRule, str]] = {
+    Action.FILE_CASE: (_may_file, "民警只能为警民直通车的帖子立案，已隐藏的帖子不能立案。"),
+    **dict.fromkeys((Action.VIEW_CASE, Action.WORK_CASE, Action.NOTE_CASE), (_may_handle, "这个工单没有派给您的部门。")),
+    Action.READ_CASE_DETAILS: (_may_read_details, "这是私下提问，反映人和内容仅民警、书记和承办部门可见。"),
+    Action.RATE_CASE: (_may_rate, "只有反映问题的居民可以在办结后评价。"),
+    Action.ESCALATE_CASE: (_may_escalate, "只有当前负责这一层级的工作人员可以升级工单。"),
+}

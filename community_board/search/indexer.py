@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from ..board import visibility
 from ..board.models import Post, Reply
 from .models import SearchDocument
 from .segment import index_words, normalize
@@ -18,15 +19,13 @@ _REPLY_FIELDS = ("body", "hidden_at", "deleted_at")
 
 
 def _document(key, post: Post, text: str, *, reply: Reply | None = None) -> dict:
-    visible = post.hidden_at is None and post.deleted_at is None
-    if reply is not None:
-        visible = visible and reply.hidden_at is None and reply.deleted_at is None
+    visible = visibility.in_circulation(post) and (reply is None or visibility.in_circulation(reply))
     words = index_words(text)
     scope_words = [f"c{post.compound_id}", f"s{post.street_id}"]
     return {
         "key": key, "post_id": post.id, "reply_id": reply.id if reply else None, "district_id": post.district_id,
         "street_id": post.street_id, "compound_id": post.compound_id, "section_id": post.section_id,
-        "author_id": (reply or post).author_id, "private_to": post.author_id if post.is_private else None,
+        "author_id": (reply or post).author_id, "private_to": visibility.private_to(post),
         "visible": visible, "created_at": (reply or post).created_at, "text": normalize(text),
         "words": " ".join(scope_words + words),
     }
@@ -77,12 +76,9 @@ def _reindex(session: Session, _context) -> None:
     write(connection, rows)
     table = SearchDocument.__table__
     for post in posts_changed:  # replies follow their post's visibility and privacy
-        post_visible = post.hidden_at is None and post.deleted_at is None
-        reply_visible = ~sa.exists().where(
-            Reply.id == table.c.reply_id, sa.or_(Reply.hidden_at.is_not(None), Reply.deleted_at.is_not(None))
-        )
+        reply_visible = sa.exists().where(Reply.id == table.c.reply_id, visibility.in_circulation_sql(Reply))
         connection.execute(
             table.update().where(table.c.post_id == post.id, table.c.reply_id.is_not(None))
-            .values(private_to=post.author_id if post.is_private else None,
-                    visible=reply_visible if post_visible else sa.false())
+            .values(private_to=visibility.private_to(post),
+                    visible=reply_visible if visibility.in_circulation(post) else sa.false())
         )

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 
+from ..board import visibility
 from ..board.models import Post, Reply, Section
 from ..cases.models import OPEN_STATUSES, Case
 from ..compounds.models import Compound, District, Street
@@ -104,9 +105,9 @@ def _plan_for_these_words() -> None:
 def _scope_filter(viewer, scope):
     """(index terms, SQL) for a compound, street or district, and what private questions show."""
     if isinstance(scope, Compound):
-        private_ok = can(viewer, Action.READ_PRIVATE_QUESTIONS, scope)
-        privacy = sa.true() if private_ok else sa.or_(SearchDocument.private_to.is_(None),
-                                                      SearchDocument.private_to == viewer.id)
+        privacy = visibility.reads_private_sql(
+            viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, scope),
+            is_private=SearchDocument.private_to.is_not(None), author_id=SearchDocument.private_to)
         return [Term(f"c{scope.id}")], sa.and_(SearchDocument.compound_id == scope.id, privacy)
     if isinstance(scope, Street):
         return [Term(f"s{scope.id}")], sa.and_(SearchDocument.street_id == scope.id,
