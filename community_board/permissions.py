@@ -122,7 +122,8 @@ RESIDENT_RIGHTS = frozenset(
 
 # What a suspended (禁言) user may not do until it ends: publish or take part. Reading, reporting
 # harm to staff and deleting their own posts stay.
-SUSPENDED_FROM = frozenset({Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE})
+SUSPENDED_FROM = frozenset({Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE,
+                            Action.SET_POST_STATUS})  # its 互助 thanks note is published text
 
 # Rules that look at the object itself (its author, state, section): each feature declares its
 # table (action → rule, what its 403 tells the user) in its init_app through ``register_rules``.

@@ -342,13 +342,17 @@ def test_a_suspended_resident_reads_but_cannot_take_part(world, resident, secret
 
 @pytest.mark.parametrize("action, decision", [
     (Action.VIEW_BOARD, Decision.ALLOW), (Action.POST, Decision.FORBIDDEN), (Action.REPORT, Decision.ALLOW),
+    (Action.SET_POST_STATUS, Decision.FORBIDDEN),
 ])
 def test_suspension_in_authorize(world, resident, secretary, action, decision):
+    own_item = make_post(resident, world.compound_a, key="second_hand", title="旧自行车", price_yuan="50",
+                         condition="used")
     lifecycle.suspend(secretary, resident, lifecycle.SuspensionLength.DAYS_3, "刷屏")
     db.session.commit()
 
-    assert authorize(resident, action, world.compound_a if action is not Action.REPORT
-                     else make_post(neighbour(world), world.compound_a)) is decision
+    target = {Action.REPORT: lambda: make_post(neighbour(world), world.compound_a),
+              Action.SET_POST_STATUS: lambda: own_item}.get(action, lambda: world.compound_a)()
+    assert authorize(resident, action, target) is decision
 
 
 def test_a_suspension_lifts_itself_when_the_period_ends(world, resident, secretary, clock):

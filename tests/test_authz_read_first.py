@@ -220,3 +220,19 @@ def test_a_403_says_why_in_the_readers_situation(world, pending_resident, reside
     db.session.commit()
     locked = signed_in(resident).post(f"/p/{notice.id}/reply", data={"body": "收到"})
     assert locked.status_code == 403 and "已关闭回复" in text_of(locked)
+
+
+def test_staff_who_may_not_read_a_private_question_neither_read_nor_work_its_case(
+        world, resident, secretary, committee, officer, grid_worker):
+    question = ask(resident, title="邻居家暴想私下反映", body="4号楼有人半夜打闹", private=True)
+    case = file_post(officer, question, note="已受理：402室，民警今晚上门")
+    for outsider in (committee, grid_worker):
+        client = signed_in(outsider)
+        page = text_of(client.get(f"/cases/{case.id}"))
+        assert "402室" not in page and "民警今晚上门" not in page
+        for verb in ("dispatch", "withdraw", "note", "escalate"):
+            response = client.post(f"/cases/{case.id}/{verb}", data={"version": case.version, "public_note": "看看"})
+            assert response.status_code == 403, (outsider.real_name, verb)
+    db.session.expire_all()
+    assert case.status.value == "filed" and case.level.value == "compound"
+    assert "民警今晚上门" in text_of(signed_in(secretary).get(f"/cases/{case.id}"))

@@ -32,6 +32,18 @@ def _may_handle(user, case: Case, roles) -> Decision:
     return Decision.ALLOW
 
 
+def _may_work(user, case: Case, roles) -> Decision:
+    """Working on a case (dispatch, progress, notes, escalation) needs knowing what it is about: the
+    case of a private question is handled only by those who may read its details. (Asked of a
+    compound, DISPATCH_CASE means dispatching while filing: the filer reads the post.)"""
+    if not isinstance(case, Case):
+        return Decision.ALLOW
+    handled = _may_handle(user, case, roles)
+    if handled is not Decision.ALLOW:
+        return handled
+    return _may_read_details(user, case, roles)
+
+
 def _may_read_details(user, case: Case, roles) -> Decision:
     """The case of a private question shows who asked and what only to the question's readers and to
     the levels it reached: the departments it was dispatched to, the grid centres it was escalated to."""
@@ -51,18 +63,20 @@ def _may_rate(user, case: Case, roles) -> Decision:
 
 def _may_escalate(user, case: Case, roles) -> Decision:
     """Each level passes a case up from its own level only."""
-    if case.level is Level.COMPOUND:
-        return Decision.ALLOW
-    if case.level is Level.STREET and StaffRole.GRID_STREET in roles:
-        return Decision.ALLOW
-    return Decision.FORBIDDEN
+    if case.level is Level.STREET and StaffRole.GRID_STREET not in roles:
+        return Decision.FORBIDDEN
+    if case.level is Level.DISTRICT:
+        return Decision.FORBIDDEN
+    return _may_read_details(user, case, roles)
 
 
 # Declared to permissions.authorize by the cases init_app: action → (rule, what its 403 says).
 RULES: dict[Action, tuple[ObjectRule, str]] = {
     Action.FILE_CASE: (_may_file, "民警只能为警民直通车的帖子立案，已隐藏的帖子不能立案。"),
-    **dict.fromkeys((Action.VIEW_CASE, Action.WORK_CASE, Action.NOTE_CASE), (_may_handle, "这个工单没有派给您的部门。")),
+    Action.VIEW_CASE: (_may_handle, "这个工单没有派给您的部门。"),
+    **dict.fromkeys((Action.DISPATCH_CASE, Action.WORK_CASE, Action.NOTE_CASE),
+                    (_may_work, "这是私下提问的工单，只有能看到原问题的工作人员可以办理。")),
     Action.READ_CASE_DETAILS: (_may_read_details, "这是私下提问，反映人和内容仅民警、书记和承办部门可见。"),
     Action.RATE_CASE: (_may_rate, "只有反映问题的居民可以在办结后评价。"),
-    Action.ESCALATE_CASE: (_may_escalate, "只有当前负责这一层级的工作人员可以升级工单。"),
+    Action.ESCALATE_CASE: (_may_escalate, "只有当前负责这一层级、并能看到原问题的工作人员可以升级工单。"),
 }

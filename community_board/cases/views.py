@@ -160,8 +160,8 @@ def photo(photo_id: int, thumb: bool = False):
         raise PermissionDenied(Decision.NOT_FOUND)
     event = db.session.get(CaseEvent, image.event_id)
     current = db.session.get(Case, event.case_id)
-    # Public resolution photos: for whoever may see the post, and for the case's handlers.
-    if not can(current_user, Action.VIEW_CASE, current):
+    # Public resolution photos: for whoever may see the post, and for the handlers who know the matter.
+    if not can(current_user, Action.READ_CASE_DETAILS, current):
         board_queries.get_post_for(current_user, current.post_id)
         if current.post.is_hidden:
             raise PermissionDenied(Decision.NOT_FOUND)
