@@ -14,8 +14,10 @@ from community_board.accounts import models as account_models
 from community_board.accounts.lifecycle_models import DetailsChange, ResetCode
 from community_board.accounts.models import DELETED_NAME, PartyBadge, User
 from community_board.audit import AuditEntry
+from community_board.board.models import MeToo, Post
 from community_board.compounds.models import Compound, StaffRole
 from community_board.compounds.services import active_join_code
+from community_board.deliberation.models import Ballot, Electorate, Proposal
 from community_board.extensions import db
 from community_board.notifications.models import Notification
 from community_board.permissions import Action, Decision, authorize
@@ -509,3 +511,106 @@ def test_the_old_boards_kept_pages_follow_a_move(world, resident, other_secretar
                                     f"{db.session.scalar(sa.select(DetailsChange.id))}/approve")
 
     assert "5号楼" not in text_of(reading.get(board))
+
+
+# Review of issue 12 ------------------------------------------------------------------------------
+
+def test_a_code_stops_working_once_its_account_is_given_a_staff_role(world, resident, committee, admin):
+    code = code_on(issue_code(signed_in(committee), resident))
+
+    response = signed_in(admin).post(f"/admin/d/{world.district.id}/staff", data={
+        "phone": resident.phone, "real_name": "", "password": "", "role": "secretary",
+        "scope": f"compound:{world.compound_a.id}"})
+    assert response.status_code == 302
+
+    assert lifecycle.WRONG_RESET_CODE in text_of(redeem(resident.phone, code))
+    assert can_sign_in(resident.phone, PASSWORD) and not can_sign_in(resident.phone, NEW_PASSWORD)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ResetCode)) == 0
+
+
+def test_a_code_of_an_account_that_holds_a_staff_role_is_refused(world, resident, committee):
+    """Even a code row that outlived the role's assignment (e.g. written by an older version)."""
+    code = code_on(issue_code(signed_in(committee), resident))
+    world.assign(resident, StaffRole.COMMITTEE, world.compound_b)
+    db.session.commit()
+
+    assert lifecycle.WRONG_RESET_CODE in text_of(redeem(resident.phone, code))
+    assert can_sign_in(resident.phone, PASSWORD)
+
+
+def move_to_b(world, resident, other_secretary, **changes):
+    lifecycle.request_change(resident, world.compound_b, lifecycle.ResidentDetails(**{
+        "real_name": resident.real_name, "salutation": resident.salutation, "building": "21", "unit": "",
+        "room": "301", **changes}))
+    db.session.commit()
+    change_id = db.session.scalar(sa.select(DetailsChange.id))
+    assert signed_in(other_secretary).post(
+        f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
+
+
+def test_leaving_after_a_move_takes_the_name_off_the_old_board(world, other_secretary):
+    resident = world.resident(world.compound_a, name="欧阳娜娜")
+    make_post(resident, world.compound_a, title="谁家的猫跑丢了")
+    reading = signed_in(neighbour(world))
+    board = f"/c/{world.compound_a.id}"
+    move_to_b(world, resident, other_secretary)
+    assert "欧阳女士" in text_of(reading.get(board))  # kept, and still right: the name has not changed
+
+    leave(signed_in(resident))
+
+    feed = text_of(reading.get(board))
+    assert "谁家的猫跑丢了" in feed and DELETED_NAME in feed and "欧阳" not in feed
+
+
+def test_a_name_change_after_a_move_shows_on_the_old_board(world, other_secretary):
+    resident = world.resident(world.compound_a, name="欧阳娜娜")
+    make_reply(resident, make_post(neighbour(world), world.compound_a, title="楼道堆物"), body="同意清理")
+    move_to_b(world, resident, other_secretary)
+    reading = signed_in(neighbour(world, name="钱伟", room="602"))
+    post_page = f"/p/{db.session.scalar(sa.select(sa.func.max(Post.id)))}"
+    assert "欧阳女士" in text_of(reading.get(post_page))
+
+    signed_in(fresh(resident)).post("/me/details/change", data=details(name="司马娜娜", building="21", unit="",
+                                                                        room="301"))
+    change_id = db.session.scalar(sa.select(DetailsChange.id))
+    assert signed_in(other_secretary).post(
+        f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
+
+    page = text_of(reading.get(post_page))
+    assert "司马女士" in page and "欧阳" not in page
+
+
+def test_leaving_leaves_no_row_linking_the_account_to_a_household(world, resident, secretary):
+    household_ballot = open_proposal(secretary, world.compound_a, electorate=Electorate.HOUSEHOLDS)
+    per_person = open_proposal(secretary, world.compound_a, title="是否更换小区大门")
+    post = make_post(neighbour(world), world.compound_a)
+    client = signed_in(resident)
+    assert client.post(f"/p/{post.id}/me-too").status_code in (200, 302)
+    for proposal in (household_ballot, per_person):
+        client.post(f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, "赞成")})
+    db.session.commit()
+    household_id = resident.household_id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MeToo)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 2
+
+    leave(signed_in(resident))
+
+    db.session.commit()
+    db.session.expire_all()
+    links = [
+        *db.session.execute(sa.select(MeToo.household_id).where(MeToo.user_id == resident.id)),
+        *db.session.execute(sa.select(Ballot.voter_key).where(Ballot.voter_id == resident.id)),
+        *db.session.execute(sa.select(User.id).where(User.id == resident.id, User.household_id.is_not(None))),
+    ]
+    assert links == []
+    # What the household did still counts, and still counts once.
+    assert db.session.get(Post, post.id).affected_count == 1
+    assert db.session.scalar(sa.select(MeToo.household_id)) == household_id
+    assert {p.post_id: p.ballot_count for p in db.session.scalars(sa.select(Proposal))} == {
+        household_ballot.post_id: 1, per_person.post_id: 1}
+    housemate = world.resident(world.compound_a, name="周强", salutation=account_models.Salutation.MR)
+    assert housemate.household_id == household_id
+    response = signed_in(housemate).post(f"/p/{household_ballot.post_id}/vote",
+                                         data={"option": option_id(household_ballot, "反对")},
+                                         follow_redirects=True)
+    assert "您家已由其他家庭成员投票" in text_of(response)
