@@ -124,6 +124,9 @@ class Config:
     LOGIN_LIMITS = "5 per minute;20 per hour"  # failed sign-ins per address
     LOGIN_CHALLENGE_AFTER = 3  # failures for one phone (from any address) before it asks a question
     LOGIN_FAILURE_WINDOW = timedelta(hours=1)  # how long a failure counts towards that
+    LOGIN_ACCOUNT_PACE = 10  # seconds: past the question, one password per account per this, from unknown devices
+    LOGIN_DEVICE_COOKIE = "device"  # names the accounts that signed in from this browser (keyed digests)
+    LOGIN_DEVICE_LIFETIME = timedelta(days=365)
     PASSWORD_CHANGE_LIMITS = "5 per 15 minutes;20 per day"  # wrong current passwords, per user and per address
     JOIN_LIMITS = "10 per minute;30 per hour"  # a committee office may help many elders register
     PAGE_SIZE = 20
@@ -144,6 +147,7 @@ class ProductionConfig(Config):
     CONFIG_NAME = "production"
     SESSION_COOKIE_NAME = "__Host-session"
     REMEMBER_COOKIE_NAME = "__Host-remember_token"
+    LOGIN_DEVICE_COOKIE = "__Host-device"
 
 
 class BenchConfig(Config):
