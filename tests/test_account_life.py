@@ -614,3 +614,76 @@ def test_leaving_leaves_no_row_linking_the_account_to_a_household(world, residen
                                          data={"option": option_id(household_ballot, "反对")},
                                          follow_redirects=True)
     assert "您家已由其他家庭成员投票" in text_of(response)
+
+
+def from_address(address):
+    client = signed_out()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_wrong_codes_from_other_addresses_do_not_stop_the_owners_reset(world, resident, secretary):
+    code = code_on(issue_code(signed_in(secretary), resident))
+    for n in range(5):
+        assert lifecycle.WRONG_RESET_CODE in text_of(
+            redeem(resident.phone, "ABCD-EFGH", client=from_address(f"203.0.113.{n + 1}")))
+
+    response = redeem(resident.phone, code, client=from_address("198.51.100.30"))
+
+    assert response.status_code == 302
+    assert can_sign_in(resident.phone, NEW_PASSWORD)
+
+
+def test_a_reset_starts_the_password_age_and_clears_failed_sign_ins(world, resident, secretary, dengbao):
+    resident.password_changed_at = utcnow() - timedelta(days=91)
+    db.session.commit()
+    for n in range(5):  # the 等保 profile locks the account
+        Auth(from_address(f"203.0.113.{n + 1}")).login(resident.phone, "Wrong1234")
+    assert not can_sign_in(resident.phone, PASSWORD)
+    code = code_on(issue_code(signed_in(secretary), resident))
+
+    assert redeem(resident.phone, code).status_code == 302
+
+    assert fresh(resident).password_changed_at > utcnow() - timedelta(minutes=1)
+    signed_in_again = Auth(from_address("198.51.100.31")).login(resident.phone, NEW_PASSWORD)
+    assert signed_in_again.status_code == 302 and signed_in_again.headers["Location"] == "/"
+
+
+def test_a_resident_awaiting_verification_cannot_change_the_phone(world, pending_resident):
+    client = signed_in(pending_resident)
+    assert client.get("/me/phone").headers["Location"] == "/me"
+    assert 'href="/me/phone"' not in text_of(client.get("/me"))
+
+    response = client.post("/me/phone", data={"phone": neighbour(world).phone, "current_password": PASSWORD})
+
+    assert response.headers["Location"] == "/me"
+    assert lifecycle.PHONE_TAKEN not in text_of(client.get("/me"))
+    with pytest.raises(lifecycle.ValidationError):
+        lifecycle.change_phone(pending_resident, "13912345678")
+
+
+def test_staff_may_change_their_phone(world, secretary):
+    response = signed_in(secretary).post("/me/phone", data={"phone": "13912345678", "current_password": PASSWORD})
+    assert response.status_code == 302 and fresh(secretary).phone == "13912345678"
+
+
+def test_phone_changes_count_successes_too(world, resident):
+    client = signed_in(resident)
+    for n in range(5):
+        assert client.post("/me/phone", data={"phone": f"1391234567{n}", "current_password": PASSWORD}).status_code == 302
+        client = signed_in(fresh(resident))
+
+    assert client.post("/me/phone", data={"phone": "13912345679", "current_password": PASSWORD}).status_code == 429
+
+
+def test_phone_changes_are_limited_per_address_across_accounts(world):
+    office = [world.resident(name=f"吴{n}", building=str(10 + n)) for n in range(3)]
+    taken, clients = neighbour(world).phone, []
+    for person in office:
+        client = from_address("10.0.5.1")
+        Auth(client).login(person)
+        clients.append(client)
+    statuses = [clients[n % 3].post("/me/phone", data={"phone": taken, "current_password": PASSWORD})
+                .status_code for n in range(11)]
+
+    assert statuses == [200] * 10 + [429]

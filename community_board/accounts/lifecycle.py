@@ -28,7 +28,7 @@ from ..extensions import db
 from ..notifications.models import Notification, NotificationKind
 from ..notifications.services import notify
 from ..pagination import Page, keyset_page
-from ..permissions import Action, Decision, PermissionDenied, require
+from ..permissions import Action, Decision, PermissionDenied, is_staff, require
 from ..persistence import insert_unique
 from ..privacy import masked_phone
 from ..timeutil import format_local, utcnow
@@ -138,7 +138,7 @@ def reset_password_with_code(phone: str, code: str, password_hash: str) -> User:
         raise ValidationError(WRONG_RESET_CODE)
     user = db.session.get(User, row.user_id)
     db.session.delete(row)
-    user.password_hash = password_hash
+    user.password_hash, user.password_changed_at = password_hash, utcnow()
     end_all_sessions(user)
     audit.record(user, "account.password_reset", user, compound=user.compound)
     notify(user.id, NotificationKind.ACCOUNT, "您已用居委会给的重置码设置了新密码；如不是您本人操作，请马上联系居委会")
@@ -234,8 +234,19 @@ def reject_change(actor: User, change: DetailsChange, reason: str) -> None:
 PHONE_TAKEN = "该手机号已被其他账号使用"
 
 
+PHONE_CHANGE_NOT_YET = "通过实名认证后才能更换手机号；如需更换请联系居委会"
+
+
+def may_change_phone(user: User) -> bool:
+    """Verified residents and staff: an account just made by scanning a QR could otherwise try
+    numbers to learn which are registered."""
+    return user.is_verified_resident or is_staff(user)
+
+
 def change_phone(user: User, phone: str) -> None:
     """The sign-in phone; the caller has checked the current password. Other devices sign out."""
+    if not may_change_phone(user):
+        raise ValidationError(PHONE_CHANGE_NOT_YET)
     problem = rules.phone_problem(phone)
     if problem:
         raise ValidationError(problem, "phone")
