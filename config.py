@@ -5,8 +5,11 @@ so that a deployment that forgets to say gets secure cookies.
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import zlib
+from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -121,6 +124,9 @@ class Config:
     LOGIN_LIMITS = "5 per minute;20 per hour"  # failed sign-ins per address
     LOGIN_CHALLENGE_AFTER = 3  # failures for one phone (from any address) before it asks a question
     LOGIN_FAILURE_WINDOW = timedelta(hours=1)  # how long a failure counts towards that
+    LOGIN_ACCOUNT_PACE = 10  # seconds: past the question, one password per account per this, from unknown devices
+    LOGIN_DEVICE_COOKIE = "device"  # names the accounts that signed in from this browser (keyed digests)
+    LOGIN_DEVICE_LIFETIME = timedelta(days=365)
     PASSWORD_CHANGE_LIMITS = "5 per 15 minutes;20 per day"  # wrong current passwords, per user and per address
     JOIN_LIMITS = "10 per minute;30 per hour"  # a committee office may help many elders register
     PAGE_SIZE = 20
@@ -141,6 +147,7 @@ class ProductionConfig(Config):
     CONFIG_NAME = "production"
     SESSION_COOKIE_NAME = "__Host-session"
     REMEMBER_COOKIE_NAME = "__Host-remember_token"
+    LOGIN_DEVICE_COOKIE = "__Host-device"
 
 
 class BenchConfig(Config):
@@ -200,25 +207,41 @@ PLACEHOLDER_WORDS = ("secret", "change", "insecure", "example", "password", "rep
 MIN_SECRET_BYTES = 32
 
 
-_RANDOM_KEY = "set a random one (python -c 'import secrets; print(secrets.token_hex(32))') " \
-              "or unset it to use instance/secret_key"
+MIN_KEY_CHARACTERS = 10  # distinct characters: a random hex key has 16
+MIN_KEY_BITS = 128
 
 
-def _secret_key_problem(key: str | bytes | None) -> str | None:
+def _random_key(name: str) -> str:
+    return (f"set a random one ({name}=$(python -c 'import secrets; print(secrets.token_hex(32))')) "
+            f"or unset it to use instance/{name.lower()}")
+
+
+def _estimated_bits(text: str) -> float:
+    """A generous upper bound on the information in ``text``: its characters' Shannon entropy, and
+    what zlib cannot squeeze out of it (repeats and runs), whichever is less."""
+    counts, length = Counter(text), len(text)
+    shannon = -sum(n / length * math.log2(n / length) for n in counts.values()) * length
+    compressed = (len(zlib.compress(text.encode(), 9)) - 8) * 8  # less the header and checksum
+    return min(shannon, compressed)
+
+
+def _key_problem(name: str, key: str | bytes | None) -> str | None:
+    """SECRET_KEY signs the cookies; ID_HASH_KEY keys the HMAC of ID numbers, which are few enough
+    to enumerate: with a guessable key every stored hash gives its number back."""
     raw = key.encode() if isinstance(key, str) else key or b""
     if len(raw) < MIN_SECRET_BYTES:
-        return f"SECRET_KEY has {len(raw)} bytes, needs {MIN_SECRET_BYTES}: {_RANDOM_KEY}"
-    text = raw.decode(errors="replace").lower()
-    if text in KNOWN_SECRETS or any(word in text for word in PLACEHOLDER_WORDS):
-        return f"SECRET_KEY is a published or placeholder value: {_RANDOM_KEY}"
+        return f"{name} has {len(raw)} bytes, needs {MIN_SECRET_BYTES}: {_random_key(name)}"
+    text = raw.decode(errors="replace")
+    if text.lower() in KNOWN_SECRETS or any(word in text.lower() for word in PLACEHOLDER_WORDS):
+        return f"{name} is a published or placeholder value: {_random_key(name)}"
+    if len(set(text)) < MIN_KEY_CHARACTERS or _estimated_bits(text) < MIN_KEY_BITS:
+        return f"{name} is too regular to be random (repeated or too few different characters): {_random_key(name)}"
     return None
 
 
 def production_problems(settings: Mapping[str, Any]) -> list[str]:
     """What makes ``settings`` unsafe to serve on the internet, one line each."""
-    problems = []
-    if secret_key_problem := _secret_key_problem(settings.get("SECRET_KEY")):
-        problems.append(secret_key_problem)
+    problems = [problem for name in ("SECRET_KEY", "ID_HASH_KEY") if (problem := _key_problem(name, settings.get(name)))]
     if not (settings.get("SESSION_COOKIE_SECURE") and settings.get("REMEMBER_COOKIE_SECURE")):
         problems.append("COOKIE_SECURE=0: production cookies must be Secure; serve the site over https")
     workers = settings.get("WORKERS", 1)

@@ -14,8 +14,10 @@ from community_board.accounts import models as account_models
 from community_board.accounts.lifecycle_models import DetailsChange, ResetCode
 from community_board.accounts.models import DELETED_NAME, PartyBadge, User
 from community_board.audit import AuditEntry
+from community_board.board.models import MeToo, Post
 from community_board.compounds.models import Compound, StaffRole
 from community_board.compounds.services import active_join_code
+from community_board.deliberation.models import Ballot, Electorate, Proposal
 from community_board.extensions import db
 from community_board.notifications.models import Notification
 from community_board.permissions import Action, Decision, authorize
@@ -513,3 +515,179 @@ def test_the_old_boards_kept_pages_follow_a_move(world, resident, other_secretar
                                     f"{db.session.scalar(sa.select(DetailsChange.id))}/approve")
 
     assert "5号楼" not in text_of(reading.get(board))
+
+
+# Review of issue 12 ------------------------------------------------------------------------------
+
+def test_a_code_stops_working_once_its_account_is_given_a_staff_role(world, resident, committee, admin):
+    code = code_on(issue_code(signed_in(committee), resident))
+
+    response = signed_in(admin).post(f"/admin/d/{world.district.id}/staff", data={
+        "phone": resident.phone, "real_name": "", "password": "", "role": "secretary",
+        "scope": f"compound:{world.compound_a.id}"})
+    assert response.status_code == 302
+
+    assert lifecycle.WRONG_RESET_CODE in text_of(redeem(resident.phone, code))
+    assert can_sign_in(resident.phone, PASSWORD) and not can_sign_in(resident.phone, NEW_PASSWORD)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ResetCode)) == 0
+
+
+def test_a_code_of_an_account_that_holds_a_staff_role_is_refused(world, resident, committee):
+    """Even a code row that outlived the role's assignment (e.g. written by an older version)."""
+    code = code_on(issue_code(signed_in(committee), resident))
+    world.assign(resident, StaffRole.COMMITTEE, world.compound_b)
+    db.session.commit()
+
+    assert lifecycle.WRONG_RESET_CODE in text_of(redeem(resident.phone, code))
+    assert can_sign_in(resident.phone, PASSWORD)
+
+
+def move_to_b(world, resident, other_secretary, **changes):
+    lifecycle.request_change(resident, world.compound_b, lifecycle.ResidentDetails(**{
+        "real_name": resident.real_name, "salutation": resident.salutation, "building": "21", "unit": "",
+        "room": "301", **changes}))
+    db.session.commit()
+    change_id = db.session.scalar(sa.select(DetailsChange.id))
+    assert signed_in(other_secretary).post(
+        f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
+
+
+def test_leaving_after_a_move_takes_the_name_off_the_old_board(world, other_secretary):
+    resident = world.resident(world.compound_a, name="欧阳娜娜")
+    make_post(resident, world.compound_a, title="谁家的猫跑丢了")
+    reading = signed_in(neighbour(world))
+    board = f"/c/{world.compound_a.id}"
+    move_to_b(world, resident, other_secretary)
+    assert "欧阳女士" in text_of(reading.get(board))  # kept, and still right: the name has not changed
+
+    leave(signed_in(resident))
+
+    feed = text_of(reading.get(board))
+    assert "谁家的猫跑丢了" in feed and DELETED_NAME in feed and "欧阳" not in feed
+
+
+def test_a_name_change_after_a_move_shows_on_the_old_board(world, other_secretary):
+    resident = world.resident(world.compound_a, name="欧阳娜娜")
+    make_reply(resident, make_post(neighbour(world), world.compound_a, title="楼道堆物"), body="同意清理")
+    move_to_b(world, resident, other_secretary)
+    reading = signed_in(neighbour(world, name="钱伟", room="602"))
+    post_page = f"/p/{db.session.scalar(sa.select(sa.func.max(Post.id)))}"
+    assert "欧阳女士" in text_of(reading.get(post_page))
+
+    signed_in(fresh(resident)).post("/me/details/change", data=details(name="司马娜娜", building="21", unit="",
+                                                                        room="301"))
+    change_id = db.session.scalar(sa.select(DetailsChange.id))
+    assert signed_in(other_secretary).post(
+        f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
+
+    page = text_of(reading.get(post_page))
+    assert "司马女士" in page and "欧阳" not in page
+
+
+def test_leaving_leaves_no_row_linking_the_account_to_a_household(world, resident, secretary):
+    household_ballot = open_proposal(secretary, world.compound_a, electorate=Electorate.HOUSEHOLDS)
+    per_person = open_proposal(secretary, world.compound_a, title="是否更换小区大门")
+    post = make_post(neighbour(world), world.compound_a)
+    client = signed_in(resident)
+    assert client.post(f"/p/{post.id}/me-too").status_code in (200, 302)
+    for proposal in (household_ballot, per_person):
+        client.post(f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, "赞成")})
+    db.session.commit()
+    household_id = resident.household_id
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MeToo)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ballot)) == 2
+
+    leave(signed_in(resident))
+
+    db.session.commit()
+    db.session.expire_all()
+    links = [
+        *db.session.execute(sa.select(MeToo.household_id).where(MeToo.user_id == resident.id)),
+        *db.session.execute(sa.select(Ballot.voter_key).where(Ballot.voter_id == resident.id)),
+        *db.session.execute(sa.select(User.id).where(User.id == resident.id, User.household_id.is_not(None))),
+    ]
+    assert links == []
+    # What the household did still counts, and still counts once.
+    assert db.session.get(Post, post.id).affected_count == 1
+    assert db.session.scalar(sa.select(MeToo.household_id)) == household_id
+    assert {p.post_id: p.ballot_count for p in db.session.scalars(sa.select(Proposal))} == {
+        household_ballot.post_id: 1, per_person.post_id: 1}
+    housemate = world.resident(world.compound_a, name="周强", salutation=account_models.Salutation.MR)
+    assert housemate.household_id == household_id
+    response = signed_in(housemate).post(f"/p/{household_ballot.post_id}/vote",
+                                         data={"option": option_id(household_ballot, "反对")},
+                                         follow_redirects=True)
+    assert "您家已由其他家庭成员投票" in text_of(response)
+
+
+def from_address(address):
+    client = signed_out()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_wrong_codes_from_other_addresses_do_not_stop_the_owners_reset(world, resident, secretary):
+    code = code_on(issue_code(signed_in(secretary), resident))
+    for n in range(5):
+        assert lifecycle.WRONG_RESET_CODE in text_of(
+            redeem(resident.phone, "ABCD-EFGH", client=from_address(f"203.0.113.{n + 1}")))
+
+    response = redeem(resident.phone, code, client=from_address("198.51.100.30"))
+
+    assert response.status_code == 302
+    assert can_sign_in(resident.phone, NEW_PASSWORD)
+
+
+def test_a_reset_starts_the_password_age_and_clears_failed_sign_ins(world, resident, secretary, dengbao):
+    resident.password_changed_at = utcnow() - timedelta(days=91)
+    db.session.commit()
+    for n in range(5):  # the 等保 profile locks the account
+        Auth(from_address(f"203.0.113.{n + 1}")).login(resident.phone, "Wrong1234")
+    assert not can_sign_in(resident.phone, PASSWORD)
+    code = code_on(issue_code(signed_in(secretary), resident))
+
+    assert redeem(resident.phone, code).status_code == 302
+
+    assert fresh(resident).password_changed_at > utcnow() - timedelta(minutes=1)
+    signed_in_again = Auth(from_address("198.51.100.31")).login(resident.phone, NEW_PASSWORD)
+    assert signed_in_again.status_code == 302 and signed_in_again.headers["Location"] == "/"
+
+
+def test_a_resident_awaiting_verification_cannot_change_the_phone(world, pending_resident):
+    client = signed_in(pending_resident)
+    assert client.get("/me/phone").headers["Location"] == "/me"
+    assert 'href="/me/phone"' not in text_of(client.get("/me"))
+
+    response = client.post("/me/phone", data={"phone": neighbour(world).phone, "current_password": PASSWORD})
+
+    assert response.headers["Location"] == "/me"
+    assert lifecycle.PHONE_TAKEN not in text_of(client.get("/me"))
+    with pytest.raises(lifecycle.ValidationError):
+        lifecycle.change_phone(pending_resident, "13912345678")
+
+
+def test_staff_may_change_their_phone(world, secretary):
+    response = signed_in(secretary).post("/me/phone", data={"phone": "13912345678", "current_password": PASSWORD})
+    assert response.status_code == 302 and fresh(secretary).phone == "13912345678"
+
+
+def test_phone_changes_count_successes_too(world, resident):
+    client = signed_in(resident)
+    for n in range(5):
+        assert client.post("/me/phone", data={"phone": f"1391234567{n}", "current_password": PASSWORD}).status_code == 302
+        client = signed_in(fresh(resident))
+
+    assert client.post("/me/phone", data={"phone": "13912345679", "current_password": PASSWORD}).status_code == 429
+
+
+def test_phone_changes_are_limited_per_address_across_accounts(world):
+    office = [world.resident(name=f"吴{n}", building=str(10 + n)) for n in range(3)]
+    taken, clients = neighbour(world).phone, []
+    for person in office:
+        client = from_address("10.0.5.1")
+        Auth(client).login(person)
+        clients.append(client)
+    statuses = [clients[n % 3].post("/me/phone", data={"phone": taken, "current_password": PASSWORD})
+                .status_code for n in range(11)]
+
+    assert statuses == [200] * 10 + [429]

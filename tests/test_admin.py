@@ -339,6 +339,36 @@ def test_deactivation_limits(world, login_as, admin, resident, jiading):
     assert admin.active and other_admin.active and resident.active
 
 
+@pytest.mark.parametrize("verb", ["deactivate", "reactivate"])
+def test_an_account_that_also_serves_another_district_is_not_one_admins_to_stop(world, login_as, admin, jiading,
+                                                                                  verb):
+    shared = world.staff(StaffRole.DISTRICT_ADMIN, world.district, name="吴军")
+    world.assign(shared, StaffRole.DISTRICT_ADMIN, jiading)
+    shared.active = verb == "deactivate"
+    db.session.commit()
+
+    response = deactivate(login_as(admin), world, shared, verb, follow_redirects=True)
+
+    assert "该账号也在其他区担任角色或居住，不能在本区停用或恢复" in "".join(flashes(response))
+    db.session.expire_all()
+    assert shared.active is (verb == "deactivate")
+    assert count(AuditEntry, AuditEntry.action.in_(["staff.deactivated", "staff.reactivated"])) == 0
+
+
+def test_an_account_living_in_another_district_is_not_one_admins_to_stop(world, login_as, admin, jiading):
+    street = world.street("安亭镇")
+    street.district_id = jiading.id
+    elsewhere_resident = world.resident(world.compound("安亭新镇", street), name="吴丽")
+    world.assign(elsewhere_resident, StaffRole.GRID_DISTRICT, world.district)
+    db.session.commit()
+
+    response = deactivate(login_as(admin), world, elsewhere_resident, follow_redirects=True)
+
+    assert "不能在本区停用或恢复" in "".join(flashes(response))
+    db.session.expire_all()
+    assert elsewhere_resident.active
+
+
 # Renaming ----------------------------------------------------------------------------------
 
 def rename(client, world, kind, node, name, **kwargs):

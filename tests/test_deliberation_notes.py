@@ -23,6 +23,7 @@ from community_board.deliberation import services
 from community_board.deliberation.models import ProposalNote
 from community_board.errors import ValidationError
 from community_board.extensions import db
+from community_board.permissions import PermissionDenied
 from community_board.timeutil import format_local
 
 FROZEN = "已有居民投票，议题和选项不能再修改；如需更正，请添加补充说明"
@@ -163,3 +164,15 @@ def test_notes_are_capped(world, resident, voted):
     with pytest.raises(ValidationError) as refused:
         services.add_note(resident, voted, "再补充一条")
     assert "最多20条补充说明" in refused.value.message
+
+
+def test_a_refused_note_says_why(world, voted):
+    neighbour = residents_apart(world, world.compound_a, ["郑强"], building="11")[0]
+    client = signed_in(neighbour)
+
+    for response in (client.get(f"/p/{voted.post_id}/note"), client.post(f"/p/{voted.post_id}/note", data={"body": "补充"})):
+        assert response.status_code == 403
+        assert "只有议题的发起人和居委会可以添加补充说明" in text_of(response)
+    with pytest.raises(PermissionDenied) as refused:
+        services.add_note(neighbour, voted, "补充")
+    assert refused.value.reason == "只有议题的发起人和居委会可以添加补充说明"

@@ -128,3 +128,43 @@ def test_guessing_the_current_password_is_limited_per_address_across_users(app, 
         assert wrong_current_password(second).status_code == 200
 
     assert wrong_current_password(second).status_code == 429
+
+
+def test_weak_new_passwords_do_not_count_as_guesses(app, resident):
+    client = signed_in_from(app, resident, "10.0.4.1")
+    for _ in range(6):
+        weak = client.post("/me/password", data={"current_password": PASSWORD, "new_password": "password1"})
+        assert weak.status_code == 200 and COMMON in weak.get_data(as_text=True)
+
+    assert client.post("/me/password", data={"current_password": PASSWORD, "new_password": "Anjia-2026"}).status_code == 302
+
+
+# The 等保 profile: an expired password is changed before anything else ------------------------
+
+def test_dengbao_sends_every_page_to_the_change_form_until_the_password_is_changed(client, auth, world, resident,
+                                                                                   dengbao):
+    age_password(resident, 91)
+    auth.login(resident)
+
+    for path in ("/", f"/c/{world.compound_a.id}", "/me", "/me/phone"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.headers["Location"] == "/me/password", path
+    assert client.get("/me/password").status_code == 200
+    assert client.get("/static/css/app.css").status_code in (200, 304)
+
+    client.post("/me/password", data={"current_password": PASSWORD, "new_password": "Anjia-2026"})
+    assert client.get("/me").status_code == 200
+
+
+def test_dengbao_lets_an_expired_user_sign_out(client, auth, resident, dengbao):
+    age_password(resident, 91)
+    auth.login(resident)
+
+    assert auth.logout().headers["Location"] == "/login"
+    assert client.get("/me").headers["Location"].startswith("/login")
+
+
+def test_the_default_profile_never_redirects_an_old_password(client, auth, resident):
+    age_password(resident, 400)
+    auth.login(resident)
+    assert client.get("/me").status_code == 200

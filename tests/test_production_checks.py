@@ -12,7 +12,7 @@ import config as config_module
 from community_board import ROOT, create_app
 
 VENV_BIN = Path(sys.executable).parent
-SETTINGS = ("SECRET_KEY", "COOKIE_SECURE", "REDIS_URL", "TRUSTED_HOSTS", "WEB_CONCURRENCY", "FLASK_DEBUG",
+SETTINGS = ("SECRET_KEY", "ID_HASH_KEY", "COOKIE_SECURE", "REDIS_URL", "TRUSTED_HOSTS", "WEB_CONCURRENCY", "FLASK_DEBUG",
             "DATABASE_URL", "CB_CONFIG")
 
 
@@ -56,6 +56,11 @@ def test_redis_limits_allow_several_workers(production_env):
     ("SECRET_KEY", "please-change-me-to-a-long-random-value", "SECRET_KEY is a published or placeholder value"),
     ("SECRET_KEY", "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
      "SECRET_KEY is a published or placeholder value"),
+    ("SECRET_KEY", "a" * 32, "SECRET_KEY is too regular to be random"),
+    ("SECRET_KEY", "abcdefghij" * 4, "SECRET_KEY is too regular to be random"),
+    ("ID_HASH_KEY", "1", "ID_HASH_KEY has 1 bytes, needs 32"),
+    ("ID_HASH_KEY", "7" * 40, "ID_HASH_KEY is too regular to be random"),
+    ("ID_HASH_KEY", "change-me-to-something-long-and-random", "ID_HASH_KEY is a published or placeholder value"),
     ("COOKIE_SECURE", "0", "COOKIE_SECURE=0"),
     ("WEB_CONCURRENCY", "4", "rate limits kept in memory by each of 4 workers"),
     ("TRUSTED_HOSTS", "", "TRUSTED_HOSTS is not set"),
@@ -76,9 +81,15 @@ def test_debug_set_in_code_is_refused_too(production_env):
         create_app("production", DEBUG=True)
 
 
-def test_a_random_secret_key_is_accepted(production_env):
-    production_env.setenv("SECRET_KEY", secrets.token_urlsafe(32))
+@pytest.mark.parametrize("key", [secrets.token_urlsafe(32), secrets.token_hex(32)])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "ID_HASH_KEY"])
+def test_random_keys_are_accepted(production_env, name, key):
+    production_env.setenv(name, key)
     assert create_app("production").config["CONFIG_NAME"] == "production"
+
+
+def test_random_hex_keys_always_pass_the_regularity_check():
+    assert all(config_module._key_problem("SECRET_KEY", secrets.token_hex(32)) is None for _ in range(2000))
 
 
 def test_other_configs_are_not_checked(production_env):

@@ -150,3 +150,16 @@ def test_idle_times_follow_the_profile_and_the_settings(monkeypatch):
     monkeypatch.setenv("PASSWORD_POLICY", "strict")
     with pytest.raises(RuntimeError, match="PASSWORD_POLICY"):
         config_module.TestingConfig()
+
+
+def test_leaving_starts_a_fresh_session_too(client, resident, csrf):
+    client.post("/login", data={"phone": resident.phone, "password": "Passw0rd1",
+                                "csrf_token": csrf_token(client.get("/login").get_data(as_text=True))})
+    signed_in_token = csrf_token(client.get("/me/leave").get_data(as_text=True))
+
+    left = client.post("/me/leave", data={"password": "Passw0rd1", "confirm": "y", "csrf_token": signed_in_token},
+                       follow_redirects=True)
+
+    assert "您的账号已注销" in left.get_data(as_text=True)
+    assert client.post("/login", data={"phone": "13999999999", "password": "Passw0rd1",
+                                       "csrf_token": signed_in_token}).status_code == 400

@@ -19,14 +19,16 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..board import versions
-from ..compounds.models import Compound
+from ..board.models import MeToo, Post, Reply
+from ..compounds.models import Compound, StaffAssignment
+from ..deliberation.models import Ballot
 from ..enums import LabeledEnum
 from ..errors import ValidationError
 from ..extensions import db
 from ..notifications.models import Notification, NotificationKind
 from ..notifications.services import notify
 from ..pagination import Page, keyset_page
-from ..permissions import Action, Decision, PermissionDenied, require
+from ..permissions import Action, Decision, PermissionDenied, is_staff, require
 from ..persistence import insert_unique
 from ..privacy import masked_phone
 from ..timeutil import format_local, utcnow
@@ -48,6 +50,16 @@ def _managed_resident(actor: User, resident: User, action: Action) -> Compound:
     if resident.assignments:
         raise ValidationError(STAFF_ACCOUNT)
     return compound
+
+
+def _touch_boards_showing(user: User) -> None:
+    """Their name and address show beside what they wrote, on every board they wrote on (a resident
+    who moved wrote on the old one too): those boards' kept pages must change with them."""
+    wrote_on = sa.union(
+        sa.select(Post.compound_id).where(Post.author_id == user.id),
+        sa.select(Reply.compound_id).where(Reply.author_id == user.id),
+    )
+    versions.touch(db.session, [*db.session.scalars(sa.select(wrote_on.subquery().c[0])), user.compound_id])
 
 
 def _change_compound_count(compound_id: int, delta: int) -> None:
@@ -100,10 +112,12 @@ def issue_reset_code(actor: User, resident: User) -> tuple[str, datetime]:
 
 def _live_reset_code(phone: str, code: str, for_update: bool = False) -> ResetCode | None:
     """The unexpired code of the account with ``phone``, if ``code`` is it. One query whether or
-    not the phone is registered, and one answer for every way of being wrong."""
+    not the phone is registered, and one answer for every way of being wrong. An account that has
+    been given a staff role since the code was issued is the district admin's: its code is void."""
     stmt = (
         sa.select(ResetCode).join(User, User.id == ResetCode.user_id)
-        .where(User.phone == phone, User.active.is_(True))
+        .where(User.phone == phone, User.active.is_(True),
+               ~sa.exists().where(StaffAssignment.user_id == User.id))
     )
     row = db.session.scalar(stmt.with_for_update(of=ResetCode) if for_update else stmt)
     digest = _reset_code_hash(normalize_reset_code(code))
@@ -124,7 +138,7 @@ def reset_password_with_code(phone: str, code: str, password_hash: str) -> User:
         raise ValidationError(WRONG_RESET_CODE)
     user = db.session.get(User, row.user_id)
     db.session.delete(row)
-    user.password_hash = password_hash
+    user.password_hash, user.password_changed_at = password_hash, utcnow()
     end_all_sessions(user)
     audit.record(user, "account.password_reset", user, compound=user.compound)
     notify(user.id, NotificationKind.ACCOUNT, "您已用居委会给的重置码设置了新密码；如不是您本人操作，请马上联系居委会")
@@ -194,14 +208,13 @@ def approve_change(actor: User, change: DetailsChange) -> None:
         user.party_badge = PartyBadge.NONE  # the new compound's secretary confirms it anew
         _change_compound_count(old.id, -1)
         _change_compound_count(target.id, +1)
-        # The flush moves the new compound's board version; their posts on the old board change too.
-        versions.touch(db.session, [old.id])
         audit.record(actor, "resident.moved_out", user, compound=old)
     user.real_name, user.salutation = change.real_name, change.salutation
     if moving or new_address != (user.building, user.unit or "", user.room):
         user.building, user.unit, user.room = new_address
         user.household = household_at(target, *new_address)
     db.session.delete(change)
+    _touch_boards_showing(user)  # a new name or address, on every board they wrote on
     audit.record(actor, "account.change_approved", user, compound=target)
     welcome = f"欢迎加入{target.name}" if moving else "新的资料已生效"
     notify(user.id, NotificationKind.ACCOUNT, f"居委会已通过您的资料变更申请，{welcome}")
@@ -221,8 +234,19 @@ def reject_change(actor: User, change: DetailsChange, reason: str) -> None:
 PHONE_TAKEN = "该手机号已被其他账号使用"
 
 
+PHONE_CHANGE_NOT_YET = "通过实名认证后才能更换手机号；如需更换请联系居委会"
+
+
+def may_change_phone(user: User) -> bool:
+    """Verified residents and staff: an account just made by scanning a QR could otherwise try
+    numbers to learn which are registered."""
+    return user.is_verified_resident or is_staff(user)
+
+
 def change_phone(user: User, phone: str) -> None:
     """The sign-in phone; the caller has checked the current password. Other devices sign out."""
+    if not may_change_phone(user):
+        raise ValidationError(PHONE_CHANGE_NOT_YET)
     problem = rules.phone_problem(phone)
     if problem:
         raise ValidationError(problem, "phone")
@@ -303,10 +327,13 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
             raise ValidationError("请填写代办说明，如：本人到居委会申请注销", "reason")
     if user.is_verified_resident:
         _change_compound_count(user.compound_id, -1)
-    if user.compound_id is not None:
-        versions.touch(db.session, [user.compound_id])  # their posts now show 已注销用户
+    _touch_boards_showing(user)  # their posts now show 已注销用户, wherever they wrote them
     for model in (ResetCode, DetailsChange, Notification):
         db.session.execute(sa.delete(model).where(model.user_id == user.id))
+    # What their household did stays (its 我也遇到 and its vote count) but no longer says who did it:
+    # no row may lead from the account to an address.
+    db.session.execute(sa.update(MeToo).where(MeToo.user_id == user.id).values(user_id=None))
+    db.session.execute(sa.update(Ballot).where(Ballot.voter_id == user.id).values(voter_id=None))
 
     user.real_name, user.salutation = DELETED_NAME, None
     user.phone = f"x{user.id}"  # unique, and no phone number: nobody can sign in with it

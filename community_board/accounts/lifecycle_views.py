@@ -3,14 +3,14 @@ leave; and the staff's page for one resident (reset code, 禁言, 注销 on requ
 from __future__ import annotations
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 
 from ..compounds import services as compound_services
 from ..extensions import db, limiter, release_write_lock
 from ..permissions import Action, Decision, PermissionDenied
 from ..timeutil import format_local
 from ..web import flash_form_errors, perform, save
-from . import bp, lifecycle, rules, services
+from . import bp, lifecycle, services, sessions, throttle
 from .forms import ActionForm, RejectForm
 from .lifecycle_forms import (
     ChangeDetailsForm,
@@ -23,8 +23,10 @@ from .lifecycle_forms import (
 from .lifecycle_models import DetailsChange
 from .models import Salutation, User
 
-# Changing the sign-in phone says whether a number is taken: a few tries an hour is plenty.
+# Changing the sign-in phone says whether a number is taken: a few tries an hour, successful or
+# not, per account and per address.
 PHONE_CHANGE_LIMITS = "5 per hour"
+PHONE_CHANGE_ADDRESS_LIMITS = "10 per hour"
 
 
 def _reset_limits() -> str:
@@ -35,12 +37,8 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _reset_phone_key() -> str:
-    return "reset-phone:" + rules.normalize_phone(request.form.get("phone") or "")[-11:]
-
-
 def _own_key() -> str:
-    return f"account-user:{getattr(current_user, 'id', None) or request.remote_addr}"
+    return f"account-user:{getattr(current_user, 'id', None) or throttle.client_address()}"
 
 
 def _details(form) -> services.ResidentDetails:
@@ -59,9 +57,10 @@ def _password_checked(user: User, password: str) -> bool:
 
 # The resident --------------------------------------------------------------------------------
 
+# Per address only: a limit per phone would let anyone lock the owner out of their own reset with
+# five wrong codes, and a 40-bit code behind the address limit is out of a guesser's reach.
 @bp.route("/reset-password", methods=["GET", "POST"])
-@limiter.limit(_reset_limits, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_reset_limits, methods=["POST"], deduct_when=_failed, key_func=_reset_phone_key)
+@limiter.limit(_reset_limits, methods=["POST"], deduct_when=_failed, key_func=throttle.client_address)
 def reset_password():
     form = ResetWithCodeForm()
     if form.validate_on_submit():
@@ -71,10 +70,11 @@ def reset_password():
         else:
             release_write_lock()
             password_hash = services.hash_password(form.new_password.data)
-            ok, _ = save(form, lambda: lifecycle.reset_password_with_code(phone, code, password_hash),
-                         success="密码已重设，请用新密码登录")
+            ok, _ = save(form, lambda: lifecycle.reset_password_with_code(phone, code, password_hash))
             if ok:
-                logout_user()
+                throttle.forget(phone)  # the 居委会 vouched for them: earlier failures no longer count
+                sessions.end()
+                flash("密码已重设，请用新密码登录", "success")
                 return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
 
@@ -132,11 +132,15 @@ def withdraw_change():
 
 @bp.route("/me/phone", methods=["GET", "POST"])
 @login_required
-@limiter.limit(PHONE_CHANGE_LIMITS, methods=["POST"], deduct_when=_failed, key_func=_own_key)
+@limiter.limit(PHONE_CHANGE_LIMITS, methods=["POST"], key_func=_own_key)
+@limiter.limit(PHONE_CHANGE_ADDRESS_LIMITS, methods=["POST"], key_func=throttle.client_address)
 def change_phone():
+    user = current_user._get_current_object()
+    if not lifecycle.may_change_phone(user):
+        flash(lifecycle.PHONE_CHANGE_NOT_YET, "info")
+        return redirect(url_for("accounts.me"))
     form = ChangePhoneForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
         if not _password_checked(user, form.current_password.data):
             form.current_password.errors = ["当前密码不正确"]
         else:
@@ -157,10 +161,10 @@ def leave():
         if not _password_checked(user, form.password.data):
             form.password.errors = ["密码不正确"]
         else:
-            ok, _ = save(form, lambda: lifecycle.delete_account(user, user),
-                         success="您的账号已注销，个人信息已删除。感谢您对社区的参与")
+            ok, _ = save(form, lambda: lifecycle.delete_account(user, user))
             if ok:
-                logout_user()
+                sessions.end()
+                flash("您的账号已注销，个人信息已删除。感谢您对社区的参与", "success")
                 return redirect(url_for("accounts.login"))
     return render_template("accounts/leave.html", form=form)
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, g, request, session
-from flask_login import login_user, logout_user
+from flask import current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 from flask_login.config import COOKIE_NAME
 
 from ..permissions import is_staff
 from ..timeutil import utcnow
+from .services import password_expired
 
 SEEN = "seen"  # epoch seconds of the last request that wrote it
 SEEN_RESOLUTION = timedelta(minutes=1)
@@ -69,3 +70,24 @@ def _expire() -> bool:
     session.clear()
     session["_remember"] = "clear"  # and Flask-Login does not sign them in again from that cookie
     return False
+
+
+# Pages a user whose password expired may still open: the change itself, leaving, and the assets.
+_WHILE_EXPIRED = frozenset({"accounts.change_password", "accounts.logout", "static"})
+
+
+def require_password_change():
+    """Under the 等保 profile a password older than PASSWORD_MAX_AGE_DAYS is changed before anything
+    else: every other page sends the signed-in user to the change form."""
+    max_age = current_app.config["PASSWORD_MAX_AGE_DAYS"]
+    if not max_age or request.endpoint in _WHILE_EXPIRED or not current_user.is_authenticated:
+        return None
+    if not password_expired(current_user.password_changed_at, max_age):
+        return None
+    return to_password_change()
+
+
+def to_password_change():
+    max_age = current_app.config["PASSWORD_MAX_AGE_DAYS"]
+    flash(f"您的密码已使用超过{max_age}天，按本区安全要求请先修改密码", "warn")
+    return redirect(url_for("accounts.change_password"))

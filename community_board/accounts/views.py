@@ -23,6 +23,9 @@ from .models import ResidentStatus, User
 WRONG_PASSWORD = "手机号或密码不正确"
 
 
+bp.before_app_request(sessions.require_password_change)
+
+
 def _login_limits() -> str:
     return current_app.config["LOGIN_LIMITS"]
 
@@ -49,7 +52,7 @@ def _locked_message() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed, key_func=throttle.client_address)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("compounds.home"))
@@ -57,40 +60,60 @@ def login():
     challenge = None
     if form.validate_on_submit():
         phone = form.phone.data
+        user = services.find_user_by_phone(phone)
         if throttle.locked(phone):
             form.form_errors.append(_locked_message())
-        elif throttle.challenge_needed(phone) and not throttle.passed(
-                phone, form.challenge_token.data, form.challenge_answer.data):
+        elif not throttle.challenge_needed(phone) or throttle.trusted_device(user and user.id):
+            return _sign_in(form, user) or _render_login(form, _challenge_after_failure(phone, user))
+        elif wait := throttle.pace_wait(phone):
+            # Nothing is checked and nothing counts: the question already asked stays, answer and all.
+            form.form_errors.append(throttle.wait_message(wait))
+            return _render_login(form, throttle.same_challenge(phone, form.challenge_token.data), keep_answer=True)
+        elif not throttle.passed(phone, form.challenge_token.data, form.challenge_answer.data):
             form.form_errors.append("验证问题回答不正确，请重新回答" if form.challenge_answer.data
                                     else "该手机号近期多次登录失败，请回答验证问题后再登录")
             challenge = throttle.new_challenge(phone)
+        elif wait := throttle.take_pace(phone):  # another attempt took this window a moment ago
+            form.form_errors.append(throttle.wait_message(wait))
+            challenge = throttle.new_challenge(phone)
         else:
-            signed_in = _sign_in(form)
-            if signed_in:
-                return signed_in
-            if throttle.challenge_needed(phone):
-                challenge = throttle.new_challenge(phone)
+            return _sign_in(form, user) or _render_login(form, _challenge_after_failure(phone, user))
+    return _render_login(form, challenge)
+
+
+def _render_login(form: LoginForm, challenge: throttle.Challenge | None, keep_answer: bool = False):
     if challenge:
-        form.challenge_token.data, form.challenge_answer.data = challenge.token, ""
+        form.challenge_token.data = challenge.token
+        if not keep_answer:
+            form.challenge_answer.data = ""
     return render_template("accounts/login.html", form=form, challenge=challenge)
 
 
-def _sign_in(form: LoginForm):
-    """A redirect when the password is right; otherwise the failure is counted and said."""
+def _challenge_after_failure(phone: str, user: User | None) -> throttle.Challenge | None:
+    """The question the next attempt must answer, if it must."""
+    if throttle.challenge_needed(phone) and not throttle.trusted_device(user and user.id):
+        return throttle.new_challenge(phone)
+    return None
+
+
+def _sign_in(form: LoginForm, user: User | None):
+    """A redirect when the password is right, and this browser remembered as the account's device;
+    otherwise the failure is counted and said."""
     phone = form.phone.data
-    user = services.find_user_by_phone(phone)
     stored_hash, active, changed_at = (
         (user.password_hash, user.active, user.password_changed_at) if user else (None, False, None))
     release_write_lock()
     if services.password_matches(stored_hash, form.password.data) and active:
         throttle.record_success(phone)
         sessions.start(user, remember=form.remember.data)
-        max_age = current_app.config["PASSWORD_MAX_AGE_DAYS"]
-        if services.password_expired(changed_at, max_age):
-            flash(f"您的密码已使用超过{max_age}天，按本区安全要求请先修改密码", "warn")
-            return redirect(url_for("accounts.change_password"))
-        return redirect(safe_redirect_target(request.args.get("next")) or url_for("compounds.home"))
+        if services.password_expired(changed_at, current_app.config["PASSWORD_MAX_AGE_DAYS"]):
+            response = sessions.to_password_change()
+        else:
+            response = redirect(safe_redirect_target(request.args.get("next")) or url_for("compounds.home"))
+        throttle.remember_device(response, user.id)
+        return response
     throttle.record_failure(phone)
+    throttle.record_device_failure()
     form.form_errors.append(_locked_message() if throttle.locked(phone) else WRONG_PASSWORD)
     return None
 
@@ -152,8 +175,10 @@ def me():
 
 @bp.route("/me/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=_failed, key_func=_signed_in_user_key)
+@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
+               key_func=throttle.client_address)
+@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
+               key_func=_signed_in_user_key)
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm(user)
@@ -161,6 +186,7 @@ def change_password():
         stored_hash = user.password_hash
         release_write_lock()
         if not services.password_matches(stored_hash, form.current_password.data):
+            throttle.note_wrong_password()
             form.current_password.errors = ["当前密码不正确"]
         else:
             new_hash = services.hash_password(form.new_password.data)

@@ -241,7 +241,8 @@ class MeToo(db.Model):
 
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), primary_key=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("households.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # Who added it; None once they 注销 (the household's row stays, no longer leading to them).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

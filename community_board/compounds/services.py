@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..accounts import services as account_services
+from ..accounts.lifecycle_models import ResetCode
 from ..accounts.models import User
 from ..errors import ValidationError
 from ..extensions import db
@@ -185,14 +186,19 @@ def _rename(actor, action: str, node, name: str, taken: str, shown_on) -> None:
 PHONE_UNAVAILABLE = "该手机号不能设置为本区工作人员，请核对号码"
 
 
-def _belongs_elsewhere(user: User, district: District) -> bool:
-    """An account belongs to the districts where it is a resident or holds any staff role. One that
-    belongs only to other districts is not this district's to take over, nor to learn about."""
+def _districts_of(user: User) -> set[int]:
+    """An account belongs to the districts where it is a resident or holds any staff role."""
     districts = set(db.session.scalars(
         sa.select(StaffAssignment.district_id).where(StaffAssignment.user_id == user.id).distinct()
     ))
     if user.compound is not None:
         districts.add(user.compound.district_id)
+    return districts
+
+
+def _belongs_elsewhere(user: User, district: District) -> bool:
+    """One that belongs only to other districts is not this district's to take over, nor to learn about."""
+    districts = _districts_of(user)
     return bool(districts) and district.id not in districts
 
 
@@ -249,6 +255,8 @@ def assign_staff(actor, district: District, user, role: StaffRole, node) -> Staf
         compound_id=compound_id, department_id=department_id,
     )
     db.session.add(assignment)
+    # A staff account is reset by the district admin only: a code the 居委会 issued before is void.
+    db.session.execute(sa.delete(ResetCode).where(ResetCode.user_id == user.id))
     audit.record(actor, "staff.assigned", user, district_id=district.id, note=f"{role.value}:{node.scope}")
     return assignment
 
@@ -264,11 +272,15 @@ def revoke_staff(actor, district: District, assignment: StaffAssignment) -> None
 
 
 def _district_staff(district: District, user: User) -> None:
-    """404 unless ``user`` holds a staff role in this district."""
+    """404 unless ``user`` holds a staff role in this district. Stopping an account stops it
+    everywhere: one that also serves or lives in another district is not this admin's alone."""
+    districts = _districts_of(user)
     held = db.session.scalar(sa.select(StaffAssignment.id).where(
         StaffAssignment.user_id == user.id, StaffAssignment.district_id == district.id).limit(1))
     if held is None:
         raise PermissionDenied(Decision.NOT_FOUND)
+    if districts != {district.id}:
+        raise ValidationError("该账号也在其他区担任角色或居住，不能在本区停用或恢复；请先撤销本区的角色，或与其他区的管理员商定")
 
 
 def deactivate_staff(actor, district: District, user: User) -> None:

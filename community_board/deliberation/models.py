@@ -79,7 +79,8 @@ class Ballot(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("proposals.id"))
     option_id: Mapped[int] = mapped_column(sa.ForeignKey("proposal_options.id"))
-    voter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    # None once the voter 注销: the ballot still counts (and still holds the household's one vote).
+    voter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     voter_key: Mapped[str] = mapped_column(sa.String(24))  # "u<user id>" or "h<household id>"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]

@@ -18,7 +18,7 @@ from ..board.rules import SectionBoard
 from ..compounds.models import Compound
 from ..errors import ValidationError
 from ..extensions import db
-from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..permissions import Action, Decision, PermissionDenied, can, forbidden_reason, require
 from ..security import render_plain_text
 from ..timeutil import utcnow
 from .models import Ballot, Electorate, Outcome, Proposal, ProposalNote, ProposalOption
@@ -82,22 +82,30 @@ def frozen_reason(post: Post, for_update: bool = False) -> str | None:
     return FROZEN if ballots else None
 
 
-def may_add_note(user, proposal: Proposal) -> bool:
-    """补充说明 come from the author, while they may still post in 议事厅, and from compound staff
-    (书记, 居委 staff), who run the 议事厅 and may need to correct a fact; each note names its writer."""
+def note_refusal(user, proposal: Proposal) -> str | None:
+    """Why ``user`` may not add a 补充说明 (None: they may). Notes come from the author, while they
+    may still post in 议事厅, and from compound staff (书记, 居委 staff), who run the 议事厅 and may
+    need to correct a fact; each note names its writer."""
     post = proposal.post
     if post.is_deleted or post.is_hidden:
-        return False
+        return "该议题已删除或被隐藏，不能再添加补充说明"
     if can(user, Action.RECORD_OUTCOME, post):
-        return True
-    return post.author_id == user.id and can(user, Action.POST, SectionBoard(post.compound, post.section))
+        return None
+    if post.author_id != user.id:
+        return "只有议题的发起人和居委会可以添加补充说明"
+    board = SectionBoard(post.compound, post.section)
+    return None if can(user, Action.POST, board) else forbidden_reason(user, Action.POST, board)
+
+
+def may_add_note(user, proposal: Proposal) -> bool:
+    return note_refusal(user, proposal) is None
 
 
 def add_note(actor, proposal: Proposal, text: str) -> ProposalNote:
     """Append a 补充说明; notes are never edited or removed (moderators hide the post if need be)."""
     require(actor, Action.VIEW_POST, proposal.post)
-    if not may_add_note(actor, proposal):
-        raise PermissionDenied(Decision.FORBIDDEN)
+    if refusal := note_refusal(actor, proposal):
+        raise PermissionDenied(Decision.FORBIDDEN, refusal)
     text = text.strip()
     if not text:
         raise ValidationError("请填写补充说明", "body")

@@ -73,8 +73,8 @@ def vote(post_id: int):
 def add_note(post_id: int):
     """A page of its own, so a refused note comes back with what was typed."""
     proposal = _proposal_for(post_id)
-    if not services.may_add_note(current_user, proposal):
-        raise PermissionDenied(Decision.FORBIDDEN)
+    if refusal := services.note_refusal(current_user, proposal):
+        raise PermissionDenied(Decision.FORBIDDEN, refusal)
     form = NoteForm()
     if form.validate_on_submit():
         ok, _ = save(form, lambda: services.add_note(current_user, proposal, form.body.data), success="已添加补充说明")
