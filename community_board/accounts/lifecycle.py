@@ -21,7 +21,6 @@ from .. import audit
 from ..board import versions
 from ..board.models import MeToo, Post, Reply
 from ..compounds.models import Compound, StaffAssignment
-from ..deliberation.models import Ballot
 from ..enums import LabeledEnum
 from ..errors import ValidationError
 from ..extensions import db
@@ -333,6 +332,8 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
     # What their household did stays (its 我也遇到 and its vote count) but no longer says who did it:
     # no row may lead from the account to an address.
     db.session.execute(sa.update(MeToo).where(MeToo.user_id == user.id).values(user_id=None))
+    from ..deliberation.models import Ballot  # deliberation's package imports the board, which imports accounts
+
     db.session.execute(sa.update(Ballot).where(Ballot.voter_id == user.id).values(voter_id=None))
 
     user.real_name, user.salutation = DELETED_NAME, None
