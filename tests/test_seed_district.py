@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from community_board import district_seed
+from community_board.seeding import district as district_seed
 from community_board.accounts.models import ResidentStatus, User
 from community_board.board.models import Like, MeToo, Post, Reply, Section
 from community_board.board.services import _excerpt
