@@ -28,7 +28,7 @@ from ..board import services as board
 from ..board.models import AidStatus, BulletinKind, Post, Section, TradeStatus
 from ..board.photos import store_images
 from ..cases import services as cases
-from ..cases.models import Case, CaseType, Priority, Satisfaction
+from ..cases.models import CaseType, Priority, Satisfaction
 from ..compounds.models import (
     Compound,
     CompoundKind,
@@ -300,31 +300,32 @@ class _Story:
             made["case"] = cases.file_case(secretary, made["post"], self.case_types[spec["type"]], priority,
                                            note=spec.get("note", ""), departments=departments if dispatch_now else [])
 
-        def step(hours: float, verb, *args) -> None:
-            self.at(filed + timedelta(hours=hours), lambda: verb(*[made["case"] if a is Case else a for a in args]))
-
-        self.at(filed, file)
-        if outcome == "withdrawn":
-            step(2, cases.withdraw, secretary, Case, spec.get("withdraw_note", "经核实不属于本平台受理范围，已告知居民办理渠道"))
-            return
-        if outcome in ("filed", "dispatched"):
-            return
-        step(1, cases.accept, worker, Case, spec.get("accept_note", "已接单，安排人员处置"))
-        if outcome in ("in_progress", "overdue"):
-            return
-        hours = spec.get("resolve_hours", 24)
-        step(hours, cases.resolve, worker, Case, "已到现场处置完毕，请居民查看")
-        if outcome in ("resolved", "unrated"):
-            return  # unrated: `cases escalate` closes it after 7 days
+        def step(hours: float, action) -> None:
+            """``action(case)`` ``hours`` after filing."""
+            self.at(filed + timedelta(hours=hours), lambda: action(made["case"]))
 
         def rate(satisfaction: Satisfaction, comment: str = ""):
             return lambda case: cases.rate(db.session.get(User, case.reporter_id), case, satisfaction, comment)
 
+        self.at(filed, file)
+        if outcome == "withdrawn":
+            note = spec.get("withdraw_note", "经核实不属于本平台受理范围，已告知居民办理渠道")
+            step(2, lambda case: cases.withdraw(secretary, case, note))
+            return
+        if outcome in ("filed", "dispatched"):
+            return
+        step(1, lambda case: cases.accept(worker, case, spec.get("accept_note", "已接单，安排人员处置")))
+        if outcome in ("in_progress", "overdue"):
+            return
+        hours = spec.get("resolve_hours", 24)
+        step(hours, lambda case: cases.resolve(worker, case, "已到现场处置完毕，请居民查看"))
+        if outcome in ("resolved", "unrated"):
+            return  # unrated: the hourly `cases escalate` closes it after 7 days
         if outcome == "reopened":
-            step(hours + 6, rate(Satisfaction.UNSATISFIED, "问题还在，没有彻底解决"), Case)
-            step(hours + 30, cases.resolve, worker, Case, "已重新处置，更换了破损的部件，请居民查看")
+            step(hours + 6, rate(Satisfaction.UNSATISFIED, "问题还在，没有彻底解决"))
+            step(hours + 30, lambda case: cases.resolve(worker, case, "已重新处置，更换了破损的部件，请居民查看"))
             hours += 30
-        step(hours + 5, rate(Satisfaction.BASIC if outcome == "basic" else Satisfaction.SATISFIED), Case)
+        step(hours + 5, rate(Satisfaction.BASIC if outcome == "basic" else Satisfaction.SATISFIED))
 
     # Proposals -----------------------------------------------------------------------------
     def _plan_proposal(self, compound: Compound, spec: dict, posted: datetime, made: dict, index: int) -> None:
@@ -351,9 +352,8 @@ class _Story:
             self.at(min(posted + timedelta(hours=turn + 1), deadline - timedelta(hours=1)),
                     lambda v=voter, t=turn: _vote(v, made["proposal"], 2 if t == 2 else 0))
         author = self.person(spec["author"])
-        if index == 1:
-            self.at(posted + timedelta(hours=len(voters) + 2), lambda: deliberation.may_add_note(
-                author, made["proposal"]) and deliberation.add_note(
+        if index == 1:  # voted on, so frozen: corrected by a 补充说明
+            self.at(posted + timedelta(hours=len(voters) + 2), lambda: deliberation.add_note(
                 author, made["proposal"], "补充：具体位置和费用以物业公示的方案为准，公示后会在下面回复里贴出链接。"))
         if closed:
             secretary = self._secretary_of(compound)
