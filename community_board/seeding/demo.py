@@ -89,7 +89,7 @@ def seed_demo(now: datetime | None = None) -> None:
     story = _Story(world, now)
     story.plan()
     story.play()
-    _read_old_messages(now)
+    _read_old_messages(world, now)
     db.session.commit()
 
 
@@ -376,9 +376,10 @@ def _cron() -> None:
     deliberation.close_due()
 
 
-def _read_old_messages(now: datetime) -> None:
-    """People have read what reached them before yesterday; a first login shows what is new."""
+def _read_old_messages(world: World, now: datetime) -> None:
+    """The demo people have read what reached them before yesterday; a first login shows what is new."""
     db.session.execute(sa.update(Notification).where(
+        Notification.user_id.in_([user.id for user in world.people.values()]),
         Notification.read_at.is_(None), Notification.created_at < now - READ_AFTER
     ).values(read_at=Notification.created_at + timedelta(hours=1)))
 
