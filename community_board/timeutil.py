@@ -1,14 +1,28 @@
 """Times are stored as naive UTC and shown in Asia/Shanghai."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+_replayed: ContextVar[datetime | None] = ContextVar("replayed", default=None)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return _replayed.get() or datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@contextmanager
+def replaying_at(moment: datetime):
+    """Inside, "now" is ``moment``: `flask seed-demo` tells its story through the services, each step
+    at the time it happened, so every row they write (numbers, events, messages) carries that time."""
+    token = _replayed.set(moment)
+    try:
+        yield
+    finally:
+        _replayed.reset(token)
 
 
 def to_local(moment: datetime) -> datetime:

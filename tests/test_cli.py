@@ -4,7 +4,8 @@ from stdnum.cn import ric
 from werkzeug.security import check_password_hash
 
 from community_board.accounts.models import Household, ResidentStatus, User
-from community_board.cli import DEMO_LOGINS, DEMO_PASSWORD, demo_id_number
+from community_board.seeding.demo import PASSWORD as DEMO_PASSWORD
+from community_board.seeding.demo import demo_id_number, logins
 from community_board.compounds.models import (
     Compound,
     Department,
@@ -48,8 +49,8 @@ def test_seed_demo_is_idempotent(app):
 def test_seed_demo_prints_one_working_login_per_demo_account(app):
     lines = login_lines(seed(app))
 
-    assert len(lines) == len(DEMO_LOGINS)
-    assert [tuple(line[:3]) for line in lines] == DEMO_LOGINS
+    assert len(lines) == len(logins())
+    assert [tuple(line[:3]) for line in lines] == logins()
     for role, compound, phone, password in lines:
         assert password == DEMO_PASSWORD
         user = db.session.scalar(sa.select(User).where(User.phone == phone))
@@ -59,7 +60,7 @@ def test_seed_demo_prints_one_working_login_per_demo_account(app):
 
 def test_demo_logins_describe_their_accounts(app):
     seed(app)
-    for role, compound, phone in DEMO_LOGINS:
+    for role, compound, phone in logins():
         user = db.session.scalar(sa.select(User).where(User.phone == phone))
         if role.startswith("居民（"):
             assert user.compound.name == compound

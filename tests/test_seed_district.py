@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from community_board import district_seed
+from community_board.seeding import district as seeding
 from community_board.accounts.models import ResidentStatus, User
 from community_board.board.models import Like, MeToo, Post, Reply, Section
 from community_board.board.services import _excerpt
@@ -31,7 +31,7 @@ def seeded(app):
     result = seed(app)
     assert result.exit_code == 0, result.output
     db.session.commit()
-    return db.session.scalar(sa.select(District).where(District.name == district_seed.DEFAULT_NAME))
+    return db.session.scalar(sa.select(District).where(District.name == seeding.DEFAULT_NAME))
 
 
 def count(stmt) -> int:
@@ -168,11 +168,11 @@ def test_a_second_run_with_the_same_name_is_refused(app):
 
 def _dry_run(seed_value: int):
     """The generator without a database: (hash of every row, post titles in id order)."""
-    plan = district_seed.make_plan(district_seed.DEFAULT_NAME, district_seed.DEFAULT_CODE, None, None, None, seed_value,
+    plan = seeding.make_plan(seeding.DEFAULT_NAME, seeding.DEFAULT_CODE, None, None, None, seed_value,
                                    True, AS_OF_TIME)
     with db.engine.connect() as connection:
-        base = district_seed.read_base(connection, "hash")
-    generator = district_seed.DistrictGenerator(plan, base)
+        base = seeding.read_base(connection, "hash")
+    generator = seeding.DistrictGenerator(plan, base)
     digest, titles = hashlib.sha256(), []
     for table, rows in [*generator.structure(), *generator.content()]:
         if table == "progress":

@@ -18,16 +18,20 @@ _POST_FIELDS = ("title", "body", "hidden_at", "deleted_at", "is_private", "secti
 _REPLY_FIELDS = ("body", "hidden_at", "deleted_at")
 
 
+def document_words(compound_id: int, street_id: int, words) -> str:
+    """What the full-text index holds for a document: its scope (c<compound>, s<street>, so one
+    index lookup filters by scope too), then the words of its text (``segment.index_words``)."""
+    return " ".join((f"c{compound_id}", f"s{street_id}", *words))
+
+
 def _document(key, post: Post, text: str, *, reply: Reply | None = None) -> dict:
     visible = visibility.in_circulation(post) and (reply is None or visibility.in_circulation(reply))
-    words = index_words(text)
-    scope_words = [f"c{post.compound_id}", f"s{post.street_id}"]
     return {
         "key": key, "post_id": post.id, "reply_id": reply.id if reply else None, "district_id": post.district_id,
         "street_id": post.street_id, "compound_id": post.compound_id, "section_id": post.section_id,
         "author_id": (reply or post).author_id, "private_to": visibility.private_to(post),
         "visible": visible, "created_at": (reply or post).created_at, "text": normalize(text),
-        "words": " ".join(scope_words + words),
+        "words": document_words(post.compound_id, post.street_id, index_words(text)),
     }
 
 

@@ -1,0 +1,130 @@
+"""What must hold for any data, however it was made (the app's services, seed-demo, seed-district):
+counters equal the rows they count, every case's timeline follows the workflow's table, and the
+search index holds exactly the visible posts and replies, as the indexer lays them out.
+
+``broken_invariants()`` returns one line per violation (empty when all hold), so a failing test
+says what is wrong and where.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+
+from community_board.accounts.models import ResidentStatus, User
+from community_board.board.models import AidStatus, Like, MeToo, Post, Reply
+from community_board.cases.models import Case, CaseEvent, CaseStatus, EventKind
+from community_board.cases.services import TRANSITIONS
+from community_board.compounds.models import Compound
+from community_board.deliberation.models import Ballot, Proposal, ProposalOption
+from community_board.extensions import db
+from community_board.search.indexer import document_words
+from community_board.search.models import SearchDocument
+from community_board.search.segment import index_words
+from community_board.timeutil import to_local
+
+# Events that record something without changing the status (增派 is a second DISPATCHED).
+STATUS_KEEPING = {EventKind.PROGRESS, EventKind.NOTE, EventKind.ESCALATED, EventKind.DISPATCHED, EventKind.RATED}
+
+
+def broken_invariants() -> list[str]:
+    return [*_counters(), *_case_timelines(), *_search_documents()]
+
+
+def _mismatches(label: str, rows) -> list[str]:
+    return [f"{label} {key}: kept {kept}, counted {counted}" for key, kept, counted in rows if kept != counted]
+
+
+def _count_of(model, column, *where):
+    return sa.select(sa.func.count()).where(column, *where).correlate_except(model).scalar_subquery()
+
+
+def _counters() -> list[str]:
+    problems = []
+    compound_counts = {
+        "resident_count": _count_of(User, User.compound_id == Compound.id,
+                                    User.resident_status == ResidentStatus.VERIFIED),
+        "post_count": _count_of(Post, Post.compound_id == Compound.id, Post.deleted_at.is_(None)),
+        "solved_count": _count_of(Post, Post.compound_id == Compound.id, Post.aid_status == AidStatus.FULFILLED),
+    }
+    for name, counted in compound_counts.items():
+        problems += _mismatches(f"compound {name}", db.session.execute(
+            sa.select(Compound.id, getattr(Compound, name), counted)))
+    for name, model in (("reply_count", Reply), ("like_count", Like), ("affected_count", MeToo)):
+        counted = _count_of(model, model.post_id == Post.id)
+        problems += _mismatches(f"post {name}", db.session.execute(
+            sa.select(Post.id, getattr(Post, name), counted).where(getattr(Post, name) != counted)))
+    problems += _mismatches("proposal option vote_count", db.session.execute(
+        sa.select(ProposalOption.id, ProposalOption.vote_count, _count_of(Ballot, Ballot.option_id == ProposalOption.id))))
+    problems += _mismatches("proposal ballot_count", db.session.execute(
+        sa.select(Proposal.id, Proposal.ballot_count, _count_of(Ballot, Ballot.proposal_id == Proposal.id))))
+    return problems
+
+
+def _case_timelines() -> list[str]:
+    events = defaultdict(list)
+    for event in db.session.scalars(sa.select(CaseEvent).order_by(CaseEvent.case_id, CaseEvent.id)):
+        events[event.case_id].append(event)
+    problems = []
+    for case in db.session.scalars(sa.select(Case).order_by(Case.id)):
+        where = f"case {case.number}"
+        if f"-{to_local(case.created_at):%Y%m%d}-" not in case.number:
+            problems.append(f"{where}: numbered on another day than it was filed ({case.created_at})")
+        timeline = events[case.id]
+        if not timeline or timeline[0].kind is not EventKind.FILED or timeline[0].to_status is not CaseStatus.FILED:
+            problems.append(f"{where}: does not start with a 立案 event")
+            continue
+        status = CaseStatus.FILED
+        for before, event in zip(timeline, timeline[1:]):
+            if event.created_at < before.created_at:
+                problems.append(f"{where}: event {event.id} is dated before the one it follows")
+            if event.to_status is None:
+                if event.kind not in STATUS_KEEPING or event.from_status is not None:
+                    problems.append(f"{where}: {event.kind.value} event {event.id} changes no status")
+                continue
+            step = TRANSITIONS.get((status, event.to_status))
+            if event.from_status is not status or step is None or step[0] is not event.kind:
+                problems.append(f"{where}: {event.kind.value} {event.from_status} → {event.to_status} "
+                                f"while {status.value}, not in TRANSITIONS")
+            status = event.to_status
+        if status is not case.status:
+            problems.append(f"{where}: events end at {status.value}, the case says {case.status.value}")
+    return problems
+
+
+def _search_documents() -> list[str]:
+    """Every post and reply has one document; it is visible exactly when the post (and the reply) is,
+    private to the asker of a private question, dated as the post or reply, with the indexer's words;
+    ids follow the times (search lists by id as the feed lists by time)."""
+    problems = []
+    documents = {d.key: d for d in db.session.scalars(sa.select(SearchDocument).order_by(SearchDocument.id))}
+    posts = {p.id: p for p in db.session.scalars(sa.select(Post))}
+    expected = {}
+    for post in posts.values():
+        visible = post.hidden_at is None and post.deleted_at is None
+        expected[f"p{post.id}"] = (post, visible, post.created_at, f"{post.title}\n{post.body}")
+    for reply in db.session.scalars(sa.select(Reply)):
+        post = posts[reply.post_id]
+        visible = expected[f"p{post.id}"][1] and reply.hidden_at is None and reply.deleted_at is None
+        expected[f"r{reply.id}"] = (post, visible, reply.created_at, reply.body)
+    for key in documents.keys() - expected.keys():
+        problems.append(f"document {key}: of no post or reply")
+    for key, (post, visible, created_at, text) in expected.items():
+        document = documents.get(key)
+        if document is None:
+            problems.append(f"{key}: no search document")
+            continue
+        if document.visible is not visible:
+            problems.append(f"{key}: document visible={document.visible}, the post or reply visible={visible}")
+        if document.private_to != (post.author_id if post.is_private else None):
+            problems.append(f"{key}: document private_to={document.private_to}")
+        if (document.compound_id, document.street_id, document.created_at) != (post.compound_id, post.street_id, created_at):
+            problems.append(f"{key}: document scope or time {document.compound_id}, {document.created_at} "
+                            f"differs from {post.compound_id}, {created_at}")
+        if document.words != document_words(post.compound_id, post.street_id, index_words(text)):
+            problems.append(f"{key}: document words are not the indexer's")
+    ordered = list(documents.values())
+    for before, document in zip(ordered, ordered[1:]):
+        if document.created_at < before.created_at:
+            problems.append(f"document {document.key} (id {document.id}) is older than {before.key} (id {before.id})")
+    return problems
