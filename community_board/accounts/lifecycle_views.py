@@ -6,7 +6,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..compounds import services as compound_services
-from ..extensions import db, limiter, release_write_lock
+from ..extensions import db, limiter, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied
 from ..timeutil import format_local
 from ..web import flash_form_errors, perform, save
@@ -51,10 +51,8 @@ def _details(form) -> services.ResidentDetails:
 
 
 def _password_checked(user: User, password: str) -> bool:
-    """Checked outside the write transaction: hashing must not hold SQLite's lock."""
-    stored_hash = user.password_hash
-    release_write_lock()
-    return services.password_matches(stored_hash, password)
+    """Slow (hashing): the views that call it are declared @writes_after_slow_work."""
+    return services.password_matches(user.password_hash, password)
 
 
 # The resident --------------------------------------------------------------------------------
@@ -62,6 +60,7 @@ def _password_checked(user: User, password: str) -> bool:
 @bp.route("/reset-password", methods=["GET", "POST"])
 @limiter.limit(_reset_limits, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_reset_limits, methods=["POST"], deduct_when=_failed, key_func=_reset_phone_key)
+@writes_after_slow_work  # hashing the new password
 def reset_password():
     form = ResetWithCodeForm()
     if form.validate_on_submit():
@@ -69,7 +68,6 @@ def reset_password():
         if not lifecycle.reset_code_matches(phone, code):
             form.form_errors.append(lifecycle.WRONG_RESET_CODE)
         else:
-            release_write_lock()
             password_hash = services.hash_password(form.new_password.data)
             ok, _ = save(form, lambda: lifecycle.reset_password_with_code(phone, code, password_hash),
                          success="密码已重设，请用新密码登录")
@@ -133,6 +131,7 @@ def withdraw_change():
 @bp.route("/me/phone", methods=["GET", "POST"])
 @login_required
 @limiter.limit(PHONE_CHANGE_LIMITS, methods=["POST"], deduct_when=_failed, key_func=_own_key)
+@writes_after_slow_work  # checking the password
 def change_phone():
     form = ChangePhoneForm()
     if form.validate_on_submit():
@@ -150,6 +149,7 @@ def change_phone():
 
 @bp.route("/me/leave", methods=["GET", "POST"])
 @login_required
+@writes_after_slow_work  # checking the password
 def leave():
     form = LeaveForm()
     if form.validate_on_submit():
