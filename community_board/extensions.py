@@ -125,7 +125,7 @@ _writing_outside_request = contextvars.ContextVar("writing_outside_request", def
 
 def writes_on_get(view):
     """This view writes on GET too (e.g. marking a message read): its transaction begins at its
-    first statement, as a POST's does."""
+    first statement, as a POST's does. Above or below @login_required alike."""
     setattr(view, _PLAN, Plan.WRITES_ON_GET)  # functools.wraps copies it onto decorators above
     return view
 
@@ -193,12 +193,12 @@ def begin_writing() -> None:
     if not request_writes():
         raise UndeclaredWrite(f"{request.method} {request.endpoint} commits but is read-only: "
                               "declare the view @writes_on_get")
-    if db.session.new or db.session.dirty or db.session.deleted:
-        raise UndeclaredWrite(f"{request.endpoint} changed objects before its write transaction "
-                              "began: change them inside the work web.commit_work runs")
-    request.environ[_WRITE_BEGUN] = True
     if reading_outside_transaction():
+        if db.session.new or db.session.dirty or db.session.deleted:
+            raise UndeclaredWrite(f"{request.endpoint} changed objects before its write transaction "
+                                  "began: change them in the work web.commit_work runs")
         db.session.rollback()  # no database transaction under it: nothing is lost
+    request.environ[_WRITE_BEGUN] = True
 
 
 def _plain_select(statement) -> bool:
@@ -242,5 +242,5 @@ def configure_transactions(engine: Engine) -> None:
         if connection.info.get(_MODE) is Mode.READ and not _plain_select(statement):
             where = f"{request.method} {request.endpoint}" if has_request_context() else "a read-only session"
             raise UndeclaredWrite(f"{where} is read-only but ran {type(statement).__name__} "
-                                  f"{getattr(getattr(statement, 'table', None), 'name', '')}: "
-                                  "declare the view @writes_on_get")
+                                  f"{getattr(getattr(statement, 'table', None), 'name', '')}: declare "
+                                  "a GET that writes @writes_on_get; write in the work web.commit_work runs")

@@ -236,6 +236,18 @@ def test_processing_photos_holds_no_transaction(world, resident, monkeypatch):
     assert count_posts() == 1
 
 
+def test_a_change_made_before_a_late_write_transaction_begins_is_refused_not_lost(world, resident, fresh_session):
+    """A view declared @writes_after_slow_work reads outside a transaction; what it changes belongs
+    in the work web.commit_work runs, where the write transaction begins."""
+    with current_app.test_request_context("/me/password", method="POST"):
+        count_posts()
+        assert not in_database_transaction()
+        resident.real_name = "周莉"
+        with pytest.raises(UndeclaredWrite):
+            commit_work(lambda: None)
+        db.session.rollback()
+
+
 # Connections ---------------------------------------------------------------------------------------
 
 def test_vacuum_runs_in_autocommit_on_a_connection_a_page_view_used_before(world, resident):
