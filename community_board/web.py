@@ -1,4 +1,5 @@
-"""Small helpers views share: run a service verb in one transaction and tell the user."""
+"""Small helpers views share: run a service verb in one transaction (the one place a request's
+writes commit or roll back) and tell the user."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from .errors import ValidationError, attach_to_form
-from .extensions import MAX_ID, db
+from .extensions import MAX_ID, begin_writing, db
 
 # Rows with a version column (cases) refuse an update based on what another user already changed.
 STALE_MESSAGE = "该工单已被他人更新，请刷新"
@@ -27,31 +28,38 @@ def _aborted_by_database(error: DBAPIError) -> bool:
 
 
 def commit_work(work: Callable[[], Any]) -> Any:
-    """Run ``work`` and commit it, once more if the database aborted it for a conflict with another
-    writer. ``work`` must be safe to run again: objects it uses reload after the rollback."""
+    """The one place a request's writes commit: run ``work`` in the request's write transaction
+    (begun here for a view declared @writes_after_slow_work) and commit it, or roll it all back
+    if anything fails. Once more if the database aborted it for a conflict with another writer:
+    ``work`` must be safe to run again (objects it uses reload after the rollback)."""
+    begin_writing()
     try:
-        result = work()
-        db.session.commit()
+        return _commit(work)
     except DBAPIError as error:
         if not _aborted_by_database(error):
             raise
-        db.session.rollback()
         current_app.logger.warning("transaction retried after %s", type(error.orig).__name__)
+        return _commit(work)
+
+
+def _commit(work: Callable[[], Any]) -> Any:
+    try:
         result = work()
         db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
     return result
 
 
 def _attempt(work: Callable[[], Any], on_error: Callable[[ValidationError], None]) -> tuple[bool, Any]:
-    """One transaction: commit what ``work`` did, or roll it all back on a ValidationError."""
+    """One transaction: commit what ``work`` did, or (rolled back) say why not."""
     try:
         result = commit_work(work)
     except ValidationError as error:
-        db.session.rollback()
         on_error(error)
         return False, None
     except StaleDataError:
-        db.session.rollback()
         on_error(ValidationError(STALE_MESSAGE))
         return False, None
     return True, result

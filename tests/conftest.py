@@ -32,7 +32,7 @@ from community_board.compounds.models import (
     Street,
 )
 from community_board.compounds.services import active_join_code
-from community_board.extensions import db, limiter
+from community_board.extensions import db, limiter, reading_outside_transaction
 from community_board.privacy import id_number_hmac
 from community_board.timeutil import utcnow
 
@@ -86,13 +86,19 @@ def fresh_user_per_request(app):
     Flask-Login would keep the previous request's user (even another client's): load each request's
     user afresh. And a request would carry on in the transaction the test (or the request before)
     opened: end it when nothing is pending, so each request begins its own, as in production (a page
-    view reads outside one, a POST begins one up front)."""
+    view reads outside one, a POST begins one up front). A page view's session ends with it, as in
+    production: it refuses writes, and the test goes on to write."""
 
     @app.before_request
     def _start_as_a_new_request():
         g.pop("_login_user", None)
         if not (db.session.new or db.session.dirty or db.session.deleted):
             db.session.commit()
+
+    @app.teardown_request
+    def _end_a_page_view(_error):
+        if reading_outside_transaction():
+            db.session.rollback()  # no database transaction under it
 
 
 @pytest.fixture(autouse=True)

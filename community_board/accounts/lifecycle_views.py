@@ -6,7 +6,7 @@ from flask import current_app, flash, make_response, redirect, render_template, 
 from flask_login import current_user, login_required, login_user
 
 from ..compounds import services as compound_services
-from ..extensions import db, limiter, release_write_lock
+from ..extensions import db, limiter, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied
 from ..timeutil import format_local
 from ..web import flash_form_errors, perform, save
@@ -49,10 +49,8 @@ def _details(form) -> services.ResidentDetails:
 
 
 def _password_checked(user: User, password: str) -> bool:
-    """Checked outside the write transaction: hashing must not hold SQLite's lock."""
-    stored_hash = user.password_hash
-    release_write_lock()
-    return services.password_matches(stored_hash, password)
+    """Slow (hashing): the views that call it are declared @writes_after_slow_work."""
+    return services.password_matches(user.password_hash, password)
 
 
 # The resident --------------------------------------------------------------------------------
@@ -61,6 +59,7 @@ def _password_checked(user: User, password: str) -> bool:
 # five wrong codes, and a 40-bit code behind the address limit is out of a guesser's reach.
 @bp.route("/reset-password", methods=["GET", "POST"])
 @limiter.limit(_reset_limits, methods=["POST"], deduct_when=_failed, key_func=throttle.client_address)
+@writes_after_slow_work  # hashing the new password
 def reset_password():
     form = ResetWithCodeForm()
     if form.validate_on_submit():
@@ -68,7 +67,6 @@ def reset_password():
         if not lifecycle.reset_code_matches(phone, code):
             form.form_errors.append(lifecycle.WRONG_RESET_CODE)
         else:
-            release_write_lock()
             password_hash = services.hash_password(form.new_password.data)
             ok, _ = save(form, lambda: lifecycle.reset_password_with_code(phone, code, password_hash))
             if ok:
@@ -134,6 +132,7 @@ def withdraw_change():
 @login_required
 @limiter.limit(PHONE_CHANGE_LIMITS, methods=["POST"], key_func=_own_key)
 @limiter.limit(PHONE_CHANGE_ADDRESS_LIMITS, methods=["POST"], key_func=throttle.client_address)
+@writes_after_slow_work  # checking the password
 def change_phone():
     user = current_user._get_current_object()
     if not lifecycle.may_change_phone(user):
@@ -154,6 +153,7 @@ def change_phone():
 
 @bp.route("/me/leave", methods=["GET", "POST"])
 @login_required
+@writes_after_slow_work  # checking the password
 def leave():
     form = LeaveForm()
     if form.validate_on_submit():

@@ -5,9 +5,9 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required, login_user
 
 from ..compounds import services as compound_services
-from ..extensions import db, limiter, release_write_lock
+from ..extensions import db, limiter, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied, can
-from ..web import perform, safe_redirect_target, save
+from ..web import commit_work, perform, safe_redirect_target, save
 from . import bp, lifecycle, services, sessions, throttle
 from .forms import (
     ActionForm,
@@ -53,6 +53,7 @@ def _locked_message() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limits, methods=["POST"], deduct_when=_failed, key_func=throttle.client_address)
+@writes_after_slow_work  # the password check
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("compounds.home"))
@@ -102,7 +103,6 @@ def _sign_in(form: LoginForm, user: User | None):
     phone = form.phone.data
     stored_hash, active, changed_at = (
         (user.password_hash, user.active, user.password_changed_at) if user else (None, False, None))
-    release_write_lock()
     if services.password_matches(stored_hash, form.password.data) and active:
         throttle.record_success(phone)
         sessions.start(user, remember=form.remember.data)
@@ -122,8 +122,7 @@ def _sign_in(form: LoginForm, user: User | None):
 @login_required
 def logout():
     if ActionForm().validate_on_submit():
-        services.end_all_sessions(current_user._get_current_object())
-        db.session.commit()
+        commit_work(lambda: services.end_all_sessions(current_user._get_current_object()))
         sessions.end()
         flash("已退出登录", "info")
     return redirect(url_for("accounts.login"))
@@ -131,6 +130,7 @@ def logout():
 
 @bp.route("/join/<token>", methods=["GET", "POST"])
 @limiter.limit(_join_limits, methods=["POST"])
+@writes_after_slow_work  # hashing the password
 def join(token: str):
     if current_user.is_authenticated:  # a resident who moves scans the new compound's QR
         return redirect(url_for("accounts.move", token=token))
@@ -141,7 +141,6 @@ def join(token: str):
     if not code.is_active:
         return render_template("accounts/join_expired.html", compound=code.compound), 410
     if form.validate_on_submit():
-        release_write_lock()
         password_hash = services.hash_password(form.password.data)
         ok, _ = save(form, lambda: services.register_resident(
             code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
@@ -179,19 +178,17 @@ def me():
                key_func=throttle.client_address)
 @limiter.limit(_password_change_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
                key_func=_signed_in_user_key)
+@writes_after_slow_work  # checking and hashing passwords
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm(user)
     if form.validate_on_submit():
-        stored_hash = user.password_hash
-        release_write_lock()
-        if not services.password_matches(stored_hash, form.current_password.data):
+        if not services.password_matches(user.password_hash, form.current_password.data):
             throttle.note_wrong_password()
             form.current_password.errors = ["当前密码不正确"]
         else:
             new_hash = services.hash_password(form.new_password.data)
-            services.change_password(user, new_hash)
-            db.session.commit()
+            commit_work(lambda: services.change_password(user, new_hash))
             login_user(user)  # this device stays signed in with the new session version
             flash("密码已修改，其他设备需要重新登录", "success")
             return redirect(url_for("accounts.me"))

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..accounts.forms import ActionForm
 from ..compounds.services import get_compound_for
 from ..errors import ValidationError, attach_to_form
-from ..extensions import db, release_write_lock
+from ..extensions import db, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..security import PRIVATE_REVALIDATED
 from ..web import commit_work, int_or_none, perform, safe_redirect_target, save
@@ -116,6 +116,7 @@ def draft_from(form: PostForm) -> services.PostDraft:
 
 @bp.route("/c/<int:compound_id>/s/<key>/new", methods=["GET", "POST"])
 @login_required
+@writes_after_slow_work  # the photos
 def compose(compound_id: int, key: str):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
     current = queries.section_by_key(key)
@@ -123,7 +124,6 @@ def compose(compound_id: int, key: str):
     form = PostForm()
     uploads = request.files.getlist(form.photos.name)
     if form.validate_on_submit():
-        release_write_lock()  # image work holds no database lock
         try:
             stored = photos.store_uploads(uploads)
         except ValidationError as error:
@@ -221,7 +221,6 @@ def me_too(post_id: int):
     try:
         count = commit_work(lambda: services.me_too(current_user, current))
     except ValidationError as error:
-        db.session.rollback()
         if request.accept_mimetypes.best == "application/json":
             return jsonify(error=error.message), 409
         flash(error.message, "warn")

@@ -22,7 +22,7 @@ from ..board import photos as photo_storage
 from ..board import queries as board_queries
 from ..compounds.models import Compound, District, Street
 from ..errors import ValidationError, attach_to_form
-from ..extensions import db, release_write_lock
+from ..extensions import db, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..security import PRIVATE_REVALIDATED
 from ..timeutil import format_local
@@ -93,6 +93,7 @@ STEPS = {
 
 @bp.route("/cases/<int:case_id>/<any(dispatch, withdraw, accept, resolve, note, escalate):verb>", methods=["POST"])
 @login_required
+@writes_after_slow_work  # a resolution's photos
 def step(case_id: int, verb: str):
     action, message = STEPS[verb]
     # Load for viewing: whether this user may take the step now is the service's question, asked after
@@ -107,7 +108,6 @@ def step(case_id: int, verb: str):
     public, internal = form.public_note.data or "", form.internal_note.data or ""
     stored = []
     if verb == "resolve" and any(f.filename for f in request.files.getlist(form.photos.name)):
-        release_write_lock()  # image work holds no database lock
         try:
             stored = photo_storage.store_uploads(request.files.getlist(form.photos.name))
         except ValidationError as error:

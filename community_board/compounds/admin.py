@@ -11,7 +11,7 @@ from ..accounts import services as account_services
 from ..accounts.forms import ActionForm
 from ..accounts.models import User
 from ..errors import ValidationError
-from ..extensions import db, release_write_lock
+from ..extensions import db, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied, require
 from ..privacy import masked_phone
 from ..web import perform, save
@@ -146,6 +146,7 @@ def _render_staff(district: District, form: StaffForm, status: int = 200):
 
 @bp.route("/admin/d/<int:district_id>/staff", methods=["GET", "POST"])
 @login_required
+@writes_after_slow_work  # hashing a new account's password
 def admin_staff(district_id: int):
     district = _district_for_admin(district_id)
     form = StaffForm()
@@ -154,7 +155,6 @@ def admin_staff(district_id: int):
         return _render_staff(district, form, 400 if form.is_submitted() else 200)
     new_password_hash = None
     if form.password.data:
-        release_write_lock()
         new_password_hash = account_services.hash_password(form.password.data)
     role = StaffRole(form.role.data)
 

@@ -9,7 +9,7 @@ from ..accounts.forms import ActionForm
 from ..accounts.models import ResidentStatus, User
 from ..extensions import db, writes_on_get
 from ..permissions import Action, Decision, PermissionDenied, can, is_staff
-from ..web import perform
+from ..web import commit_work, perform
 from . import bp, services
 from .models import Compound
 
@@ -72,8 +72,7 @@ def workbench():
 def _join_code_for(compound_id: int):
     """The compound (for its staff only) and its current join code, created on first use."""
     compound = services.get_compound_for(current_user, compound_id, Action.MANAGE_JOIN_CODE)
-    code = services.active_join_code(compound)
-    db.session.commit()
+    code = commit_work(lambda: services.active_join_code(compound))
     return compound, code
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from ..accounts.forms import ActionForm
 from ..board.models import Post
 from ..extensions import db, writes_on_get
+from ..web import commit_work
 from ..permissions import Action, can
 from . import bp, services
 
@@ -23,8 +24,7 @@ def inbox():
 @login_required
 def open_message(message_id: int):
     """Mark one message read and go to what it is about."""
-    message = services.open_message(current_user.id, message_id)
-    db.session.commit()
+    message = commit_work(lambda: services.open_message(current_user.id, message_id))
     if message.post_id:
         return redirect(_where_to_read(message.post_id))
     return redirect(url_for("accounts.me"))
@@ -49,7 +49,6 @@ def _where_to_read(post_id: int) -> str:
 @login_required
 def mark_all_read():
     if ActionForm().validate_on_submit():
-        services.mark_all_read(current_user.id)
-        db.session.commit()
+        commit_work(lambda: services.mark_all_read(current_user.id))
         flash("已全部标为已读", "success")
     return redirect(url_for("notifications.inbox"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -94,12 +95,22 @@ def _contains(needle: str):
     return sa.func.strpos(SearchDocument.text, needle) > 0
 
 
-def _plan_for_these_words() -> None:
+@contextmanager
+def _planned_for_these_words():
     """PostgreSQL: plan each search for its own words. psycopg prepares a statement it has run five
     times, and PostgreSQL may then settle on a generic plan, blind to how common the words are (a
-    common word's page measured 20 ms with its own plan, 500 ms with the generic one)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    common word's page measured 20 ms with its own plan, 500 ms with the generic one). So psycopg
+    prepares none of the statements run meanwhile: no SET LOCAL, which would need a transaction
+    (and a search page reads outside one)."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    driver = db.session.connection().connection.driver_connection
+    threshold, driver.prepare_threshold = driver.prepare_threshold, None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def _scope_filter(viewer, scope):
@@ -134,18 +145,22 @@ def search(viewer, text: str, scope: Compound | Street | District, *, section_id
             sa.select(Case.post_id).where(Case.status.in_(OPEN_STATUSES))
         ))
     indexed, key = _matching(wanted, [terms] + [[t] for t in scope_terms])
-    _plan_for_these_words()
     page = _Collector(occurrences(needle), limit, int_or_none(cursor))  # the id the last page stopped before
+    with _planned_for_these_words():
+        _collect_newest_first(page, wanted, indexed, key, scope_sql)
+    return [needle], page.result()
+
+
+def _collect_newest_first(page: _Collector, wanted, indexed, key, scope_sql) -> None:
     if db.engine.dialect.name == "postgresql" and NEWEST_WINDOW:
         # GIN reads a common word's whole list; its newest matches are nearer through the scope's
         # id index, so read the newest documents first and ask the full-text index only below them.
         floor = _window_floor(scope_sql, page.position)
         page.collect(wanted if floor is None else wanted.where(SearchDocument.id >= floor), SearchDocument.id)
         if page.full or not page.exhausted or floor is None:
-            return [needle], page.result()
+            return
         page.position = floor  # every document from the floor up has been read
     page.collect(indexed, key)
-    return [needle], page.result()
 
 
 def _window_floor(scope_sql, position: int | None) -> int | None:
@@ -263,8 +278,8 @@ def similar_open_posts(viewer, compound: Compound, title: str) -> list[Post]:
         .limit(SIMILAR_LIMIT * 4)  # room for a word's phrase found across punctuation
     )
     patterns = [occurrences(w) for w in words]
-    _plan_for_these_words()
-    ids = [post_id for post_id, text in db.session.execute(stmt) if any(p.search(text) for p in patterns)]
+    with _planned_for_these_words():
+        ids = [post_id for post_id, text in db.session.execute(stmt) if any(p.search(text) for p in patterns)]
     ids = ids[:SIMILAR_LIMIT]
     posts = {p.id: p for p in db.session.scalars(sa.select(Post).where(Post.id.in_(ids)))} if ids else {}
     return [posts[i] for i in ids if i in posts]
