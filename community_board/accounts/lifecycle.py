@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
-from ..board import versions
+from .. import caching
 from ..compounds.models import Compound
 from ..enums import LabeledEnum
 from ..errors import ValidationError
@@ -195,7 +195,7 @@ def approve_change(actor: User, change: DetailsChange) -> None:
         _change_compound_count(old.id, -1)
         _change_compound_count(target.id, +1)
         # The flush moves the new compound's board version; their posts on the old board change too.
-        versions.touch(db.session, [old.id])
+        caching.touch(db.session, [old.id])
         audit.record(actor, "resident.moved_out", user, compound=old)
     user.real_name, user.salutation = change.real_name, change.salutation
     if moving or new_address != (user.building, user.unit or "", user.room):
@@ -304,7 +304,7 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
     if user.is_verified_resident:
         _change_compound_count(user.compound_id, -1)
     if user.compound_id is not None:
-        versions.touch(db.session, [user.compound_id])  # their posts now show 已注销用户
+        caching.touch(db.session, [user.compound_id])  # their posts now show 已注销用户
     for model in (ResetCode, DetailsChange, Notification):
         db.session.execute(sa.delete(model).where(model.user_id == user.id))
 

@@ -1,4 +1,4 @@
-from flask import Blueprint
+from flask import Blueprint, Flask
 
 bp = Blueprint("cases", __name__)
 
@@ -8,7 +8,10 @@ from . import (  # noqa: E402,F401  (registers the rules, routes and commands)
     views,
 )
 
-from ..board import versions  # noqa: E402
-from .models import Case  # noqa: E402
 
-versions.track(Case)  # a case's status shows on its post's card and page
+def init_app(app: Flask) -> None:
+    from .. import caching
+    from .models import Case
+
+    app.register_blueprint(bp)
+    caching.depends_on(Case, compound=Case.compound_id)  # a case's status shows on its post's card and page
