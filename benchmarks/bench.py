@@ -257,11 +257,14 @@ class Writers(threading.Thread):
 
         self.sessions = []
         for writer in writers:
-            session = requests.Session()
-            session.headers["Cookie"] = sign_in(writer["phone"])
+            session = requests.Session()  # its cookie jar keeps the session the reply form's token is in
+            name, value = sign_in(writer["phone"]).split("=", 1)
+            session.cookies.set(name, value, domain="127.0.0.1", path="/")
             board = boards[writer["board"]]
             page = session.get(f"http://127.0.0.1:{PORT}/p/{board['posts'][0]}", timeout=30).text
             token = re.search(r'id="reply-form".*?name="csrf_token" type="hidden" value="([^"]+)"', page, re.S)
+            if token is None:
+                raise RuntimeError("no reply form on the writer's post page")
             self.sessions.append((session, board, token.group(1).replace("&#34;", '"')))
         self.interval, self.accepted, self.refused = 1 / per_second, 0, 0
         self.stop = threading.Event()

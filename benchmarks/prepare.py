@@ -102,7 +102,7 @@ def minted_cookie(app, user: User) -> str:
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 
 
-def district(app, users: int, writers: int, password: str) -> dict:
+def district_plan(app, users: int, writers: int, password: str) -> dict:
     """Residents spread over every compound (a few per compound, as many as ``users`` asks), each
     with a minted cookie; per compound its newest posts and its section page 50 deep; and
     ``writers`` other residents, with a known password, who reply during the run."""
@@ -185,7 +185,7 @@ def main(password: str) -> None:
         views = first_views(app, first["phone"], password, pages)
         users = int(os.environ.get("BENCH_USERS", "2000"))
         print(json.dumps({
-            "district": district(app, users, writers=20, password=password),
+            "district": district_plan(app, users, writers=20, password=password),
             "first_views": views,
             "residents": residents,
             "street_staff": {"phone": street_user.phone, "street_id": street_assignment.street_id},

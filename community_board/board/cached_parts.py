@@ -96,22 +96,33 @@ def post_cards(feed, full: bool, show_section: bool, cases: dict) -> list[Markup
 _MARKER = re.compile(r"<!--(?:t:(\d+)|if:(\w+):(\d+)-->(.*?)<!--else:\2:\3-->(.*?)<!--end:\2:\3)-->", re.S)
 
 
+_times: dict[tuple[int, datetime], str] = {}
+
+
+def _time_text(epoch: int, minute: datetime) -> str:
+    """humanize, to the minute (as pages kept within a minute were), remembered for this minute."""
+    text = _times.get((epoch, minute))
+    if text is None:
+        if len(_times) > 20000:
+            _times.clear()
+        text = _times[(epoch, minute)] = humanize(
+            datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None), minute)
+    return text
+
+
 def personalize(html: str, liked: set[int]) -> str:
     """Fill the markers of shared HTML in for the asking viewer."""
-    viewer, now = current_user, utcnow()
+    viewer, minute = current_user, utcnow().replace(second=0, microsecond=0)
     flags: dict[str, Callable[[int], bool]] = {
         "liked": liked.__contains__,
         "mine": lambda user_id: user_id == viewer.id,
         "other_household": lambda household_id: bool(viewer.household_id) and viewer.household_id != household_id,
     }
-    times: dict[str, str] = {}
 
     def fill(match: re.Match) -> str:
         epoch = match.group(1)
         if epoch is not None:
-            if epoch not in times:
-                times[epoch] = humanize(datetime.fromtimestamp(int(epoch), timezone.utc).replace(tzinfo=None), now)
-            return times[epoch]
+            return _time_text(int(epoch), minute)
         return match.group(4) if flags[match.group(2)](int(match.group(3))) else match.group(5)
 
     html = _MARKER.sub(fill, html)
@@ -136,11 +147,14 @@ def unread_badge(count: int | None) -> str:
 
 # Whole pages -------------------------------------------------------------------------------------
 
-def audience(compound, actions: Iterable[Action], targets: Iterable = ()) -> tuple:
-    """The answers to the permission questions a page asks about the viewer: ``actions`` on the
-    compound, and on each of ``targets`` (action, object) pairs."""
+def audience(compound, targets: Iterable = ()) -> tuple:
+    """What decides the answers to the permission questions a page asks about the viewer: on the
+    compound, their roles (with scopes) and whether they are a verified resident of it and not
+    suspended (permissions.authorize decides from nothing else); on each of ``targets``, (action,
+    object) pairs whose rules also look at the object (its author, its age), the answer itself."""
     viewer = current_user
-    return (viewer.is_suspended, *(can(viewer, action, compound) for action in actions),
+    return (viewer.is_suspended, viewer.is_verified_resident and viewer.compound_id == compound.id,
+            tuple(sorted((a.role.value, a.scope) for a in viewer.assignments)),
             *(can(viewer, action, target) for action, target in targets))
 
 

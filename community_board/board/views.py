@@ -41,9 +41,7 @@ for helper in (cached_parts.post_cards, cached_parts.viewer_if, cached_parts.vie
 bp.add_app_template_global(queries.sections, "board_sections")
 bp.add_app_template_filter(cached_parts.time_filter, "humanize")
 
-# The permission questions board pages ask about the viewer: the answers make their audience.
-LIST_QUESTIONS = (Action.POST, Action.SEE_FULL_NAMES, Action.MODERATE, Action.VERIFY_RESIDENTS,
-                  Action.CONFIRM_PARTY_BADGE, Action.VIEW_DASHBOARD, Action.READ_PRIVATE_QUESTIONS)
+# The questions a post page asks whose answers depend on the post too (its author, age, section).
 POST_QUESTIONS = (Action.LIKE, Action.REPLY, Action.REPORT, Action.MARK_HELPFUL, Action.EDIT_POST, Action.DELETE_POST,
                   Action.SET_POST_STATUS, Action.FILE_CASE, Action.VOTE, Action.RECORD_OUTCOME)
 
@@ -79,7 +77,7 @@ def _list_page(compound, page: str, body: str, section=None, only_available: boo
 
     asker = not can(current_user, Action.READ_PRIVATE_QUESTIONS, compound) and \
         queries.asked_privately(current_user, compound)
-    audience = (*cached_parts.audience(compound, LIST_QUESTIONS, targets), asker and current_user.id)
+    audience = (*cached_parts.audience(compound, targets), asker and current_user.id)
     return cached_parts.board_page(compound, audience, render)
 
 
@@ -165,8 +163,7 @@ def post(post_id: int):
         return _post_page(current, _post_body(current, page, reply_form, reply_to))
 
     compound = current.compound
-    audience = cached_parts.audience(compound, (Action.SEE_FULL_NAMES, Action.MODERATE),
-                                     [(action, current) for action in POST_QUESTIONS])
+    audience = cached_parts.audience(compound, [(action, current) for action in POST_QUESTIONS])
     return cached_parts.board_page(compound, audience, render)
 
 
