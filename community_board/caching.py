@@ -16,7 +16,7 @@ sees it at once, whichever backend keeps the parts: a purge after commit could o
 memory of the process that wrote. Entries under an older version are never asked for again and
 age out of the LRU (or Redis's TTL).
 
-Long rationale: docs/caching.md.
+Long rationale and the marker table: docs/caching.md.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from community_board.timeutil import utcnow
 
 @pytest.fixture(autouse=True)
 def one_minute(monkeypatch):
-    """The list cache's clock stands still for the whole test (see the module docstring)."""
+    """The clock stands still for the whole test: relative times are filled in to the minute."""
     frozen = utcnow()
     monkeypatch.setattr(cached_parts, "utcnow", lambda: frozen)
     return frozen
