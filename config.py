@@ -71,6 +71,12 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # Rendered board parts (caching.py): Redis when there is one, shared by workers and hosts;
+        # else a bounded LRU in each process. Entries under an old board version age out.
+        self.CACHE_URL = os.environ.get("CACHE_URL") or self.REDIS_URL or "memory://"
+        self.CACHE_SIZE = int(os.environ.get("CACHE_SIZE", "4096"))  # entries per process (memory://)
+        self.CACHE_TTL_SECONDS = int(os.environ.get("CACHE_TTL_SECONDS", "86400"))
+        self.CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "cb:")
         # Base of the URL printed in QR codes; without it the request's host is used.
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
@@ -172,6 +178,9 @@ class TestingConfig(Config):
         test_url = os.environ.get("TEST_DATABASE_URL")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(test_url) if test_url else "sqlite://"
         self.RATELIMIT_STORAGE_URI = "memory://"
+        # TEST_CACHE_URL=redis://… runs the suite against the Redis backend, under a prefix of its own.
+        self.CACHE_URL = os.environ.get("TEST_CACHE_URL") or "memory://"
+        self.CACHE_KEY_PREFIX = f"cb-test-{secrets.token_hex(4)}:"
 
 
 CONFIGS = {

@@ -2,13 +2,18 @@
 template route (the ceiling) in the same run; search timed server-side; results as a table and as
 benchmarks/results/latest.json (git-ignored).
 
-wrk replays a few signed-in residents' pages, so it measures repeat views, which pages kept per
-viewer serve with the login query alone; the first views table gives the server-side time of a
-page nothing was kept for (the first look after the board changed).
+The headline row is the district mix: BENCH_USERS (2,000) distinct verified residents spread over
+every compound, each loading pages of their own compound (home feed 45 %, one of its 40 newest
+posts 35 %, a section 15 %, search 5 %), while other residents post replies through the reply form
+at BENCH_WRITES_PER_S (2) for the whole run. It starts from a freshly started server with every
+cache empty (the Redis cache's keys deleted too when REDIS_URL is set), nothing warmed. The per-page
+rows that follow load one kind of page each, again for every one of those residents, and the first
+views table gives the server-side time of a page nothing was kept for.
 
-Sizes come from the environment: BENCH_POSTS (1,000,000), BENCH_COMPOUNDS (500), BENCH_SECONDS (10);
-BENCH_DB=sqlite or BENCH_DB=postgresql measures one database only.
-The district database is built once per size (flask seed-district) and reused.
+Readers' session cookies are minted with the app's session interface (prepare.py); writers sign in
+through the login form. Sizes come from the environment: BENCH_POSTS (1,000,000), BENCH_COMPOUNDS
+(500), BENCH_SECONDS (10), BENCH_MIX_SECONDS (30); BENCH_DB=sqlite or BENCH_DB=postgresql measures
+one database only. The district database is built once per size (flask seed-district) and reused.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -30,6 +36,9 @@ VENV = ROOT / ".venv" / "bin"
 POSTS = int(os.environ.get("BENCH_POSTS", "1000000"))
 COMPOUNDS = int(os.environ.get("BENCH_COMPOUNDS", "500"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+MIX_SECONDS = int(os.environ.get("BENCH_MIX_SECONDS", "30"))
+USERS = int(os.environ.get("BENCH_USERS", "2000"))
+WRITES_PER_S = float(os.environ.get("BENCH_WRITES_PER_S", "2"))
 PASSWORD = "Bench2026x"
 PORT = 5090
 SEARCH_WORDS = ["停水", "电梯", "物业", "噪音", "电梯维修", "垃圾分类"]
@@ -46,7 +55,7 @@ def databases() -> list[tuple[str, str]]:
 
 def environment(url: str) -> dict:
     # The bench config: production's, but plain http on loopback and limits in each worker's memory.
-    return {**os.environ, "DATABASE_URL": url, "CB_CONFIG": "bench", "ID_HASH_KEY": "bench-id-key",
+    return {**os.environ, "DATABASE_URL": url, "CB_CONFIG": "bench", "BENCH_USERS": str(USERS), "ID_HASH_KEY": "bench-id-key",
             "BENCH_CEILING": "1", "FLASK_APP": "community_board:create_app", "CB_INSTANCE_PATH": str(DATA / "instance")}
 
 
@@ -106,7 +115,17 @@ def prepare(env: dict) -> dict:
     return json.loads(out.stdout)
 
 
+EMPTY_CACHES = """
+from community_board import caching, create_app
+with create_app().app_context():
+    caching.clear()
+"""
+
+
 def start_server(env: dict) -> subprocess.Popen:
+    """A fresh gunicorn with every cache empty: its workers' memory is new, and the shared cache
+    (Redis, when REDIS_URL is set) loses this app's keys first."""
+    subprocess.run([VENV / "python", "-c", EMPTY_CACHES], env=env, check=True)
     server = subprocess.Popen(
         [VENV / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{PORT}",
          "--access-logfile", "/dev/null",
@@ -141,20 +160,6 @@ def sign_in(phone: str) -> str:
     return cookie
 
 
-def deep_section_url(cookie: str, compound_id: int, depth: int = 50) -> str:
-    """The section page 50 pages deep, reached by following 加载更多 as a user would."""
-    import requests
-
-    url = f"/c/{compound_id}/s/matters"
-    for _ in range(depth):
-        page = requests.get(f"http://127.0.0.1:{PORT}{url}", headers={"Cookie": cookie}, timeout=10).text
-        found = re.search(r'data-load-more href="([^"]+)"', page)
-        if not found:
-            break
-        url = found.group(1).replace("&amp;", "&")
-    return url
-
-
 def settle(targets: list[tuple[str, str]]) -> None:
     """Start each page from an idle server: the previous page's queued requests (search under load
     queues for hundreds of ms) have drained, and each target was loaded once or twice already, as
@@ -167,29 +172,132 @@ def settle(targets: list[tuple[str, str]]) -> None:
             requests.get(f"http://127.0.0.1:{PORT}{path}", headers={"Cookie": cookie}, timeout=30)
 
 
-def wrk(targets: list[tuple[str, str]]) -> dict:
-    """Load random (path, cookie) pairs for SECONDS; requests/s and latency percentiles."""
-    lines = ["local targets = {"] + [f'  {{"{p}", "{c}"}},' for p, c in targets] + ["}"]
-    lines += ["request = function()", "  local t = targets[math.random(#targets)]",
-              '  return wrk.format("GET", t[1], {["Cookie"] = t[2]})', "end"]
+def wrk(targets: list[tuple[str, str]], seconds: int = SECONDS, strict: bool = True) -> dict:
+    """Load random (path, cookie) pairs for ``seconds``; requests/s and latency percentiles."""
+    lines = ["local targets = {"] + [f'  {{"{p}", "{c}"}},' for p, c in targets] + ["}",
+             "path = function() local t = targets[math.random(#targets)] return t[1], t[2] end"]
+    return run_wrk("\n".join(lines), seconds, strict)
+
+
+def district_script(district: dict, choose: str) -> str:
+    """A wrk script whose every request is a random reader of the district loading the page that
+    the Lua expression ``choose`` names (it sees ``b``, the reader's board, and ``x``, 1..100)."""
+    def lua(value):
+        if isinstance(value, list):
+            return "{" + ",".join(lua(v) for v in value) + "}"
+        return "nil" if value is None else f'"{value}"' if isinstance(value, str) else str(value)
+
+    boards = [[b["compound_id"], b["posts"], b["deep_section"], b["busy_post"]] for b in district["boards"]]
+    readers = [[r["cookie"], r["board"] + 1] for r in district["readers"]]
+    words = [quote(w) for w in SEARCH_WORDS]
+    return "\n".join([
+        f"local boards = {lua(boards)}", f"local readers = {lua(readers)}",
+        f"local sections = {lua(district['sections'])}", f"local words = {lua(words)}",
+        "path = function()",
+        "  local r = readers[math.random(#readers)]",
+        "  local b, x = boards[r[2]], math.random(100)",
+        f"  return {choose}, r[1]",
+        "end",
+    ])
+
+
+MIX = ('x <= 45 and ("/c/" .. b[1]) or x <= 80 and ("/p/" .. b[2][math.random(#b[2])]) '
+       'or x <= 95 and ("/c/" .. b[1] .. "/s/" .. sections[math.random(#sections)]) '
+       'or ("/search?q=" .. words[math.random(#words)] .. "&scope=compound:" .. b[1])')
+# Per-page rows: every reader, one kind of page (boards without such a page fall back to their feed).
+PAGE_CHOICES = {
+    "home feed": '"/c/" .. b[1]',
+    "section page 50 deep": 'b[3] or ("/c/" .. b[1] .. "/s/matters")',
+    "post with 50 replies": '"/p/" .. (b[4] or b[2][1])',
+    "search 2-char word": '"/search?q=" .. words[math.random(2)] .. "&scope=compound:" .. b[1]',
+}
+
+
+def run_wrk(script_text: str, seconds: int, strict: bool = True) -> dict:
+    """wrk with a script defining ``path()`` → (path, cookie); each thread seeds its own random."""
+    text = script_text + "\n" + "\n".join([
+        "local counter = 0",
+        "function setup(thread) counter = counter + 1; thread:set('id', counter) end",
+        "function init(args) math.randomseed(os.time() * 1000 + id * 7919) end",
+        "request = function()",
+        "  local p, cookie = path()",
+        '  return wrk.format("GET", p, cookie ~= "" and {["Cookie"] = cookie} or {})',
+        "end",
+    ])
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write("\n".join(lines))
-    run = subprocess.run(["wrk", "-t2", "-c8", f"-d{SECONDS}s", "--latency", "-s", script.name,
-                          f"http://127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=SECONDS + 60)
+        script.write(text)
+    run = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", script.name,
+                          f"http://127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=seconds + 60)
     out = run.stdout
     if "Requests/sec" not in out:
-        raise RuntimeError(f"wrk failed on {targets[0][0]}:\n{out}\n{run.stderr}")
+        raise RuntimeError(f"wrk failed:\n{out}\n{run.stderr}")
     os.unlink(script.name)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non_2xx:
-        raise RuntimeError(f"{non_2xx.group(1)} failed responses under load:\n{out}")
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, sockets.groups())) if sockets else 0)
+    if errors and strict:
+        raise RuntimeError(f"{errors} failed responses under load:\n{out}")
 
     def ms(label):
         value = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out)
         number, unit = float(value.group(1)), value.group(2)
         return round(number / 1000 if unit == "us" else number * 1000 if unit == "s" else number, 2)
 
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"), "p99_ms": ms("99")}
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
+            "p99_ms": ms("99"), "errors": errors}
+
+
+class Writers(threading.Thread):
+    """Residents replying through the reply form at ``per_second`` for as long as it runs: each
+    signs in through the login form and reads the reply form's CSRF token from a post page once."""
+
+    def __init__(self, writers: list[dict], boards: list[dict], per_second: float):
+        super().__init__(daemon=True)
+        import requests
+
+        self.sessions = []
+        for writer in writers:
+            session = requests.Session()  # its cookie jar keeps the session the reply form's token is in
+            name, value = sign_in(writer["phone"]).split("=", 1)
+            session.cookies.set(name, value, domain="127.0.0.1", path="/")
+            board = boards[writer["board"]]
+            page = session.get(f"http://127.0.0.1:{PORT}/p/{board['posts'][0]}", timeout=30).text
+            token = re.search(r'id="reply-form".*?name="csrf_token" type="hidden" value="([^"]+)"', page, re.S)
+            if token is None:
+                raise RuntimeError("no reply form on the writer's post page")
+            self.sessions.append((session, board, token.group(1).replace("&#34;", '"')))
+        self.interval, self.accepted, self.refused = 1 / per_second, 0, 0
+        self.stop = threading.Event()
+
+    def run(self):
+        import random
+
+        due, n = time.monotonic(), 0
+        while not self.stop.is_set():
+            session, board, token = self.sessions[n % len(self.sessions)]
+            post_id = random.choice(board["posts"])
+            try:
+                response = session.post(f"http://127.0.0.1:{PORT}/p/{post_id}/reply", allow_redirects=False,
+                                        data={"csrf_token": token, "body": f"压测回复 {n}：楼下的路灯已经修好了"},
+                                        timeout=10)
+                ok = response.status_code == 302
+            except Exception:  # noqa: BLE001  (a refused write is counted, whatever the reason)
+                ok = False
+            self.accepted += ok
+            self.refused += not ok
+            n += 1
+            due += self.interval
+            self.stop.wait(max(0.0, due - time.monotonic()))
+
+
+def worker_memory_mb(server: subprocess.Popen) -> list[float]:
+    """Resident memory of each gunicorn worker."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(round(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024, 1))
+    return sizes
 
 
 def main() -> int:
@@ -198,37 +306,49 @@ def main() -> int:
         return 1
     DATA.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    report = {"runs": [], "search": [], "seed": [], "first_views": []}
+    report = {"mix": [], "runs": [], "search": [], "seed": [], "first_views": [], "memory": []}
     for kind, url in databases():
         report["seed"].append({"db": kind, "posts": POSTS, "seconds": build(kind, url)})
         env = environment(url)
         plan = prepare(env)
         report["search"].extend({"db": kind, **row} for row in plan["search"])
         report["first_views"].extend({"db": kind, **row} for row in plan["first_views"])
+        district = plan["district"]
         server = start_server(env)
         try:
-            residents = [(sign_in(r["phone"]), r) for r in plan["residents"]]
+            # Writers sign in and read their form first; the ceiling route touches no board cache.
+            writers = Writers(district["writers"], district["boards"], WRITES_PER_S)
+            ceiling = wrk([("/_bench/ceiling", "")])
+            writers.start()
+            mix = run_wrk(district_script(district, MIX), MIX_SECONDS, strict=False)
+            writers.stop.set()
+            writers.join()
+            report["mix"].append({"db": kind, "users": len(district["readers"]), "writes_per_s": WRITES_PER_S,
+                                  "rps": mix["rps"], "p50_ms": mix["p50_ms"], "p99_ms": mix["p99_ms"],
+                                  "ceiling_rps": ceiling["rps"], "ratio": round(mix["rps"] / ceiling["rps"], 3),
+                                  "errors": mix["errors"] + writers.refused, "writes_accepted": writers.accepted,
+                                  "writes_refused": writers.refused})
+            report["memory"].append({"db": kind, "worker_rss_mb": worker_memory_mb(server)})
+
             street_cookie = sign_in(plan["street_staff"]["phone"])
             district_cookie = sign_in(plan["district_staff"]["phone"])
-            settle([("/_bench/ceiling", "")])
-            ceiling = wrk([("/_bench/ceiling", "")])
-            pages = {
-                "home feed": [(f"/c/{r['compound_id']}", c) for c, r in residents],
-                "section page 50 deep": [(deep_section_url(c, r["compound_id"]), c) for c, r in residents[:4]],
-                "post with 50 replies": [(f"/p/{r['busy_post_id']}", c) for c, r in residents if r["busy_post_id"]],
-                "search 2-char word": [(f"/search?q={quote(w)}", c) for c, _ in residents for w in ("停水", "电梯")],
-                "search phrase": [(f"/search?q={quote('电梯维修')}", c) for c, _ in residents],
+            pages = {page: district_script(district, choose) for page, choose in PAGE_CHOICES.items()}
+            pages["search phrase"] = district_script(district, f'"/search?q={quote("电梯维修")}&scope=compound:" .. b[1]')
+            dashboards = {
                 "street dashboard": [(f"/dashboard/street/{plan['street_staff']['street_id']}", street_cookie)],
                 "district dashboard": [(f"/dashboard/district/{plan['district_staff']['district_id']}",
                                         district_cookie)],
             }
-            for page, targets in pages.items():
-                if not targets:
-                    continue
+            for page, script_text in pages.items():
+                time.sleep(2)  # the previous row's queued requests drain first
+                result = run_wrk(script_text, SECONDS)
+                report["runs"].append({"db": kind, "page": page, "viewers": len(district["readers"]), **result,
+                                       "ceiling_rps": ceiling["rps"], "ratio": round(result["rps"] / ceiling["rps"], 3)})
+            for page, targets in dashboards.items():
                 settle(targets)
                 result = wrk(targets)
-                report["runs"].append({"db": kind, "page": page, **result, "ceiling_rps": ceiling["rps"],
-                                       "ratio": round(result["rps"] / ceiling["rps"], 3)})
+                report["runs"].append({"db": kind, "page": page, "viewers": 1, **result,
+                                       "ceiling_rps": ceiling["rps"], "ratio": round(result["rps"] / ceiling["rps"], 3)})
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -262,10 +382,22 @@ def verdict(target) -> str:
     return f"{text} {'met' if met else 'MISSED'}"
 
 
+MIX_P99_MS = 100
+WORKER_MB = 300
+
+
 def print_table(report: dict) -> None:
-    print(f"\n{'db':<11}{'page':<24}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'ceiling':>9}{'ratio':>7}  target")
+    print(f"\n{'db':<11}{'district mix':<14}{'users':>6}{'writes/s':>9}{'rps':>8}{'p50 ms':>8}{'p99 ms':>8}"
+          f"{'ceiling':>9}{'ratio':>7}{'errors':>7}{'written':>8}  target")
+    for row in report["mix"]:
+        bound = RATIO_TARGETS[row["db"]]
+        met = row["ratio"] >= bound and row["p99_ms"] < MIX_P99_MS and not row["errors"]
+        print(f"{row['db']:<11}{'':<14}{row['users']:>6}{row['writes_per_s']:>9}{row['rps']:>8.0f}{row['p50_ms']:>8}"
+              f"{row['p99_ms']:>8}{row['ceiling_rps']:>9.0f}{row['ratio']:>7}{row['errors']:>7}"
+              f"{row['writes_accepted']:>8}  {verdict((f'ratio >= {bound}, p99 < {MIX_P99_MS} ms, 0 errors', met))}")
+    print(f"\n{'db':<11}{'page':<24}{'viewers':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'ceiling':>9}{'ratio':>7}  target")
     for row in report["runs"]:
-        print(f"{row['db']:<11}{row['page']:<24}{row['rps']:>9.0f}{row['p50_ms']:>9}{row['p99_ms']:>9}"
+        print(f"{row['db']:<11}{row['page']:<24}{row['viewers']:>8}{row['rps']:>9.0f}{row['p50_ms']:>9}{row['p99_ms']:>9}"
               f"{row['ceiling_rps']:>9.0f}{row['ratio']:>7}  {verdict(page_target(row))}")
     print(f"\n{'db':<11}{'search':<12}{'scope':<10}{'p50 ms':>9}{'p95 ms':>9}{'checked':>9}{'missed':>8}  target")
     for row in report["search"]:
@@ -274,10 +406,14 @@ def print_table(report: dict) -> None:
         print(f"{row['db']:<11}{row['query']:<12}{row['scope']:<10}{row['p50_ms']:>9}{row['p95_ms']:>9}"
               f"{row['results_checked']:>9}{missed:>8}  {verdict((f'p95 < {SEARCH_P95_MS} ms, exact', met))}")
     print(f"\n{'db':<11}{'first view (server-side)':<26}{'p50 ms':>9}{'p95 ms':>9}  "
-          "nothing kept for the viewer yet; post cards kept")
+          "every cache emptied before each load")
     for row in report["first_views"]:
         print(f"{row['db']:<11}{row['page']:<26}{row['p50_ms']:>9}{row['p95_ms']:>9}")
     print()
+    for row in report["memory"]:
+        largest = max(row["worker_rss_mb"])
+        print(f"{row['db']}: worker memory {row['worker_rss_mb']} MB after the mix  "
+              f"{verdict((f'< {WORKER_MB} MB', largest < WORKER_MB))}")
     for row in report["seed"]:
         bound = SEED_SECONDS[row["db"]]
         print(f"seeded {row['posts']} posts on {row['db']} in {row['seconds']} s  "

@@ -1,8 +1,14 @@
-"""Run by bench.py inside the app: choose the bench users (known password), the pages to load,
-and time search server-side on this database, checking results against a substring scan."""
+"""Run by bench.py inside the app: choose the bench users, the pages to load, and time search
+server-side on this database, checking results against a substring scan.
+
+The district mix needs thousands of signed-in residents. Signing each in through the login form
+costs a scrypt hash apiece, so their session cookies are minted here with the app's own session
+interface and SECRET_KEY, holding what a sign-in stores (sessions.start). The residents who post
+replies during the run sign in through the real login form (bench.py), with a known password."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import sys
@@ -13,8 +19,9 @@ from werkzeug.security import generate_password_hash
 
 from community_board import create_app
 from community_board.accounts.models import ResidentStatus, User
-from community_board.board import cached_parts
-from community_board.board.models import Post
+from community_board import caching
+from community_board.accounts.sessions import SEEN
+from community_board.board.models import Post, Section
 from community_board.compounds.models import (
     Compound,
     District,
@@ -22,6 +29,7 @@ from community_board.compounds.models import (
     StaffRole,
 )
 from community_board.extensions import db
+from community_board.pagination import encode_cursor
 from community_board.search import services as search
 from community_board.search.models import SearchDocument
 
@@ -29,6 +37,8 @@ WORDS = [("停水", "2-char"), ("电梯", "2-char"), ("物业", "2-char"), ("噪
          ("水", "1-char")]
 RUNS = 30
 RESIDENTS = 8
+RECENT_POSTS = 40  # the mix opens any of a compound's 40 newest posts
+SECTION_DEPTH = 50  # the "section page 50 deep" row: 50 pages of 加载更多 down
 
 
 def busiest_compounds(limit: int) -> list[Compound]:
@@ -65,15 +75,15 @@ def exact(hits, needle: str) -> int:
 
 
 def first_views(app, phone: str, password: str, pages: dict[str, str]) -> list[dict]:
-    """Server-side time of a page that nothing was kept for this viewer: the first look at a feed,
-    section or post after the board changed (post cards, shared by all viewers, stay kept)."""
+    """Server-side time of a page nothing was kept for, by anyone: every cache is emptied before
+    each load."""
     client = app.test_client()
     form = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     client.post("/login", data={"csrf_token": token, "phone": phone, "password": password})
 
     def load(path):
-        cached_parts.forget_viewer_pages()
+        caching.clear()
         assert client.get(path).status_code == 200, path
 
     rows = []
@@ -82,6 +92,52 @@ def first_views(app, phone: str, password: str, pages: dict[str, str]) -> list[d
         p50, p95, _ = timed(lambda: load(path), RUNS)
         rows.append({"page": page, "p50_ms": p50, "p95_ms": p95})
     return rows
+
+
+def minted_cookie(app, user: User) -> str:
+    """The session cookie a sign-in gives ``user`` (sessions.start: Flask-Login's keys and the
+    time last seen), signed as the server signs it. Not fresh, as after a remember-me sign-in."""
+    data = {"_user_id": user.get_id(), "_fresh": False, SEEN: int(time.time())}
+    value = app.session_interface.get_signing_serializer(app).dumps(data)
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
+def district_plan(app, users: int, writers: int, password: str) -> dict:
+    """Residents spread over every compound (a few per compound, as many as ``users`` asks), each
+    with a minted cookie; per compound its newest posts and its section page 50 deep; and
+    ``writers`` other residents, with a known password, who reply during the run."""
+    compounds = list(db.session.scalars(sa.select(Compound).where(Compound.post_count > 0).order_by(Compound.id)))
+    per_compound = -(-users // len(compounds))
+    matters = db.session.scalar(sa.select(Section).where(Section.key == "matters"))
+    keys = [s.key for s in db.session.scalars(sa.select(Section).order_by(Section.sort_order))
+            if s.fields.value != "guide"]
+    readers, repliers, boards = [], [], []
+    hashed = generate_password_hash(password, method="pbkdf2:sha256:1000")
+    for index, compound in enumerate(compounds):
+        people = list(db.session.scalars(sa.select(User).where(
+            User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED,
+            User.suspended_at.is_(None), User.deleted_at.is_(None),
+            ~sa.exists().where(StaffAssignment.user_id == User.id)).order_by(User.id).limit(per_compound + 1)))
+        visible = (Post.compound_id == compound.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None),
+                   Post.is_private.is_(False))
+        recent = list(db.session.scalars(sa.select(Post.id).where(*visible)
+                                         .order_by(Post.created_at.desc(), Post.id.desc()).limit(RECENT_POSTS)))
+        deep = db.session.execute(sa.select(Post.created_at, Post.id).where(*visible, Post.section_id == matters.id)
+                                  .order_by(Post.created_at.desc(), Post.id.desc())
+                                  .offset(SECTION_DEPTH * app.config["PAGE_SIZE"] - 1).limit(1)).first()
+        if not recent or len(people) < 2:
+            continue
+        board = len(boards)
+        busy = db.session.scalar(sa.select(Post.id).where(*visible, Post.reply_count >= 50).limit(1))
+        boards.append({"compound_id": compound.id, "posts": recent, "busy_post": busy,
+                       "deep_section": f"/c/{compound.id}/s/matters?after={encode_cursor(*deep)}" if deep else None})
+        if len(repliers) < writers and index % max(1, len(compounds) // writers) == 0:
+            writer = people.pop()
+            writer.password_hash = hashed
+            repliers.append({"phone": writer.phone, "board": board})
+        readers.extend({"cookie": minted_cookie(app, user), "board": board} for user in people[:per_compound])
+    db.session.commit()
+    return {"boards": boards, "readers": readers, "writers": repliers, "sections": keys}
 
 
 def main(password: str) -> None:
@@ -127,7 +183,9 @@ def main(password: str) -> None:
         if first["busy_post_id"]:
             pages["post with 50 replies"] = f"/p/{first['busy_post_id']}"
         views = first_views(app, first["phone"], password, pages)
+        users = int(os.environ.get("BENCH_USERS", "2000"))
         print(json.dumps({
+            "district": district_plan(app, users, writers=20, password=password),
             "first_views": views,
             "residents": residents,
             "street_staff": {"phone": street_user.phone, "street_id": street_assignment.street_id},

@@ -32,8 +32,8 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
+    _init_templates(app)  # before the features, which may refine a filter (board: humanize)
     _register_blueprints(app)
-    _init_templates(app)
 
     from . import cli, errors, security
 
@@ -70,10 +70,10 @@ def _init_extensions(app: Flask) -> None:
         login_manager,
         migrate,
     )
-    from .session_cookies import KeptSessionInterface
+    from . import caching
 
-    app.session_interface = KeptSessionInterface()
     db.init_app(app)
+    caching.init_app(app)
     from .search.models import outside_the_models
 
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
@@ -122,11 +122,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from . import board, cases, deliberation
     from .accounts import bp as accounts_bp
-    from .board import bp as board_bp
-    from .cases import bp as cases_bp
     from .compounds import bp as compounds_bp
-    from .deliberation import bp as deliberation_bp
     from .notifications import bp as notifications_bp
     from .police import bp as police_bp
     from .search import bp as search_bp
@@ -135,22 +133,13 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters.update(URL_CONVERTERS)  # bounded ids and tokens in every route, before any is added
     app.register_blueprint(accounts_bp)
     app.register_blueprint(compounds_bp)
-    app.register_blueprint(board_bp)
-    app.register_blueprint(cases_bp)
-    app.register_blueprint(deliberation_bp)
-    app.register_blueprint(police_bp)
-    app.register_blueprint(search_bp)
-    app.register_blueprint(notifications_bp)
-    _init_features(app)
-
-
-def _init_features(app: Flask) -> None:
-    """What each feature declares to the app: object rules, text freezes."""
-    from . import board, cases, deliberation
-
+    # These features also declare their object rules, text freezes and what their cached pages show.
     board.init_app(app)
     cases.init_app(app)
     deliberation.init_app(app)
+    app.register_blueprint(police_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _init_templates(app: Flask) -> None:

@@ -103,10 +103,10 @@ def fresh_user_per_request(app):
 
 @pytest.fixture(autouse=True)
 def app_context(app):
-    from community_board import fragments
+    from community_board import caching
 
-    fragments.clear_all()  # each test starts from an empty database, so from empty caches
     with app.app_context():
+        caching.clear()  # each test starts from an empty database, so from empty caches
         yield
         db.session.remove()
         # Empty every table so each test starts from nothing.
@@ -320,10 +320,10 @@ def count_queries():
 def page_statements(client, url) -> int:
     """SQL statements a GET of ``url`` runs when nothing is cached: neither objects the test built
     nor page parts rendered by an earlier request may spare it a query."""
-    from community_board import fragments
+    from community_board import caching
 
     db.session.expire_all()
-    fragments.clear_all()
+    caching.clear()
     with count_queries() as count:
         assert client.get(url).status_code == 200
     return count()

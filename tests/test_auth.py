@@ -225,13 +225,14 @@ def test_signed_in_user_opening_login_goes_home(login_as, resident):
     assert response.headers["Location"] == "/"
 
 
-# The session cookie, checked once per process (session_cookies.py) ----------------------------
+# The session cookie (Flask's signed cookie, checked on every request) ---------------------------
 
 def test_a_session_cookie_past_its_lifetime_is_refused_though_it_was_accepted_before(
         app, client, auth, resident, monkeypatch):
     auth.login(resident)
     assert signed_in(client)
-    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", timedelta(seconds=0))
+    # Its age is checked on each request: a lifetime it has outlived (itsdangerous counts whole seconds).
+    monkeypatch.setitem(app.config, "PERMANENT_SESSION_LIFETIME", timedelta(seconds=-1))
     assert not signed_in(client)
 
 

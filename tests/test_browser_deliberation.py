@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from community_board import fragments
+from community_board import caching
 from community_board.accounts.models import User
 from community_board.deliberation.models import Proposal
 from community_board.extensions import db

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import audit
-from ..board import versions
+from .. import caching
 from ..board.models import MeToo, Post, Reply
 from ..compounds.models import Compound, StaffAssignment
 from ..enums import LabeledEnum
@@ -58,7 +58,7 @@ def _touch_boards_showing(user: User) -> None:
         sa.select(Post.compound_id).where(Post.author_id == user.id),
         sa.select(Reply.compound_id).where(Reply.author_id == user.id),
     )
-    versions.touch(db.session, [*db.session.scalars(sa.select(wrote_on.subquery().c[0])), user.compound_id])
+    caching.touch(db.session, [*db.session.scalars(sa.select(wrote_on.subquery().c[0])), user.compound_id])
 
 
 def _change_compound_count(compound_id: int, delta: int) -> None:

@@ -1,171 +1,228 @@
-"""Board page parts kept per process: post cards (templates/board/_post_card.html), each rendered
-once and reused until something it shows changes; the section strip; the body of a feed, section
-or post page as one viewer sees it, reused until the compound's board version moves
-(board/versions.py); and, for a resident reading their own compound's board, the whole page."""
+"""Board pages (feed, section, post) rendered once per *audience* and change of the board, shared by
+every viewer in that audience, in every worker (and every host with Redis: caching.py).
+
+An audience is the answers to every permission question the page's templates ask about the viewer
+(may post, sees full names, moderates, may edit this post …): viewers with the same answers see the
+same HTML. What differs per viewer never enters a shared entry; the shared HTML carries markers
+that ``personalize`` fills in for each request, cheaply:
+
+- ``<!--t:EPOCH-->``: a relative time (刚刚, 3分钟前), computed at each view;
+- ``<!--if:FLAG:ID-->…<!--else:FLAG:ID-->…<!--end:FLAG:ID-->``: liked by the viewer, written by
+  the viewer, of another household than the viewer;
+- ``<!--slot:unread-->``: the unread badge of the tab bar;
+- the CSRF token of forms, rendered as ``CSRF_PLACEHOLDER``.
+
+User text is stored cleaned by bleach, which strips HTML comments, so no marker can come from it.
+A part that shows something about the viewer beyond that (their ballot on a 议题, the rating form
+of the case they reported) calls ``personal()`` while rendering: that page is kept per viewer.
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from functools import wraps
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
 
 from flask import current_app, g, request, session
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
-from ..fragments import FragmentCache
+from .. import caching
+from ..permissions import Action, can
 from ..timeutil import humanize, utcnow
 
-_cards = FragmentCache(4096)
+_PAGES = caching.Key("board_page")
+_CARDS = caching.Key("post_card")
+
+CSRF_PLACEHOLDER = "cbcsrfplaceholder"
 
 
-def _card_key(post, pictures, liked: bool, full: bool, show_section: bool, case, when: str) -> tuple:
-    """Every value _post_card.html reads: change the template, change this."""
-    author, section = post.author, post.section
-    return (
-        post.id, post.title, post.excerpt, section.key, section.name, post.trade_status, post.aid_kind,
-        post.aid_status, post.bulletin_kind, post.is_private, post.hidden_at is not None,
-        post.pinned_at is not None, post.price_cents, post.is_free, post.condition, post.reply_count,
-        post.like_count, post.author_role, post.created_at, when,
-        author.real_name, author.salutation, author.building, author.party_badge,
-        tuple(photo.id for photo in pictures), liked, full, show_section,
-        (case.status, case.is_overdue) if case else None,
-    )
+def _rendering_shared() -> bool:
+    return g.get("shared_render", False)
+
+
+# Markers, written while rendering ------------------------------------------------------------
+
+def shown_time(moment: datetime | None) -> Markup | str:
+    """The ``humanize`` filter on board pages: a marker filled in at each view."""
+    if moment is None:
+        return ""
+    return Markup(f"<!--t:{int(moment.replace(tzinfo=timezone.utc).timestamp())}-->")
+
+
+def viewer_if(flag: str, value) -> Markup:
+    return Markup(f"<!--if:{flag}:{value or 0}-->")
+
+
+def viewer_else(flag: str, value) -> Markup:
+    return Markup(f"<!--else:{flag}:{value or 0}-->")
+
+
+def viewer_end(flag: str, value) -> Markup:
+    return Markup(f"<!--end:{flag}:{value or 0}-->")
+
+
+def personal() -> str:
+    """Called while a part renders: it shows this viewer's own data, so the page is kept for them alone."""
+    g.page_personal = True
+    return ""
+
+
+def valid_until(moment: datetime | None) -> str:
+    """Called while a part renders: what it shows changes by itself at ``moment`` (a vote closes, a
+    case becomes overdue), so it must not be reused from then on."""
+    if moment is not None:
+        earliest = g.get("page_valid_until")
+        g.page_valid_until = moment if earliest is None else min(earliest, moment)
+    return ""
 
 
 def post_cards(feed, full: bool, show_section: bool, cases: dict) -> list[Markup]:
+    """The cards of a list, each kept under the values its template receives."""
     post_card = current_app.jinja_env.get_template("board/_post_card.html").module.post_card
     cards = []
     for post in feed.page.items:
         pictures = feed.thumbs.get(post.id, [])
-        liked = post.id in feed.liked
         case = cases.get(post.id)
-        when = humanize(post.created_at)
-        key = _card_key(post, pictures, liked, full, show_section, case, when)
-        cards.append(_cards.get(key, lambda: post_card(post, pictures, liked, full, show_section, case, when)))
+        if case is not None and case.status.is_open and not case.is_overdue:
+            valid_until(case.deadline_at)
+        key = _CARDS(caching.values_of(post, *pictures, case), case is not None and case.is_overdue, full, show_section)
+        cards.append(Markup(_CARDS.get_or_make(key, lambda: str(post_card(post, pictures, full, show_section, case)))
+                            if _rendering_shared() else post_card(post, pictures, full, show_section, case)))
     return cards
 
 
-_parts = FragmentCache(1024)
+# Per request ------------------------------------------------------------------------------------
+
+_MARKER = re.compile(r"<!--(?:t:(\d+)|if:(\w+):(\d+)-->(.*?)<!--else:\2:\3-->(.*?)<!--end:\2:\3)-->", re.S)
 
 
-def _earliest(name: str, moment: datetime | None) -> None:
-    if moment is not None:
-        earliest = g.get(name)
-        setattr(g, name, moment if earliest is None else min(earliest, moment))
+_times: dict[tuple[int, datetime], str] = {}
 
 
-def valid_until(moment: datetime) -> None:
-    """Called while a part renders: what it shows changes by itself at ``moment`` (a vote closes),
-    so it must not be reused from then on."""
-    _earliest("part_valid_until", moment)
+def _time_text(epoch: int, minute: datetime) -> str:
+    """humanize, to the minute (as pages kept within a minute were), remembered for this minute."""
+    text = _times.get((epoch, minute))
+    if text is None:
+        if len(_times) > 20000:
+            _times.clear()
+        text = _times[(epoch, minute)] = humanize(
+            datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None), minute)
+    return text
 
 
-def _viewer_key(now: datetime) -> tuple:
-    """Who is looking, at which minute: everything besides the board that decides what a page shows."""
-    viewer = current_user
-    return (now.replace(second=0, microsecond=0), viewer.id, viewer.session_version, viewer.resident_status,
-            viewer.is_suspended, tuple(a.id for a in viewer.assignments))
+def personalize(html: str, liked: set[int]) -> str:
+    """Fill the markers of shared HTML in for the asking viewer."""
+    viewer, minute = current_user, utcnow().replace(second=0, microsecond=0)
+    flags: dict[str, Callable[[int], bool]] = {
+        "liked": liked.__contains__,
+        "mine": lambda user_id: user_id == viewer.id,
+        "other_household": lambda household_id: bool(viewer.household_id) and viewer.household_id != household_id,
+    }
 
+    def fill(match: re.Match) -> str:
+        epoch = match.group(1)
+        if epoch is not None:
+            return _time_text(int(epoch), minute)
+        return match.group(4) if flags[match.group(2)](int(match.group(3))) else match.group(5)
 
-_signed_tokens = FragmentCache(4096)
+    html = _MARKER.sub(fill, html)
+    if CSRF_PLACEHOLDER in html:
+        from flask_wtf.csrf import generate_csrf
 
+        html = html.replace(CSRF_PLACEHOLDER, generate_csrf())
+    if "<!--slot:unread-->" in html:
+        from ..notifications.services import unread_count
 
-def _session_token() -> str:
-    """The asking session's signed CSRF token. Signing costs an HMAC per page; with no time limit
-    on tokens (config WTF_CSRF_TIME_LIMIT) one signature serves all of a session's pages."""
-    config = current_app.config
-    name = config["WTF_CSRF_FIELD_NAME"]
-    raw = session.get(name)
-    if name in g or raw is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
-        return generate_csrf()
-    signing_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    token = _signed_tokens.get((signing_key, raw), generate_csrf)
-    setattr(g, name, token)  # as generate_csrf does: the same token for the rest of the request
-    return token
-
-
-def _with_current_token(html: Markup, token: str | None) -> Markup:
-    """Forms in kept HTML carry the CSRF token of the session that rendered it; swap in the
-    token of the session asking, so the same person on two phones gets a form that works."""
-    if token and token in html:
-        return Markup(html.replace(token, _session_token()))
+        count = current_user.unread_messages
+        html = html.replace("<!--slot:unread-->", unread_badge(unread_count(viewer.id) if count is None else count), 1)
     return html
 
 
-def viewer_part(compound, render: Callable[[], Markup], variant: str) -> Markup:
-    """A page part as this viewer sees it at this URL (a feed or section page's body, its next
-    cards, a post page's body), reused until the compound's board version moves, the viewer's
-    rights change, the minute turns (times read "3分钟前") or a moment the part named passes."""
-    now = utcnow()
-    key = (variant, request.full_path, compound.id, compound.board_version, *_viewer_key(now))
-    kept = _parts.peek(key)
-    if kept is None or (kept[2] is not None and now >= kept[2]):
-        g.part_valid_until = None
-        html = render()
-        kept = (html, g.get(current_app.config["WTF_CSRF_FIELD_NAME"]), g.pop("part_valid_until"))
-        _parts.put(key, kept)
-    html, token, until = kept
-    # What the whole page shows (reused_page): this compound's board, until that moment.
-    g.setdefault("page_compounds", set()).add(compound.id)
-    _earliest("page_valid_until", until)
-    return _with_current_token(html, token)
+def unread_badge(count: int | None) -> str:
+    if not count:
+        return ""
+    return Markup('<span class="weui-badge tabbar__badge" aria-label="{0}条未读">{1}</span>').format(
+        count, count if count < 100 else "99+")
 
 
-_pages = FragmentCache(512)
+# Whole pages -------------------------------------------------------------------------------------
+
+def audience(compound, targets: Iterable = ()) -> tuple:
+    """What decides the answers to the permission questions a page asks about the viewer: on the
+    compound, their roles (with scopes) and whether they are a verified resident of it and not
+    suspended (permissions.authorize decides from nothing else); on each of ``targets``, (action,
+    object) pairs whose rules also look at the object (its author, its age), the answer itself."""
+    viewer = current_user
+    return (viewer.is_suspended, viewer.is_verified_resident and viewer.compound_id == compound.id,
+            tuple(sorted((a.role.value, a.scope) for a in viewer.assignments)),
+            *(can(viewer, action, target) for action, target in targets))
 
 
-def forget_viewer_pages() -> None:
-    """Forget every viewer's kept pages and page bodies (post cards stay): `make bench` times
-    first views with it."""
-    _pages.clear()
-    _parts.clear()
+def board_page(compound, audience_key: tuple, render: Callable[[], str]) -> str:
+    """The page ``render`` builds, shared by every viewer of this ``audience_key`` at this URL
+    while ``compound``'s board version stands (read before anything the page shows, so an entry is
+    never older than its version), then filled in for the viewer."""
+    html, post_ids = _kept_page(compound, audience_key, render)
+    from .queries import liked_by
+
+    return personalize(html, liked_by(current_user, post_ids) if post_ids else set())
 
 
-def _own_board_page_key(now: datetime) -> tuple | None:
-    """The key of this request's whole page when a resident reads their own compound's board, whose
-    version came with the signed-in user (no query); None when the page must be built (staff, or a
-    message is waiting to be flashed on it)."""
-    compound = current_user.compound
-    if compound is None or current_user.unread_messages is None or "_flashes" in session:
-        return None
-    return (request.full_path, request.headers.get("X-Requested-With"), compound.id, compound.board_version,
-            current_user.unread_messages, *_viewer_key(now))
+def unshared_page(render: Callable[[], str]) -> str:
+    """A board page built for this request alone (a form sent back with its errors and typed text)."""
+    entry = _render(render)
+    from .queries import liked_by
+
+    return personalize(entry["html"], liked_by(current_user, entry["posts"]) if entry["posts"] else set())
 
 
-def reused_page(view):
-    """A board page (feed, section, post) served again whole, without another query, while nothing
-    on it can have changed: the same resident, rights, minute, unread count and version of their
-    compound's board. Only a page built entirely from that compound's parts (viewer_part) is kept,
-    so a post of another compound or a street-wide guide is always built afresh. Put it under
-    @login_required."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        now = utcnow()
-        key = _own_board_page_key(now)
-        kept = _pages.peek(key) if key is not None else None
-        if kept is not None and (kept[2] is None or now < kept[2]):
-            return _with_current_token(kept[0], kept[1])
-        g.page_compounds, g.page_valid_until = set(), None
-        page = view(*args, **kwargs)
-        if key is not None and isinstance(page, str) and g.page_compounds == {current_user.compound_id}:
-            _pages.put(key, (page, g.get(current_app.config["WTF_CSRF_FIELD_NAME"]), g.page_valid_until))
-        return page
-
-    return wrapper
+def unread_slot(count: int | None) -> str:
+    """The tab bar's unread badge (base.html): a marker on a shared page."""
+    return Markup("<!--slot:unread-->") if _rendering_shared() else unread_badge(count)
 
 
-_strips = FragmentCache(2048)
+def time_filter(moment: datetime | None) -> str:
+    """The ``humanize`` filter: a marker on a shared page, the text elsewhere."""
+    return shown_time(moment) if _rendering_shared() else humanize(moment)
 
 
-def section_strip(compound, current=None) -> Markup:
-    """The section strip of a compound's board pages; sections change only with a migration."""
+def _kept_page(compound, audience_key: tuple, render: Callable[[], str]) -> tuple[str, list[int]]:
+    if "_flashes" in session or current_user.is_suspended:  # a message for this viewer alone
+        entry = _render(render)
+        return entry["html"], entry["posts"]
+    key = _PAGES(request.full_path, request.headers.get("X-Requested-With"), compound.id,
+                 compound.board_version, audience_key)
+    now = utcnow().timestamp()
+    entry = _PAGES.get(key)
+    if entry is not None and entry.get("personal"):
+        key = _PAGES(key, current_user.id)
+        entry = _PAGES.get(key)
+    if entry is None or (entry["until"] is not None and now >= entry["until"]):
+        entry = _render(render)
+        if entry["personal"]:
+            _PAGES.set(key, {"personal": True})
+            key = _PAGES(key, current_user.id)
+        _PAGES.set(key, entry)
+    return entry["html"], entry["posts"]
 
-    def render():
-        from .queries import sections
 
-        board_nav = current_app.jinja_env.get_template("board/_board_nav.html").module.board_nav
-        return board_nav(compound, sections(), current)
+def _render(render: Callable[[], str]) -> dict:
+    name = current_app.config["WTF_CSRF_FIELD_NAME"]
+    token = g.pop(name, None)
+    g.shared_render, g.page_personal, g.page_valid_until, g.page_posts = True, False, None, []
+    setattr(g, name, CSRF_PLACEHOLDER)
+    try:
+        html = str(render())
+    finally:
+        g.shared_render = False
+        g.pop(name)
+        if token is not None:
+            setattr(g, name, token)
+    until = g.pop("page_valid_until")
+    return {"html": html, "personal": g.pop("page_personal"), "posts": g.pop("page_posts"),
+            "until": until.replace(tzinfo=timezone.utc).timestamp() if until else None}
 
-    return _strips.get((compound.id, current.key if current else None), render)
+
+def shows_posts(post_ids: Iterable[int]) -> None:
+    """While rendering: the page shows these posts (the viewer's likes of them are looked up)."""
+    g.page_posts.extend(post_ids)

@@ -217,3 +217,10 @@ def contributions(member, limit: int = 20) -> Contributions:
         list(db.session.scalars(helpful.options(selectinload(Reply.post)).order_by(Reply.created_at.desc()).limit(limit))),
         db.session.scalar(sa.select(sa.func.count()).select_from(helpful.subquery())),
     )
+
+
+def asked_privately(viewer, compound: Compound) -> bool:
+    """Whether ``viewer`` has a private question on this board (their feed shows it to them alone)."""
+    return db.session.scalar(sa.select(sa.literal(True)).where(
+        Post.author_id == viewer.id, Post.compound_id == compound.id, Post.is_private.is_(True),
+        Post.deleted_at.is_(None)).limit(1)) is True

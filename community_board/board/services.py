@@ -23,7 +23,6 @@ from ..permissions import Action, require
 from ..persistence import insert_unique
 from ..security import render_markdown, render_plain_text
 from ..timeutil import utcnow
-from . import versions
 from .models import (
     AidKind,
     AidStatus,
@@ -134,8 +133,6 @@ def _bump(model, row_id: int, **deltas: int) -> None:
     """Atomic counter changes (UPDATE … SET n = n + 1): no lost updates under concurrency."""
     values = {name: getattr(model, name) + delta for name, delta in deltas.items()}
     db.session.execute(sa.update(model).where(model.id == row_id).values(**values))
-    if model is Post:  # the flush hook does not see this statement; the counts show on the board
-        versions.touch_posts(db.session, [row_id])
 
 
 def create_post(actor, compound: Compound, section: Section, draft: PostDraft, photos: list[StoredPhoto] = ()) -> Post:

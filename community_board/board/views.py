@@ -35,9 +35,15 @@ from .rules import SectionBoard
 
 REPLIES_PER_PAGE = 50
 
-bp.add_app_template_global(cached_parts.post_cards)
-bp.add_app_template_global(cached_parts.section_strip)
-bp.add_app_template_global(services.frozen_reason)
+for helper in (cached_parts.post_cards, cached_parts.viewer_if, cached_parts.viewer_else, cached_parts.viewer_end,
+               cached_parts.personal, cached_parts.valid_until, cached_parts.unread_slot, services.frozen_reason):
+    bp.add_app_template_global(helper)
+bp.add_app_template_global(queries.sections, "board_sections")
+bp.add_app_template_filter(cached_parts.time_filter, "humanize")
+
+# The questions a post page asks whose answers depend on the post too (its author, age, section).
+POST_QUESTIONS = (Action.LIKE, Action.REPLY, Action.REPORT, Action.MARK_HELPFUL, Action.EDIT_POST, Action.DELETE_POST,
+                  Action.SET_POST_STATUS, Action.FILE_CASE, Action.VOTE, Action.RECORD_OUTCOME)
 
 
 def _page_size() -> int:
@@ -52,50 +58,49 @@ def _wants_fragment() -> bool:
 
 # Feed and sections -------------------------------------------------------------------------
 
-def _list_body(compound, template: str, section=None, only_available: bool = False, **context) -> Markup:
-    """The body of a feed or section page, or for 加载更多 just its next cards, reused for this viewer
-    until the board changes."""
+def _list_page(compound, page: str, body: str, section=None, only_available: bool = False, targets=(), **context):
+    """A feed or section page, or for 加载更多 just its next cards, shared by its audience until the
+    board changes. A resident who asked a private question sees it in their feed: theirs alone."""
     fragment = _wants_fragment()
 
-    def render() -> Markup:
+    def render() -> str:
         result = queries.feed(current_user, compound, request.args.get("after"), _page_size(),
                               section=section, only_available=only_available)
+        cached_parts.shows_posts(post.id for post in result.page.items)
         posts = Markup(render_template("board/_cards.html", feed=result, compound=compound,
                                        show_section=section is None))
         if fragment:
             return posts
-        return Markup(render_template(template, compound=compound, section=section, only_available=only_available,
-                                      posts=posts, has_posts=bool(result.page.items), **context))
+        inner = Markup(render_template(body, compound=compound, section=section, only_available=only_available,
+                                       posts=posts, has_posts=bool(result.page.items), **context))
+        return render_template(page, compound=compound, section=section, body=inner)
 
-    return cached_parts.viewer_part(compound, render, variant="cards" if fragment else "page")
+    asker = not can(current_user, Action.READ_PRIVATE_QUESTIONS, compound) and \
+        queries.asked_privately(current_user, compound)
+    audience = (*cached_parts.audience(compound, targets), asker and current_user.id)
+    return cached_parts.board_page(compound, audience, render)
 
 
 @bp.route("/c/<int:compound_id>")
 @login_required
-@cached_parts.reused_page
 def feed(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
-    body = _list_body(compound, "board/_feed_body.html")
-    if _wants_fragment():
-        return body
-    return render_template("board/feed.html", compound=compound, body=body)
+    return _list_page(compound, "board/feed.html", "board/_feed_body.html")
 
 
 @bp.route("/c/<int:compound_id>/s/<key>")
 @login_required
-@cached_parts.reused_page
 def section(compound_id: int, key: str):
     compound = get_compound_for(current_user, compound_id, Action.VIEW_BOARD)
     current = queries.section_by_key(key)
-    may_post = can(current_user, Action.POST, SectionBoard(compound, current))
+    board = SectionBoard(compound, current)
+    may_post = can(current_user, Action.POST, board)
     if current.fields is SectionFields.GUIDE:
         return render_template("board/guide.html", compound=compound, section=current,
                                articles=queries.guide_articles(compound, current), may_post=may_post)
-    body = _list_body(compound, "board/_section_body.html", section=current,
-                      only_available=request.args.get("available") == "1", may_post=may_post)
-    if _wants_fragment():
-        return body
-    return render_template("board/section.html", compound=compound, section=current, body=body)
+    return _list_page(compound, "board/section.html", "board/_section_body.html", section=current,
+                      only_available=request.args.get("available") == "1", targets=[(Action.POST, board)],
+                      may_post=may_post)
 
 
 @bp.route("/c/<int:compound_id>/new")
@@ -147,26 +152,28 @@ def compose(compound_id: int, key: str):
 
 @bp.route("/p/<int:post_id>")
 @login_required
-@cached_parts.reused_page
 def post(post_id: int):
     current = queries.get_post_for(current_user, post_id)
 
-    def render_body() -> Markup:
+    def render() -> str:
         page = queries.replies(current, request.args.get("after"), REPLIES_PER_PAGE)
         reply_to_id = int_or_none(request.args.get("reply_to"))
         reply_to = next((r for r in page.items if r.id == reply_to_id), None)
         reply_form = ReplyForm(reply_to=reply_to.id if reply_to else "")
-        return _post_body(current, page, reply_form, reply_to)
+        return _post_page(current, _post_body(current, page, reply_form, reply_to))
 
-    return _post_page(current, cached_parts.viewer_part(current.compound, render_body, variant="post"))
+    compound = current.compound
+    audience = cached_parts.audience(compound, [(action, current) for action in POST_QUESTIONS])
+    return cached_parts.board_page(compound, audience, render)
 
 
 def _render_post(current, page, reply_form, reply_to=None, status=200):
-    """The post page with a form that needs another look (not cached: it carries the errors)."""
-    return _post_page(current, _post_body(current, page, reply_form, reply_to)), status
+    """The post page with a form that needs another look (not kept: it carries the errors)."""
+    return cached_parts.unshared_page(lambda: _post_page(current, _post_body(current, page, reply_form, reply_to))), status
 
 
-def _post_page(current, body: Markup):
+def _post_page(current, body: Markup) -> str:
+    cached_parts.shows_posts([current.id])
     return render_template("board/post.html", post=current, compound=current.compound, body=body,
                            moderator=can(current_user, Action.MODERATE, current.compound))
 
@@ -180,7 +187,6 @@ def _post_body(current, page, reply_form, reply_to) -> Markup:
         "board/_post_body.html", post=current, compound=compound, replies=page, photos=queries.photos(current),
         reply_form=reply_form, reply_to=reply_to, action_form=ActionForm(), hide_form=HideForm(),
         trade_form=TradeStatusForm(), thanks_form=ThanksForm(), helpers=helpers,
-        liked=current.id in queries.liked_by(current_user, [current.id]),
         full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
         moderator=can(current_user, Action.MODERATE, compound),
     ))

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from .. import caching
 from ..compounds.models import Compound
 from ..extensions import db
-from ..fragments import FragmentCache
 from ..timeutil import to_local, utcnow
 from .models import OPEN_STATUSES, Case, CaseStatus, CaseType, Satisfaction
 
@@ -117,20 +117,33 @@ def figures(condition) -> Figures:
     return result
 
 
-_kept = FragmentCache(256)
+_FIGURES = caching.Key("dashboard_figures")
 _COMPOUND_COLUMN = {"compound": Compound.id, "street": Compound.street_id, "district": Compound.district_id}
 
 
 def figures_of(level: str, node_id: int, condition) -> Figures:
     """``figures(condition)`` for a dashboard page, kept until a case (or anything else on a board)
     of the scope changes, or the minute turns (overdue counts move with the clock). The sum of the
-    scope's board versions moves with every case change (board/versions.py)."""
+    scope's board versions moves with every case change (caching.py; cases.init_app declares it)."""
     versions = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Compound.board_version), 0))
         .where(_COMPOUND_COLUMN[level] == node_id)
     )
     minute = utcnow().replace(second=0, microsecond=0)
-    return _kept.get((level, node_id, versions, minute), lambda: figures(condition))
+    kept = _FIGURES.get_or_make(_FIGURES(level, node_id, versions, minute), lambda: _plain(figures(condition)))
+    return _figures_from(kept)
+
+
+def _plain(result: Figures) -> dict:
+    """What a cache backend can keep (JSON)."""
+    kept = asdict(result)
+    kept["by_status"] = [(status.value, count) for status, count in result.by_status]
+    return kept
+
+
+def _figures_from(kept: dict) -> Figures:
+    rows = {name: [tuple(row) for row in kept[name]] for name in ("by_type", "weeks")}
+    return Figures(**{**kept, **rows, "by_status": [(CaseStatus(value), count) for value, count in kept["by_status"]]})
 
 
 def _case_type_names() -> dict[int, str]:

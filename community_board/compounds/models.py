@@ -110,7 +110,7 @@ class Compound(db.Model):
     resident_count: Mapped[int] = mapped_column(default=0, server_default="0")
     post_count: Mapped[int] = mapped_column(default=0, server_default="0")
     solved_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Moves with every change to what the board shows (board/versions.py); keys cached lists.
+    # Moves with every change to what the board shows (caching.py); keys cached lists.
     board_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     street: Mapped[Street] = relationship(back_populates="compounds")

@@ -166,7 +166,7 @@ def rename_department(actor, department: Department, name: str) -> None:
 def _rename(actor, action: str, node, name: str, taken: str, shown_on) -> None:
     """Rename ``node`` (a sibling's name is a form error, caught by the unique constraint even in a
     race) and move the board version of the compounds whose pages show it (``shown_on``)."""
-    from ..board import versions  # the board package imports this module
+    from .. import caching
 
     name, old = name.strip(), node.name
     if name == old:
@@ -177,7 +177,7 @@ def _rename(actor, action: str, node, name: str, taken: str, shown_on) -> None:
     except IntegrityError:
         raise ValidationError(taken, "name") from None
     compound_ids = db.session.scalars(sa.select(Compound.id).where(shown_on)).all()
-    versions.touch(db.session, compound_ids)
+    caching.touch(db.session, compound_ids)
     audit.record(actor, action, node, district_id=node.district_id, note=f"{old} → {name}")
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..accounts.models import ResidentStatus, User
 from ..board import services as board_services
-from ..board import versions
+from .. import caching
 from ..board.models import Post, Section
 from ..board.rules import SectionBoard
 from ..compounds.models import Compound
@@ -119,7 +119,7 @@ def add_note(actor, proposal: Proposal, text: str) -> ProposalNote:
         body=text, body_html=render_plain_text(text),
     )
     db.session.add(note)
-    db.session.flush()  # the flush moves the board version (versions.track in __init__)
+    db.session.flush()  # the flush moves the board version (declared in deliberation.init_app)
     return note
 
 
@@ -154,7 +154,7 @@ def _count_votes(proposal: Proposal, deltas: dict[int, int]) -> None:
     for option_id in sorted(deltas):
         db.session.execute(sa.update(ProposalOption).where(ProposalOption.id == option_id)
                            .values(vote_count=ProposalOption.vote_count + deltas[option_id]))
-    versions.touch(db.session, [proposal.compound_id])  # the tally is on the post page
+    caching.touch(db.session, [proposal.compound_id])  # the tally is on the post page
 
 
 def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None) -> Ballot:

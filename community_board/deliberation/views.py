@@ -105,6 +105,7 @@ def _proposal_helpers():
         proposal = db.session.scalar(sa.select(Proposal).where(Proposal.post_id == post.id))
         if proposal is None:
             return None
+        cached_parts.personal()  # the viewer's own ballot shows
         if proposal.is_open():
             cached_parts.valid_until(proposal.deadline_at)  # the page changes when the vote closes
         return {
