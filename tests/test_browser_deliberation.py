@@ -57,7 +57,7 @@ def test_vote_change_and_result(browser_page, live_server, world, resident, secr
     db.session.commit()
     # A page cached before was due to expire at the old deadline; moving the deadline behind the
     # app's back stands in for that wait, so the cached parts go too.
-    fragments.clear_all()
+    caching.clear()
     page.goto(post_url)
     expect(card.locator(".case-status")).to_have_text("已截止")
     expect(card.get_by_role("button", name="修改投票")).to_have_count(0)
