@@ -41,18 +41,19 @@ def backend(request, app):
     app.extensions["cache"] = kept
 
 
-# What each field looks like once changed, and the pages that show it ("feed", "post").
+# What each field looks like once changed, and the pages that show it ("feed", "post"). Numbers
+# are seven digits so no id on the page (PostgreSQL keeps counting them across tests) is mistaken for one.
 SHOWN = {
     (Post, "title"): ("新标题甲乙", ("feed", "post")),
     (Post, "excerpt"): ("新摘要丙丁", ("feed",)),
     (Post, "body_html"): ("<p>新正文戊己</p>", ("post",)),
-    (Post, "like_count"): (987, ("feed", "post")),
-    (Post, "reply_count"): (654, ("feed", "post")),
+    (Post, "like_count"): (9876501, ("feed", "post")),
+    (Post, "reply_count"): (6543201, ("feed", "post")),
     (Reply, "body_html"): ("<p>新回复庚辛</p>", ("post",)),
     (User, "real_name"): ("欧阳新名", ("feed", "post")),
     (User, "building"): ("88", ("feed", "post")),
     (Compound, "name"): ("新名字小区", ("feed", "post")),
-    (Compound, "resident_count"): (4321, ("feed",)),
+    (Compound, "resident_count"): (4321001, ("feed",)),
 }
 
 
