@@ -9,7 +9,7 @@ WEUI_CSS := static/vendor/weui/weui.min.css
 
 export FLASK_APP := community_board:create_app
 
-.PHONY: install vendor run test browser-deps bench clean
+.PHONY: install vendor run test lint browser-deps bench clean
 
 install: $(VENV)/.installed vendor
 
@@ -48,12 +48,16 @@ browser-deps:
 	fi
 
 # SQLite always; PostgreSQL again when TEST_DATABASE_URL is set (.ci/run sets it when pg_isready answers).
-test: install browser-deps
+test: install browser-deps lint
 	env -u TEST_DATABASE_URL $(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
 		$(PY) -m pytest; \
 	fi
+
+# ruff (settings in pyproject.toml): the linter, run before the suite.
+lint: install
+	$(VENV)/bin/ruff check .
 
 # Performance: the real app under gunicorn, loaded with wrk, against a bare-template ceiling.
 # BENCH_POSTS / BENCH_COMPOUNDS / BENCH_SECONDS set the size; results in benchmarks/results/latest.json.

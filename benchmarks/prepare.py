@@ -17,9 +17,8 @@ import time
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from community_board import create_app
+from community_board import caching, create_app
 from community_board.accounts.models import ResidentStatus, User
-from community_board import caching
 from community_board.accounts.sessions import SEEN
 from community_board.board.models import Post, Section
 from community_board.compounds.models import (
@@ -153,7 +152,7 @@ def main(password: str) -> None:
         db.session.commit()
 
         residents = []
-        for compound, user in zip(compounds, users):
+        for compound, user in zip(compounds, users, strict=False):
             busy = db.session.scalar(sa.select(Post.id).where(
                 Post.compound_id == compound.id, Post.reply_count >= 50, Post.deleted_at.is_(None),
                 Post.hidden_at.is_(None), Post.is_private.is_(False)).limit(1))

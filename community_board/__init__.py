@@ -57,7 +57,10 @@ def _init_extensions(app: Flask) -> None:
     import sqlalchemy as sa
     from sqlalchemy.orm import joinedload, with_expression
 
-    from . import audit  # noqa: F401  (registers the audit model)
+    from . import (
+        audit,  # noqa: F401  (registers the audit model)
+        caching,
+    )
     from .accounts import sessions
     from .accounts.models import User
     from .extensions import (
@@ -70,7 +73,6 @@ def _init_extensions(app: Flask) -> None:
         login_manager,
         migrate,
     )
-    from . import caching
 
     db.init_app(app)
     caching.init_app(app)

@@ -164,7 +164,8 @@ def values_of(*things) -> tuple:
 def _columns(state) -> tuple:
     loaded = state.dict
     return (state.mapper.class_.__name__,) + tuple(
-        loaded.get(name) for name in state.mapper.column_attrs.keys() if name in loaded)
+        # .keys(): iterating the mapper's properties yields the properties, not their names.
+        loaded.get(name) for name in state.mapper.column_attrs.keys() if name in loaded)  # noqa: SIM118
 
 
 # Declarations and invalidation --------------------------------------------------------------

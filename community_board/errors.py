@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from contextlib import suppress
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -100,10 +101,8 @@ def _service_unavailable(error: BaseException, message: str | None = None):
     log.error("Unavailable on %s: %s", _where(), _summary(error))
     # The page must not load the signed-in user: that is the query that just failed.
     login_manager._update_request_context_with_user()
-    try:
+    with suppress(DBAPIError):  # the connection is gone, and its transaction with it
         db.session.rollback()
-    except DBAPIError:
-        pass  # the connection is gone, and its transaction with it
     response = make_response(_error_page(503, message))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

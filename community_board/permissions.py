@@ -171,9 +171,8 @@ def authorize(user, action: Action, target: Scoped) -> Decision:
     """Whoever may not read an object gets 404 on every action on it: an object that declares its
     read rule (``read_action``: a post's VIEW_POST, a case's VIEW_CASE) is read-checked first."""
     read_action = getattr(type(target), "read_action", None)
-    if read_action is not None and action is not read_action:
-        if _decide(user, read_action, target) is Decision.NOT_FOUND:
-            return Decision.NOT_FOUND
+    if read_action not in (None, action) and _decide(user, read_action, target) is Decision.NOT_FOUND:
+        return Decision.NOT_FOUND
     return _decide(user, action, target)
 
 

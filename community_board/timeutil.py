@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -11,7 +11,7 @@ _replayed: ContextVar[datetime | None] = ContextVar("replayed", default=None)
 
 
 def utcnow() -> datetime:
-    return _replayed.get() or datetime.now(timezone.utc).replace(tzinfo=None)
+    return _replayed.get() or datetime.now(UTC).replace(tzinfo=None)
 
 
 @contextmanager
@@ -26,7 +26,7 @@ def replaying_at(moment: datetime):
 
 
 def to_local(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc).astimezone(SHANGHAI)
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI)
 
 
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

@@ -75,7 +75,7 @@ def _case_timelines() -> list[str]:
             problems.append(f"{where}: does not start with a 立案 event")
             continue
         status = CaseStatus.FILED
-        for before, event in zip(timeline, timeline[1:]):
+        for before, event in zip(timeline, timeline[1:], strict=False):
             if event.created_at < before.created_at:
                 problems.append(f"{where}: event {event.id} is dated before the one it follows")
             if event.to_status is None:
@@ -124,7 +124,7 @@ def _search_documents() -> list[str]:
         if document.words != document_words(post.compound_id, post.street_id, index_words(text)):
             problems.append(f"{key}: document words are not the indexer's")
     ordered = list(documents.values())
-    for before, document in zip(ordered, ordered[1:]):
+    for before, document in zip(ordered, ordered[1:], strict=False):
         if document.created_at < before.created_at:
             problems.append(f"document {document.key} (id {document.id}) is older than {before.key} (id {before.id})")
     return problems

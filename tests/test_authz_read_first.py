@@ -12,7 +12,7 @@ from html import unescape
 import pytest
 from board_helpers import make_post, make_reply, signed_in, text_of
 from cases_helpers import file_post
-from civic_helpers import ask, officer_serving, open_proposal
+from civic_helpers import ask, open_proposal
 from flask import current_app
 from werkzeug.routing import AnyConverter
 
@@ -83,7 +83,6 @@ def everyone(world, resident, secretary, committee, officer, grid_worker, dept_s
     street_b_grid = world.staff(StaffRole.GRID_STREET, world.street_b, name="钱进")
     district_grid = world.staff(StaffRole.GRID_DISTRICT, world.district, name="冯军")
     world.any_assignment = secretary.assignments[0]
-    officer_serving  # the fixture's officer serves compound A only
     return {
         "resident": neighbour, "asker": resident, "committee": committee, "secretary": secretary,
         "officer": officer, "street grid": grid_worker, "other street grid": street_b_grid,

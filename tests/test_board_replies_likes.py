@@ -21,7 +21,7 @@ def reply_blocks(response) -> dict[int, str]:
     page = text_of(response)
     starts = [(m.start(), int(m.group(1))) for m in re.finditer(r'<div class="reply[ "][^>]*id="reply-(\d+)"', page)]
     ends = [start for start, _ in starts[1:]] + [page.index('id="replies-end"')]
-    return {reply_id: page[start:end] for (start, reply_id), end in zip(starts, ends)}
+    return {reply_id: page[start:end] for (start, reply_id), end in zip(starts, ends, strict=False)}
 
 
 def inbox(user) -> list[NotificationKind]:

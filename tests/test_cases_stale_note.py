@@ -60,7 +60,7 @@ def test_a_step_no_longer_offered_still_shows_what_was_typed(world, resident, se
 
     assert response.status_code == 409
     assert reload(case).status is CaseStatus.IN_PROGRESS
-    assert 'action="/cases/%d/accept"' % case.id not in text_of(response)  # already accepted
+    assert f'action="/cases/{case.id}/accept"' not in text_of(response)  # already accepted
     kept = re.search(r"data-kept-note>(.*?)</section>", text_of(response), re.S)
     assert kept and "孙涛明早到场，带上工具" in unescape(kept.group(1))
 

@@ -361,7 +361,7 @@ def test_the_square_turned_vegetable_garden_story(world, resident, secretary, de
     post_id = int(posted.headers["Location"].rsplit("/", 1)[1])
 
     office = signed_in(secretary)
-    assert 'href="/p/%d/case/new"' % post_id in text_of(office.get(f"/p/{post_id}"))
+    assert f'href="/p/{post_id}/case/new"' in text_of(office.get(f"/p/{post_id}"))
     filed = office.post(f"/p/{post_id}/case/new", data={
         "case_type": case_type("市容绿化").id, "priority": "normal",
         "departments": [squad.id, grid_centre.id, property_company.id]})

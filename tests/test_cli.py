@@ -4,8 +4,6 @@ from stdnum.cn import ric
 from werkzeug.security import check_password_hash
 
 from community_board.accounts.models import Household, ResidentStatus, User
-from community_board.seeding.demo import PASSWORD as DEMO_PASSWORD
-from community_board.seeding.demo import demo_id_number, logins
 from community_board.compounds.models import (
     Compound,
     Department,
@@ -14,6 +12,8 @@ from community_board.compounds.models import (
     Street,
 )
 from community_board.extensions import db
+from community_board.seeding.demo import PASSWORD as DEMO_PASSWORD
+from community_board.seeding.demo import demo_id_number, logins
 
 COUNTED = [User, Compound, Street, Department, StaffAssignment, Household, JoinCode]
 
@@ -51,7 +51,7 @@ def test_seed_demo_prints_one_working_login_per_demo_account(app):
 
     assert len(lines) == len(logins())
     assert [tuple(line[:3]) for line in lines] == logins()
-    for role, compound, phone, password in lines:
+    for _role, _compound, phone, password in lines:
         assert password == DEMO_PASSWORD
         user = db.session.scalar(sa.select(User).where(User.phone == phone))
         assert user is not None, phone

@@ -95,7 +95,7 @@ def test_200_mixed_writes_at_once_fail_none_and_keep_every_count_exact(world, re
     db.session.expire_all()
     post = db.session.get(Post, post.id)
     likers = set(db.session.scalars(sa.select(Like.user_id).where(Like.post_id == post.id)))
-    assert likers == {person.id for person, (liked, *_) in zip(people, outcomes) if liked}
+    assert likers == {person.id for person, (liked, *_) in zip(people, outcomes, strict=False) if liked}
     assert post.like_count == len(likers)
 
     replies = list(db.session.scalars(sa.select(Reply.body).where(Reply.post_id == post.id)))
@@ -105,7 +105,7 @@ def test_200_mixed_writes_at_once_fail_none_and_keep_every_count_exact(world, re
     proposal = fresh(proposal)
     ballots = {b.voter_id: b.option_id for b in db.session.scalars(
         sa.select(Ballot).where(Ballot.proposal_id == proposal.id))}
-    assert ballots == {person.id: options[choice] for person, (_, choice, *_) in zip(people, outcomes)}
+    assert ballots == {person.id: options[choice] for person, (_, choice, *_) in zip(people, outcomes, strict=False)}
     assert proposal.ballot_count == len(ballots) == RESIDENTS
     assert {o.id: o.vote_count for o in proposal.options} == {
         option: sum(1 for chosen in ballots.values() if chosen == option) for option in options}

@@ -285,7 +285,7 @@ def test_two_votes_at_the_same_moment_leave_exactly_one_ballot(world, resident, 
             return client.post(url, data={"option": choice}).status_code
 
         with ThreadPoolExecutor(len(clients)) as pool:
-            assert set(pool.map(press, zip(clients, choices))) == {302}
+            assert set(pool.map(press, zip(clients, choices, strict=False))) == {302}
 
         [ballot] = ballot_rows(proposal)
         tally = counts(proposal)
@@ -393,7 +393,7 @@ def test_flask_deliberation_close_due_closes_only_proposals_past_their_deadline(
 
 def three_votes(world, proposal):
     voters = residents_apart(world, world.compound_a, ["吴刚", "郑洁", "冯涛"])
-    for voter, label in zip(voters, ["赞成", "赞成", "反对"]):
+    for voter, label in zip(voters, ["赞成", "赞成", "反对"], strict=False):
         cast(voter, proposal, label)
     return voters
 
@@ -403,7 +403,7 @@ def test_the_tally_is_hidden_until_the_deadline_unless_the_proposal_shows_it_ear
     live = open_proposal(resident, world.compound_a, title="实时公开票数", show_tally_early=True)
     three_votes(world, hidden)
     for voter, label in zip(residents_apart(world, world.compound_a, ["褚明", "卫红", "蒋平"], building="10"),
-                            ["赞成", "赞成", "反对"]):
+                            ["赞成", "赞成", "反对"], strict=False):
         cast(voter, live, label)
     client = signed_in(resident)
 
@@ -494,7 +494,7 @@ def test_a_turnout_exactly_at_the_threshold_meets_it(world, resident):
     """29 of 50 households is exactly 58%: a 58% threshold is met (no floating-point rounding down)."""
     proposal = open_proposal(resident, world.compound_a, threshold=58)
     proposal = fresh(proposal)
-    for option, votes in zip(proposal.options, (20, 9, 0)):
+    for option, votes in zip(proposal.options, (20, 9, 0), strict=False):
         option.vote_count = votes
     proposal.ballot_count = 29
     proposal.deadline_at = utcnow() - timedelta(hours=1)

@@ -9,7 +9,6 @@ from conftest import PASSWORD, Auth
 
 from community_board.accounts import services, throttle
 
-
 NUMERALS = {ch: n for n, ch in enumerate("零一二三四五六七八九")}
 
 

@@ -10,14 +10,13 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
-
-from community_board.search.models import outside_the_models
 from alembic.migration import MigrationContext
 
 import config as config_module
 from community_board import create_app
 from community_board.cases.models import DEFAULT_CASE_TYPES
 from community_board.extensions import db
+from community_board.search.models import outside_the_models
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -42,7 +42,7 @@ OUTSIDE_COMPOUND_B = ["secretary", "committee", "officer", "grid_worker", "dept_
 def test_authorize_on_own_compound(request, world, role, expected):
     user = request.getfixturevalue(role)
     decisions = [authorize(user, action, world.compound_a) for action in ACTIONS]
-    assert dict(zip(ACTIONS, decisions)) == dict(zip(ACTIONS, expected))
+    assert dict(zip(ACTIONS, decisions, strict=False)) == dict(zip(ACTIONS, expected, strict=False))
 
 
 @pytest.mark.parametrize("role", OUTSIDE_COMPOUND_B)

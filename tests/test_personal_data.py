@@ -15,7 +15,6 @@ from community_board import ROOT, create_app
 from community_board.accounts.models import ResidentStatus, Salutation
 from community_board.board import services
 from community_board.board.models import Photo, Post
-from community_board.compounds.services import active_join_code
 from community_board.extensions import db
 
 PHONE_SEARCHED = "13912345678"

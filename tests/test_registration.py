@@ -4,8 +4,8 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from stdnum.cn import ric
 from conftest import Auth, valid_id_number
+from stdnum.cn import ric
 
 from community_board.accounts import services
 from community_board.accounts.models import ResidentStatus, Salutation, User

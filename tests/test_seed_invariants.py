@@ -69,7 +69,7 @@ def test_demo_cases_go_to_the_departments_their_type_and_compound_call_for(app):
     sent = {case.number: (case.case_type.name, {d.department.kind for d in case.departments}, case.compound.name)
             for case in db.session.scalars(sa.select(Case))}
     assert len({frozenset(kinds) for _type, kinds, _compound in sent.values()}) >= 4
-    for number, (type_name, kinds, compound) in sent.items():
+    for number, (type_name, kinds, _compound) in sent.items():
         if type_name == "治安" and kinds:
             assert kinds == {DepartmentKind.POLICE_STATION}, number
         if type_name == "物业维修":

@@ -139,14 +139,14 @@ def test_a_resident_coming_back_by_remember_me_is_signed_in(app, resident, clock
 
 def test_idle_times_follow_the_profile_and_the_settings(monkeypatch):
     default = config_module.TestingConfig()
-    assert (default.STAFF_IDLE_TIMEOUT, default.RESIDENT_IDLE_TIMEOUT) == (timedelta(minutes=30), timedelta(days=14))
+    assert (timedelta(minutes=30), timedelta(days=14)) == (default.STAFF_IDLE_TIMEOUT, default.RESIDENT_IDLE_TIMEOUT)
     assert default.REMEMBER_COOKIE_DURATION == default.PERMANENT_SESSION_LIFETIME == timedelta(days=14)
     monkeypatch.setenv("PASSWORD_POLICY", "dengbao")
-    assert config_module.TestingConfig().STAFF_IDLE_TIMEOUT == timedelta(minutes=15)
+    assert timedelta(minutes=15) == config_module.TestingConfig().STAFF_IDLE_TIMEOUT
     monkeypatch.setenv("STAFF_IDLE_MINUTES", "10")
     monkeypatch.setenv("RESIDENT_IDLE_DAYS", "7")
     settings = config_module.TestingConfig()
-    assert (settings.STAFF_IDLE_TIMEOUT, settings.RESIDENT_IDLE_TIMEOUT) == (timedelta(minutes=10), timedelta(days=7))
+    assert (timedelta(minutes=10), timedelta(days=7)) == (settings.STAFF_IDLE_TIMEOUT, settings.RESIDENT_IDLE_TIMEOUT)
     monkeypatch.setenv("PASSWORD_POLICY", "strict")
     with pytest.raises(RuntimeError, match="PASSWORD_POLICY"):
         config_module.TestingConfig()

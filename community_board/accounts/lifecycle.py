@@ -17,8 +17,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import audit
-from .. import caching
+from .. import audit, caching
 from ..board.models import MeToo, Post, Reply
 from ..compounds.models import Compound, StaffAssignment
 from ..enums import LabeledEnum

@@ -58,7 +58,7 @@ def _repeat_or_run(password: str) -> bool:
     for size in range(1, 5):
         if len(password) % size == 0 and password == password[:size] * (len(password) // size):
             return True
-    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:])}
+    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:], strict=False)}
     return steps in ({1}, {-1})
 
 

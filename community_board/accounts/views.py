@@ -19,7 +19,6 @@ from .forms import (
 )
 from .models import ResidentStatus, User
 
-
 WRONG_PASSWORD = "手机号或密码不正确"
 
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import current_app, g, request, session
 from flask_login import current_user
 from markupsafe import Markup
 
 from .. import caching
-from ..permissions import Action, can
+from ..permissions import can
 from ..timeutil import humanize, utcnow
 
 _PAGES = caching.Key("board_page")
@@ -46,7 +46,7 @@ def shown_time(moment: datetime | None) -> Markup | str:
     """The ``humanize`` filter on board pages: a marker filled in at each view."""
     if moment is None:
         return ""
-    return Markup(f"<!--t:{int(moment.replace(tzinfo=timezone.utc).timestamp())}-->")
+    return Markup(f"<!--t:{int(moment.replace(tzinfo=UTC).timestamp())}-->")
 
 
 def viewer_if(flag: str, value) -> Markup:
@@ -106,7 +106,7 @@ def _time_text(epoch: int, minute: datetime) -> str:
         if len(_times) > 20000:
             _times.clear()
         text = _times[(epoch, minute)] = humanize(
-            datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None), minute)
+            datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None), minute)
     return text
 
 
@@ -220,7 +220,7 @@ def _render(render: Callable[[], str]) -> dict:
             setattr(g, name, token)
     until = g.pop("page_valid_until")
     return {"html": html, "personal": g.pop("page_personal"), "posts": g.pop("page_posts"),
-            "until": until.replace(tzinfo=timezone.utc).timestamp() if until else None}
+            "until": until.replace(tzinfo=UTC).timestamp() if until else None}
 
 
 def shows_posts(post_ids: Iterable[int]) -> None:

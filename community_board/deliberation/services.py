@@ -9,10 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from .. import audit
+from .. import audit, caching
 from ..accounts.models import ResidentStatus, User
 from ..board import services as board_services
-from .. import caching
 from ..board.models import Post, Section
 from ..board.rules import SectionBoard
 from ..compounds.models import Compound

@@ -1,7 +1,7 @@
 """议事厅 pages: open a proposal, vote, add a 补充说明, record the outcome; `flask deliberation close-due`."""
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import click
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ SECTION_KEY = "deliberation"
 
 
 def _to_utc(local_naive):
-    return local_naive.replace(tzinfo=SHANGHAI).astimezone(timezone.utc).replace(tzinfo=None)
+    return local_naive.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
 @bp.route("/c/<int:compound_id>/s/deliberation/new", methods=["GET", "POST"])

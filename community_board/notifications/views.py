@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 from ..accounts.forms import ActionForm
 from ..board.models import Post
 from ..extensions import db, writes_on_get
-from ..web import commit_work
 from ..permissions import Action, can
+from ..web import commit_work
 from . import bp, services
 
 

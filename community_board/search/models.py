@@ -43,6 +43,4 @@ def outside_the_models(obj, name, type_, reflected, compare_to) -> bool:
     are made by the migration in SQL; autogenerate must not try to drop them."""
     if type_ == "table" and name and name.startswith("search_index"):
         return False
-    if type_ == "index" and name == "ix_search_documents_words":
-        return False
-    return True
+    return not (type_ == "index" and name == "ix_search_documents_words")

@@ -4,7 +4,7 @@ bulk). What they write in Chinese — names, posts, replies, guide articles — 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from flask import Flask
@@ -12,7 +12,7 @@ from flask import Flask
 DATA = Path(__file__).parent / "data"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str):
     """A data file's content (read once); keys starting with "_" are notes for its readers."""
     with open(DATA / f"{name}.json", encoding="utf-8") as file:

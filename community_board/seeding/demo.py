@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
@@ -362,10 +363,8 @@ class _Story:
 
 
 def _vote(voter: User, proposal: Proposal, position: int) -> None:
-    try:
+    with suppress(ValidationError):  # a household already voted through another member
         deliberation.vote(voter, proposal, proposal.options[position].id)
-    except ValidationError:  # a household already voted through another member
-        pass
 
 
 def _cron() -> None:

@@ -260,7 +260,7 @@ class DistrictGenerator:
         order = sorted(range(plan.compounds), key=lambda i: -weights[i])
         activity_pct = {i: 1 - pos / max(plan.compounds - 1, 1) for pos, i in enumerate(order)}
         street_name = {s["id"]: s["name"] for s in streets}
-        for i, c in enumerate(compounds):
+        for c in compounds:
             units = 0 if c["kind"] == "village" else rng.randint(2, 4)
             self.places.append(Place(id=c["id"], street_id=c["street_id"], street=street_name[c["street_id"]],
                                      name=c["name"], buildings=0, units=units))
@@ -327,7 +327,7 @@ class DistrictGenerator:
             assign(staff, "department", street_id=d["street_id"], department_id=d["id"])
             dept_staff[d["id"]] = staff
         for s in streets:
-            for k in range(2):
+            for _ in range(2):
                 grid = user(self._name(), staff_created)
                 assign(grid, "grid_street", street_id=s["id"])
                 self.logins.setdefault("街镇网格化中心", grid)
@@ -342,7 +342,7 @@ class DistrictGenerator:
                     place.police = officer
                     assign(officer, "police", street_id=street_id, compound_id=place.id)
 
-        for i, (c, place) in enumerate(zip(compounds, self.places)):
+        for i, (c, place) in enumerate(zip(compounds, self.places, strict=False)):
             place.secretary = user(self._name(), staff_created)
             assign(place.secretary, "secretary", street_id=c["street_id"], compound_id=c["id"])
             for _ in range(2):
