@@ -691,3 +691,11 @@ def test_phone_changes_are_limited_per_address_across_accounts(world):
                 .status_code for n in range(11)]
 
     assert statuses == [200] * 10 + [429]
+
+
+def test_guessing_the_password_on_the_leave_page_is_limited(world, resident):
+    client = signed_in(resident)
+    for _ in range(5):
+        assert leave(client, password="wrong-guess-1").status_code == 200
+    assert leave(client, password="wrong-guess-1").status_code == 429
+    assert not fresh(resident).is_deleted

@@ -49,8 +49,16 @@ def _details(form) -> services.ResidentDetails:
 
 
 def _password_checked(user: User, password: str) -> bool:
-    """Slow (hashing): the views that call it are declared @writes_after_slow_work."""
-    return services.password_matches(user.password_hash, password)
+    """Slow (hashing): the views that call it are declared @writes_after_slow_work. A wrong password
+    counts towards the view's guessing limit."""
+    if services.password_matches(user.password_hash, password):
+        return True
+    throttle.note_wrong_password()
+    return False
+
+
+def _password_guess_limits() -> str:
+    return current_app.config["PASSWORD_CHANGE_LIMITS"]
 
 
 # The resident --------------------------------------------------------------------------------
@@ -153,6 +161,10 @@ def change_phone():
 
 @bp.route("/me/leave", methods=["GET", "POST"])
 @login_required
+# A stolen session must not become a way to guess the password (wrong passwords count).
+@limiter.limit(_password_guess_limits, methods=["POST"], deduct_when=throttle.wrong_password_given, key_func=_own_key)
+@limiter.limit(_password_guess_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
+               key_func=throttle.client_address)
 @writes_after_slow_work  # checking the password
 def leave():
     form = LeaveForm()
