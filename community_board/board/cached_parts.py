@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -74,6 +75,29 @@ def valid_until(moment: datetime | None) -> str:
         earliest = g.get("page_valid_until")
         g.page_valid_until = moment if earliest is None else min(earliest, moment)
     return ""
+
+
+def answer(user, action: Action, target) -> bool:
+    """The templates' ``can``: while a board page renders, each question is answered once (card and
+    reply loops ask the same ones again and again, and nothing changes during a render)."""
+    answers = g.get("answers")
+    if answers is None:
+        return can(user, action, target)
+    key = (id(user), action, id(target))
+    found = answers.get(key)
+    if found is None:  # holding user and target keeps their ids from being reused meanwhile
+        found = answers[key] = (user, target, can(user, action, target))
+    return found[2]
+
+
+def static_url(filename: str) -> str:
+    """``url_for('static', …)`` built once per file (cards and replies show the same icons)."""
+    return _static_url(request.script_root, filename)
+
+
+@lru_cache(maxsize=256)
+def _static_url(_root: str, filename: str) -> str:
+    return url_for("static", filename=filename)
 
 
 def post_cards(feed, full: bool, show_section: bool, cases: dict) -> list[Markup]:
@@ -153,9 +177,10 @@ def audience(compound, targets: Iterable = ()) -> tuple:
     suspended (permissions.authorize decides from nothing else); on each of ``targets``, (action,
     object) pairs whose rules also look at the object (its author, its age), the answer itself."""
     viewer = current_user
+    g.answers = {}  # the render that follows asks these questions again
     return (viewer.is_suspended, viewer.is_verified_resident and viewer.compound_id == compound.id,
             tuple(sorted((a.role.value, a.scope) for a in viewer.assignments)),
-            *(can(viewer, action, target) for action, target in targets))
+            *(answer(viewer, action, target) for action, target in targets))
 
 
 def board_page(compound, audience_key: tuple, render: Callable[[], str]) -> str:
@@ -210,11 +235,13 @@ def _render(render: Callable[[], str]) -> dict:
     name = current_app.config["WTF_CSRF_FIELD_NAME"]
     token = g.pop(name, None)
     g.shared_render, g.page_personal, g.page_valid_until, g.page_posts = True, False, None, []
+    g.setdefault("answers", {})
     setattr(g, name, CSRF_PLACEHOLDER)
     try:
         html = str(render())
     finally:
         g.shared_render = False
+        g.pop("answers")
         g.pop(name)
         if token is not None:
             setattr(g, name, token)
