@@ -40,7 +40,7 @@ MIX_SECONDS = int(os.environ.get("BENCH_MIX_SECONDS", "30"))
 USERS = int(os.environ.get("BENCH_USERS", "2000"))
 WRITES_PER_S = float(os.environ.get("BENCH_WRITES_PER_S", "2"))
 PASSWORD = "Bench2026x"
-PORT = 5090
+PORT = int(os.environ.get("BENCH_PORT", "5090"))  # another on a shared machine
 SEARCH_WORDS = ["停水", "电梯", "物业", "噪音", "电梯维修", "垃圾分类"]
 SEARCH_RUNS = 30
 
@@ -146,7 +146,7 @@ def start_server(env: dict) -> subprocess.Popen:
 
 
 def sign_in(phone: str) -> str:
-    """The session cookie a real login gives (the form, its CSRF token, the password)."""
+    """The Cookie header a real login gives (the form, its CSRF token, the password)."""
     import requests
 
     session = requests.Session()
@@ -156,8 +156,8 @@ def sign_in(phone: str) -> str:
                             data={"csrf_token": token, "phone": phone, "password": PASSWORD})
     if response.status_code != 302:
         raise RuntimeError(f"bench login failed for {phone[:3]}****")
-    cookie = response.headers["Set-Cookie"].split(";", 1)[0]
-    return cookie
+    # Every cookie the browser now holds: the session's and the sign-in's device cookie.
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
 
 
 def settle(targets: list[tuple[str, str]]) -> None:
@@ -258,12 +258,13 @@ class Writers(threading.Thread):
         self.sessions = []
         for writer in writers:
             session = requests.Session()  # its cookie jar keeps the session the reply form's token is in
-            name, value = sign_in(writer["phone"]).split("=", 1)
-            session.cookies.set(name, value, domain="127.0.0.1", path="/")
-            page = session.get(f"http://127.0.0.1:{PORT}/p/{writer['posts'][0]}", timeout=30).text
-            token = re.search(r'id="reply-form".*?name="csrf_token" type="hidden" value="([^"]+)"', page, re.S)
+            for pair in sign_in(writer["phone"]).split("; "):
+                name, value = pair.split("=", 1)
+                session.cookies.set(name, value, domain="127.0.0.1", path="/")
+            response = session.get(f"http://127.0.0.1:{PORT}/p/{writer['posts'][0]}", timeout=30)
+            token = re.search(r'id="reply-form".*?name="csrf_token" type="hidden" value="([^"]+)"', response.text, re.S)
             if token is None:
-                raise RuntimeError("no reply form on the writer's post page")
+                raise RuntimeError(f"no reply form on the writer's post page ({response.status_code} {response.url})")
             self.sessions.append((session, writer["posts"], token.group(1).replace("&#34;", '"')))
         self.interval, self.accepted, self.refused = 1 / per_second, 0, 0
         self.stop = threading.Event()
