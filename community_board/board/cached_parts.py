@@ -215,18 +215,18 @@ def _kept_page(compound, audience_key: tuple, render: Callable[[], str]) -> tupl
     if "_flashes" in session or current_user.is_suspended:  # a message for this viewer alone
         entry = _render(render)
         return entry["html"], entry["posts"]
-    key = _PAGES(request.full_path, request.headers.get("X-Requested-With"), compound.id,
-                 compound.board_version, audience_key)
+    shared = key = _PAGES(request.full_path, request.headers.get("X-Requested-With"), compound.id,
+                          compound.board_version, audience_key)
     now = utcnow().timestamp()
     entry = _PAGES.get(key)
     if entry is not None and entry.get("personal"):
-        key = _PAGES(key, current_user.id)
+        key = _PAGES(shared, current_user.id)
         entry = _PAGES.get(key)
     if entry is None or (entry["until"] is not None and now >= entry["until"]):
         entry = _render(render)
-        if entry["personal"]:
-            _PAGES.set(key, {"personal": True})
-            key = _PAGES(key, current_user.id)
+        if entry["personal"]:  # the shared key only says so; the viewer's copy is keyed from it, once
+            _PAGES.set(shared, {"personal": True})
+            key = _PAGES(shared, current_user.id)
         _PAGES.set(key, entry)
     return entry["html"], entry["posts"]
 
