@@ -29,6 +29,7 @@ from community_board.compounds.models import (
 )
 from community_board.extensions import db
 from community_board.pagination import encode_cursor
+from community_board.permissions import Action, can
 from community_board.search import services as search
 from community_board.search.models import SearchDocument
 
@@ -133,7 +134,11 @@ def district_plan(app, users: int, writers: int, password: str) -> dict:
         if len(repliers) < writers and index % max(1, len(compounds) // writers) == 0:
             writer = people.pop()
             writer.password_hash = hashed
-            repliers.append({"phone": writer.phone, "board": board})
+            # Only posts the writer may reply to (a 通知 takes no replies from residents).
+            targets = [p.id for p in db.session.scalars(sa.select(Post).where(Post.id.in_(recent)))
+                       if can(writer, Action.REPLY, p)]
+            if targets:
+                repliers.append({"phone": writer.phone, "board": board, "posts": targets})
         readers.extend({"cookie": minted_cookie(app, user), "board": board} for user in people[:per_compound])
     db.session.commit()
     return {"boards": boards, "readers": readers, "writers": repliers, "sections": keys}

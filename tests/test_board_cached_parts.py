@@ -470,6 +470,18 @@ def test_a_cached_proposal_page_closes_the_vote_when_its_deadline_passes(world, 
         assert expected in shown and not_expected not in shown
 
 
+def test_a_page_kept_per_viewer_that_keeps_expiring_still_loads_each_time(world, resident, monkeypatch):
+    """A page with a vote is kept per viewer; while the kept copy has expired (the vote's deadline
+    is past for the page clock, not yet closed by its own), each load renders it again."""
+    proposal = open_proposal(resident, world.compound_a, title="是否加装电梯")
+    later = proposal.deadline_at + timedelta(minutes=5)
+    monkeypatch.setattr(cached_parts, "utcnow", lambda: later)
+    viewer = signed_in(resident)
+    for _ in range(3):
+        response = viewer.get(f"/p/{proposal.post_id}")
+        assert response.status_code == 200 and "是否加装电梯" in text_of(response)
+
+
 # 12. Whole pages ------------------------------------------------------------------------------
 
 def test_a_kept_page_still_shows_the_message_of_what_the_resident_just_did(world, resident):

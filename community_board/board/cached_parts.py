@@ -21,13 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from flask import current_app, g, request, session
+from flask import current_app, g, request, session, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
 from .. import caching
-from ..permissions import can
+from ..permissions import Action, can
 from ..timeutil import humanize, utcnow
 
 _PAGES = caching.Key("board_page")
@@ -74,6 +75,29 @@ def valid_until(moment: datetime | None) -> str:
         earliest = g.get("page_valid_until")
         g.page_valid_until = moment if earliest is None else min(earliest, moment)
     return ""
+
+
+def answer(user, action: Action, target) -> bool:
+    """The templates' ``can``: while a board page renders, each question is answered once (card and
+    reply loops ask the same ones again and again, and nothing changes during a render)."""
+    answers = g.get("answers")
+    if answers is None:
+        return can(user, action, target)
+    key = (id(user), action, id(target))
+    found = answers.get(key)
+    if found is None:  # holding user and target keeps their ids from being reused meanwhile
+        found = answers[key] = (user, target, can(user, action, target))
+    return found[2]
+
+
+def static_url(filename: str) -> str:
+    """``url_for('static', …)`` built once per file (cards and replies show the same icons)."""
+    return _static_url(request.script_root, filename)
+
+
+@lru_cache(maxsize=256)
+def _static_url(_root: str, filename: str) -> str:
+    return url_for("static", filename=filename)
 
 
 def post_cards(feed, full: bool, show_section: bool, cases: dict) -> list[Markup]:
@@ -153,9 +177,10 @@ def audience(compound, targets: Iterable = ()) -> tuple:
     suspended (permissions.authorize decides from nothing else); on each of ``targets``, (action,
     object) pairs whose rules also look at the object (its author, its age), the answer itself."""
     viewer = current_user
+    g.answers = {}  # the render that follows asks these questions again
     return (viewer.is_suspended, viewer.is_verified_resident and viewer.compound_id == compound.id,
             tuple(sorted((a.role.value, a.scope) for a in viewer.assignments)),
-            *(can(viewer, action, target) for action, target in targets))
+            *(answer(viewer, action, target) for action, target in targets))
 
 
 def board_page(compound, audience_key: tuple, render: Callable[[], str]) -> str:
@@ -190,18 +215,18 @@ def _kept_page(compound, audience_key: tuple, render: Callable[[], str]) -> tupl
     if "_flashes" in session or current_user.is_suspended:  # a message for this viewer alone
         entry = _render(render)
         return entry["html"], entry["posts"]
-    key = _PAGES(request.full_path, request.headers.get("X-Requested-With"), compound.id,
-                 compound.board_version, audience_key)
+    shared = key = _PAGES(request.full_path, request.headers.get("X-Requested-With"), compound.id,
+                          compound.board_version, audience_key)
     now = utcnow().timestamp()
     entry = _PAGES.get(key)
     if entry is not None and entry.get("personal"):
-        key = _PAGES(key, current_user.id)
+        key = _PAGES(shared, current_user.id)
         entry = _PAGES.get(key)
     if entry is None or (entry["until"] is not None and now >= entry["until"]):
         entry = _render(render)
-        if entry["personal"]:
-            _PAGES.set(key, {"personal": True})
-            key = _PAGES(key, current_user.id)
+        if entry["personal"]:  # the shared key only says so; the viewer's copy is keyed from it, once
+            _PAGES.set(shared, {"personal": True})
+            key = _PAGES(shared, current_user.id)
         _PAGES.set(key, entry)
     return entry["html"], entry["posts"]
 
@@ -210,11 +235,13 @@ def _render(render: Callable[[], str]) -> dict:
     name = current_app.config["WTF_CSRF_FIELD_NAME"]
     token = g.pop(name, None)
     g.shared_render, g.page_personal, g.page_valid_until, g.page_posts = True, False, None, []
+    g.setdefault("answers", {})
     setattr(g, name, CSRF_PLACEHOLDER)
     try:
         html = str(render())
     finally:
         g.shared_render = False
+        g.pop("answers")
         g.pop(name)
         if token is not None:
             setattr(g, name, token)

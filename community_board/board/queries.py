@@ -26,7 +26,6 @@ class Feed:
 
     page: Page[Post]
     thumbs: dict[int, list[Photo]] = field(default_factory=dict)
-    liked: set[int] = field(default_factory=set)
 
 
 def sections() -> list[Section]:
@@ -51,10 +50,8 @@ def _visible_posts(viewer, compound: Compound):
                         defer(Post.body, raiseload=True), defer(Post.body_html, raiseload=True))
 
 
-def _decorate(viewer, posts: list[Post]) -> tuple[dict[int, list[Photo]], set[int]]:
-    ids = [p.id for p in posts]
-    if not ids:
-        return {}, set()
+def _thumbs(posts: list[Post]) -> dict[int, list[Photo]]:
+    """The cards' thumbnails. (The viewer's likes are a marker on the shared page: cached_parts.)"""
     thumbs: dict[int, list[Photo]] = defaultdict(list)
     with_photos = [p.id for p in posts if p.photo_count]
     if with_photos:
@@ -63,7 +60,7 @@ def _decorate(viewer, posts: list[Post]) -> tuple[dict[int, list[Photo]], set[in
             .order_by(Photo.post_id, Photo.position)
         ):
             thumbs[photo.post_id].append(photo)
-    return thumbs, liked_by(viewer, ids)
+    return thumbs
 
 
 def liked_by(viewer, post_ids: list[int]) -> set[int]:
@@ -91,8 +88,7 @@ def feed(viewer, compound: Compound, cursor: str | None, limit: int, section: Se
             stmt = stmt.where(Post.trade_status == TradeStatus.AVAILABLE)
     page = keyset_page(stmt, Post, cursor, limit)
     page.items = pinned + page.items
-    thumbs, liked = _decorate(viewer, page.items)
-    return Feed(page, thumbs, liked)
+    return Feed(page, _thumbs(page.items))
 
 
 GUIDE_LIMIT = 200  # a compound's guide is a bounded library, not a stream
@@ -134,7 +130,8 @@ def replies(post: Post, cursor: str | None, limit: int) -> Page[Reply]:
     stmt = (
         sa.select(Reply)
         .where(Reply.post_id == post.id, Reply.deleted_at.is_(None))
-        .options(selectinload(Reply.author), selectinload(Reply.reply_to).selectinload(Reply.author))
+        # Each reply names one author and answers at most one reply: joined, in the page's one query.
+        .options(joinedload(Reply.author), joinedload(Reply.reply_to).joinedload(Reply.author))
     )
     return keyset_page(stmt, Reply, cursor, limit, newest_first=False)
 

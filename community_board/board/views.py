@@ -39,6 +39,8 @@ for helper in (cached_parts.post_cards, cached_parts.viewer_if, cached_parts.vie
                cached_parts.personal, cached_parts.valid_until, cached_parts.unread_slot, services.frozen_reason):
     bp.add_app_template_global(helper)
 bp.add_app_template_global(queries.sections, "board_sections")
+bp.add_app_template_global(cached_parts.answer, "can")
+bp.add_app_template_global(cached_parts.static_url)
 bp.add_app_template_filter(cached_parts.time_filter, "humanize")
 
 # The questions a post page asks whose answers depend on the post too (its author, age, section).

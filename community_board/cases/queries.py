@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from ..compounds.models import Department, StaffRole
 from ..extensions import db
@@ -25,9 +25,11 @@ def case_of_post(post_id: int) -> Case | None:
 
 
 def cases_of_posts(post_ids: list[int]) -> dict[int, Case]:
+    """The cases of a list's posts, for their cards (which show no departments: not loaded)."""
     if not post_ids:
         return {}
-    return {c.post_id: c for c in db.session.scalars(sa.select(Case).where(Case.post_id.in_(post_ids)))}
+    stmt = sa.select(Case).where(Case.post_id.in_(post_ids)).options(lazyload(Case.departments))
+    return {c.post_id: c for c in db.session.scalars(stmt)}
 
 
 def timeline(case: Case, *, internal: bool) -> list[CaseEvent]:
