@@ -55,9 +55,11 @@ test: install browser-deps lint
 		$(PY) -m pytest; \
 	fi
 
-# ruff (settings in pyproject.toml): the linter, run before the suite.
+# ruff (settings in pyproject.toml): the linter and the formatter's check, run before the suite.
+# `.venv/bin/ruff format .` formats the tree.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Performance: the real app under gunicorn, loaded with wrk, against a bare-template ceiling.
 # BENCH_POSTS / BENCH_COMPOUNDS / BENCH_SECONDS set the size; results in benchmarks/results/latest.json.

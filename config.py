@@ -3,6 +3,7 @@
 Choose a class with CB_CONFIG (development / production / testing); production is the default
 so that a deployment that forgets to say gets secure cookies.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,7 @@ def normalize_database_url(url: str) -> str:
     """Plain postgres URLs name no driver; we use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -113,7 +114,9 @@ class Config:
         self.LOGIN_LOCK_MINUTES = 15
         self.PASSWORD_MAX_AGE_DAYS = 90 if dengbao else 0  # 0: no forced change
         # Idle time after which a session ends. Staff see residents' personal data: minutes, not days.
-        self.STAFF_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("STAFF_IDLE_MINUTES", "15" if dengbao else "30")))
+        self.STAFF_IDLE_TIMEOUT = timedelta(
+            minutes=int(os.environ.get("STAFF_IDLE_MINUTES", "15" if dengbao else "30"))
+        )
         self.RESIDENT_IDLE_TIMEOUT = timedelta(days=int(os.environ.get("RESIDENT_IDLE_DAYS", "14")))
         # A cookie is signed afresh at least once a minute of use, so these bound idle time too.
         self.PERMANENT_SESSION_LIFETIME = self.REMEMBER_COOKIE_DURATION = self.RESIDENT_IDLE_TIMEOUT
@@ -138,7 +141,6 @@ class Config:
     PAGE_SIZE = 20
 
 
-
 class DevelopmentConfig(Config):
     # Served over plain http on loopback, so cookies cannot be Secure.
     CONFIG_NAME = "development"
@@ -150,6 +152,7 @@ class DevelopmentConfig(Config):
 class ProductionConfig(Config):
     """Checked by check_production before the app starts. The __Host- prefix makes browsers
     accept the cookies only when Secure, from this host, for the whole site."""
+
     CONFIG_NAME = "production"
     SESSION_COOKIE_NAME = "__Host-session"
     REMEMBER_COOKIE_NAME = "__Host-remember_token"
@@ -159,6 +162,7 @@ class ProductionConfig(Config):
 class BenchConfig(Config):
     """`make bench`: production settings served over plain http on loopback by several workers
     that keep their limits in memory, so the production checks do not apply. Never deploy it."""
+
     CONFIG_NAME = "bench"
 
     def __init__(self) -> None:
@@ -201,6 +205,7 @@ def load(name: str | None = None) -> Config:
 
 # Production refuses to start on settings that are unsafe on the internet -----------------------
 
+
 class UnsafeConfiguration(click.ClickException, RuntimeError):
     """One line per unsafe setting. A ClickException so that `flask` prints just the lines, and a
     RuntimeError so that gunicorn does ("Error: …") and exits 1."""
@@ -208,10 +213,12 @@ class UnsafeConfiguration(click.ClickException, RuntimeError):
 
 # Values published in tutorials and samples (shorter ones fail the length check anyway), and
 # words no random key contains.
-KNOWN_SECRETS = frozenset({
-    "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",  # Flask's quickstart
-    "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",  # FastAPI's JWT tutorial
-})
+KNOWN_SECRETS = frozenset(
+    {
+        "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",  # Flask's quickstart
+        "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",  # FastAPI's JWT tutorial
+    }
+)
 PLACEHOLDER_WORDS = ("secret", "change", "insecure", "example", "password", "replace", "default")
 MIN_SECRET_BYTES = 32
 
@@ -221,8 +228,10 @@ MIN_KEY_BITS = 128
 
 
 def _random_key(name: str) -> str:
-    return (f"set a random one ({name}=$(python -c 'import secrets; print(secrets.token_hex(32))')) "
-            f"or unset it to use instance/{name.lower()}")
+    return (
+        f"set a random one ({name}=$(python -c 'import secrets; print(secrets.token_hex(32))')) "
+        f"or unset it to use instance/{name.lower()}"
+    )
 
 
 def _estimated_bits(text: str) -> float:
@@ -250,20 +259,26 @@ def _key_problem(name: str, key: str | bytes | None) -> str | None:
 
 def production_problems(settings: Mapping[str, Any]) -> list[str]:
     """What makes ``settings`` unsafe to serve on the internet, one line each."""
-    problems = [problem for name in ("SECRET_KEY", "ID_HASH_KEY") if (problem := _key_problem(name, settings.get(name)))]
+    problems = [
+        problem for name in ("SECRET_KEY", "ID_HASH_KEY") if (problem := _key_problem(name, settings.get(name)))
+    ]
     if not (settings.get("SESSION_COOKIE_SECURE") and settings.get("REMEMBER_COOKIE_SECURE")):
         problems.append("COOKIE_SECURE=0: production cookies must be Secure; serve the site over https")
     workers = settings.get("WORKERS", 1)
     if str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://") and workers > 1:
-        problems.append(f"rate limits kept in memory by each of {workers} workers (WEB_CONCURRENCY): "
-                        "set REDIS_URL so that all workers share the login limits")
+        problems.append(
+            f"rate limits kept in memory by each of {workers} workers (WEB_CONCURRENCY): "
+            "set REDIS_URL so that all workers share the login limits"
+        )
     if not settings.get("TRUSTED_HOSTS"):
-        problems.append("TRUSTED_HOSTS is not set: list the host names the site answers to, "
-                        "e.g. TRUSTED_HOSTS=ling.example.cn")
+        problems.append(
+            "TRUSTED_HOSTS is not set: list the host names the site answers to, e.g. TRUSTED_HOSTS=ling.example.cn"
+        )
     # `flask run` sets app.debug from FLASK_DEBUG (or --debug) only after create_app returns.
     if settings.get("DEBUG") or get_debug_flag():
-        problems.append("debug mode is on (FLASK_DEBUG=1 or --debug): error pages would show code and "
-                        "paths; unset FLASK_DEBUG")
+        problems.append(
+            "debug mode is on (FLASK_DEBUG=1 or --debug): error pages would show code and paths; unset FLASK_DEBUG"
+        )
     return problems
 
 

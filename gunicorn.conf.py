@@ -4,6 +4,7 @@ Workers: -w or WEB_CONCURRENCY, as gunicorn itself reads them; the app learns th
 from WEB_CONCURRENCY (set below), since memory:// rate limits are per worker. With --preload the
 app is built before that hook runs: give the count as WEB_CONCURRENCY, not -w.
 """
+
 import os
 
 # The access log names the route, not the URL: a query string may be a search for a phone or a

@@ -15,6 +15,7 @@ through the login form. Sizes come from the environment: BENCH_POSTS (1,000,000)
 (500), BENCH_SECONDS (10), BENCH_MIX_SECONDS (30); BENCH_DB=sqlite or BENCH_DB=postgresql measures
 one database only. The district database is built once per size (flask seed-district) and reused.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,16 @@ def databases() -> list[tuple[str, str]]:
 
 def environment(url: str) -> dict:
     # The bench config: production's, but plain http on loopback and limits in each worker's memory.
-    return {**os.environ, "DATABASE_URL": url, "CB_CONFIG": "bench", "BENCH_USERS": str(USERS), "ID_HASH_KEY": "bench-id-key",
-            "BENCH_CEILING": "1", "FLASK_APP": "community_board:create_app", "CB_INSTANCE_PATH": str(DATA / "instance")}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CB_CONFIG": "bench",
+        "BENCH_USERS": str(USERS),
+        "ID_HASH_KEY": "bench-id-key",
+        "BENCH_CEILING": "1",
+        "FLASK_APP": "community_board:create_app",
+        "CB_INSTANCE_PATH": str(DATA / "instance"),
+    }
 
 
 def ensure_postgres_database(url: str, fresh: bool = False) -> None:
@@ -89,8 +98,9 @@ def build(kind: str, url: str) -> float:
         if state == "empty":
             break  # a partial build, or one without a record of its time, is built again from nothing
     started = time.monotonic()
-    subprocess.run([VENV / "flask", "seed-district", "--posts", str(POSTS), "--compounds", str(COMPOUNDS)],
-                   env=env, check=True)
+    subprocess.run(
+        [VENV / "flask", "seed-district", "--posts", str(POSTS), "--compounds", str(COMPOUNDS)], env=env, check=True
+    )
     seconds = round(time.monotonic() - started, 1)
     record.write_text(json.dumps({"seconds": seconds}))
     return seconds
@@ -127,10 +137,22 @@ def start_server(env: dict) -> subprocess.Popen:
     (Redis, when REDIS_URL is set) loses this app's keys first."""
     subprocess.run([VENV / "python", "-c", EMPTY_CACHES], env=env, check=True)
     server = subprocess.Popen(
-        [VENV / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{PORT}",
-         "--access-logfile", "/dev/null",
-         "--error-logfile", str(DATA / "gunicorn.log"), "community_board:create_app()"],
-        env=env, cwd=ROOT,
+        [
+            VENV / "gunicorn",
+            "-c",
+            ROOT / "gunicorn.conf.py",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--access-logfile",
+            "/dev/null",
+            "--error-logfile",
+            str(DATA / "gunicorn.log"),
+            "community_board:create_app()",
+        ],
+        env=env,
+        cwd=ROOT,
     )
     import requests
 
@@ -152,8 +174,12 @@ def sign_in(phone: str) -> str:
     session = requests.Session()
     page = session.get(f"http://127.0.0.1:{PORT}/login", timeout=10).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = session.post(f"http://127.0.0.1:{PORT}/login", timeout=10, allow_redirects=False,
-                            data={"csrf_token": token, "phone": phone, "password": PASSWORD})
+    response = session.post(
+        f"http://127.0.0.1:{PORT}/login",
+        timeout=10,
+        allow_redirects=False,
+        data={"csrf_token": token, "phone": phone, "password": PASSWORD},
+    )
     if response.status_code != 302:
         raise RuntimeError(f"bench login failed for {phone[:3]}****")
     # Every cookie the browser now holds: the session's and the sign-in's device cookie.
@@ -174,14 +200,18 @@ def settle(targets: list[tuple[str, str]]) -> None:
 
 def wrk(targets: list[tuple[str, str]], seconds: int = SECONDS, strict: bool = True) -> dict:
     """Load random (path, cookie) pairs for ``seconds``; requests/s and latency percentiles."""
-    lines = ["local targets = {"] + [f'  {{"{p}", "{c}"}},' for p, c in targets] + ["}",
-             "path = function() local t = targets[math.random(#targets)] return t[1], t[2] end"]
+    lines = (
+        ["local targets = {"]
+        + [f'  {{"{p}", "{c}"}},' for p, c in targets]
+        + ["}", "path = function() local t = targets[math.random(#targets)] return t[1], t[2] end"]
+    )
     return run_wrk("\n".join(lines), seconds, strict)
 
 
 def district_script(district: dict, choose: str) -> str:
     """A wrk script whose every request is a random reader of the district loading the page that
     the Lua expression ``choose`` names (it sees ``b``, the reader's board, and ``x``, 1..100)."""
+
     def lua(value):
         if isinstance(value, list):
             return "{" + ",".join(lua(v) for v in value) + "}"
@@ -190,20 +220,26 @@ def district_script(district: dict, choose: str) -> str:
     boards = [[b["compound_id"], b["posts"], b["deep_section"], b["busy_post"]] for b in district["boards"]]
     readers = [[r["cookie"], r["board"] + 1] for r in district["readers"]]
     words = [quote(w) for w in SEARCH_WORDS]
-    return "\n".join([
-        f"local boards = {lua(boards)}", f"local readers = {lua(readers)}",
-        f"local sections = {lua(district['sections'])}", f"local words = {lua(words)}",
-        "path = function()",
-        "  local r = readers[math.random(#readers)]",
-        "  local b, x = boards[r[2]], math.random(100)",
-        f"  return {choose}, r[1]",
-        "end",
-    ])
+    return "\n".join(
+        [
+            f"local boards = {lua(boards)}",
+            f"local readers = {lua(readers)}",
+            f"local sections = {lua(district['sections'])}",
+            f"local words = {lua(words)}",
+            "path = function()",
+            "  local r = readers[math.random(#readers)]",
+            "  local b, x = boards[r[2]], math.random(100)",
+            f"  return {choose}, r[1]",
+            "end",
+        ]
+    )
 
 
-MIX = ('x <= 45 and ("/c/" .. b[1]) or x <= 80 and ("/p/" .. b[2][math.random(#b[2])]) '
-       'or x <= 95 and ("/c/" .. b[1] .. "/s/" .. sections[math.random(#sections)]) '
-       'or ("/search?q=" .. words[math.random(#words)] .. "&scope=compound:" .. b[1])')
+MIX = (
+    'x <= 45 and ("/c/" .. b[1]) or x <= 80 and ("/p/" .. b[2][math.random(#b[2])]) '
+    'or x <= 95 and ("/c/" .. b[1] .. "/s/" .. sections[math.random(#sections)]) '
+    'or ("/search?q=" .. words[math.random(#words)] .. "&scope=compound:" .. b[1])'
+)
 # Per-page rows: every reader, one kind of page (boards without such a page fall back to their feed).
 PAGE_CHOICES = {
     "home feed": '"/c/" .. b[1]',
@@ -215,19 +251,40 @@ PAGE_CHOICES = {
 
 def run_wrk(script_text: str, seconds: int, strict: bool = True) -> dict:
     """wrk with a script defining ``path()`` → (path, cookie); each thread seeds its own random."""
-    text = script_text + "\n" + "\n".join([
-        "local counter = 0",
-        "function setup(thread) counter = counter + 1; thread:set('id', counter) end",
-        "function init(args) math.randomseed(os.time() * 1000 + id * 7919) end",
-        "request = function()",
-        "  local p, cookie = path()",
-        '  return wrk.format("GET", p, cookie ~= "" and {["Cookie"] = cookie} or {})',
-        "end",
-    ])
+    text = (
+        script_text
+        + "\n"
+        + "\n".join(
+            [
+                "local counter = 0",
+                "function setup(thread) counter = counter + 1; thread:set('id', counter) end",
+                "function init(args) math.randomseed(os.time() * 1000 + id * 7919) end",
+                "request = function()",
+                "  local p, cookie = path()",
+                '  return wrk.format("GET", p, cookie ~= "" and {["Cookie"] = cookie} or {})',
+                "end",
+            ]
+        )
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(text)
-    run = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", script.name,
-                          f"http://127.0.0.1:{PORT}"], capture_output=True, text=True, timeout=seconds + 60)
+    run = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            "-c8",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{PORT}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     out = run.stdout
     if "Requests/sec" not in out:
         raise RuntimeError(f"wrk failed:\n{out}\n{run.stderr}")
@@ -243,8 +300,12 @@ def run_wrk(script_text: str, seconds: int, strict: bool = True) -> dict:
         number, unit = float(value.group(1)), value.group(2)
         return round(number / 1000 if unit == "us" else number * 1000 if unit == "s" else number, 2)
 
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
-            "p99_ms": ms("99"), "errors": errors}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "errors": errors,
+    }
 
 
 class Writers(threading.Thread):
@@ -277,9 +338,12 @@ class Writers(threading.Thread):
             session, posts, token = self.sessions[n % len(self.sessions)]
             post_id = random.choice(posts)
             try:
-                response = session.post(f"http://127.0.0.1:{PORT}/p/{post_id}/reply", allow_redirects=False,
-                                        data={"csrf_token": token, "body": f"压测回复 {n}：楼下的路灯已经修好了"},
-                                        timeout=10)
+                response = session.post(
+                    f"http://127.0.0.1:{PORT}/p/{post_id}/reply",
+                    allow_redirects=False,
+                    data={"csrf_token": token, "body": f"压测回复 {n}：楼下的路灯已经修好了"},
+                    timeout=10,
+                )
                 ok = response.status_code == 302
             except Exception:  # noqa: BLE001  (a refused write is counted, whatever the reason)
                 ok = False
@@ -323,32 +387,61 @@ def main() -> int:
             mix = run_wrk(district_script(district, MIX), MIX_SECONDS, strict=False)
             writers.stop.set()
             writers.join()
-            report["mix"].append({"db": kind, "users": len(district["readers"]), "writes_per_s": WRITES_PER_S,
-                                  "rps": mix["rps"], "p50_ms": mix["p50_ms"], "p99_ms": mix["p99_ms"],
-                                  "ceiling_rps": ceiling["rps"], "ratio": round(mix["rps"] / ceiling["rps"], 3),
-                                  "errors": mix["errors"] + writers.refused, "writes_accepted": writers.accepted,
-                                  "writes_refused": writers.refused})
+            report["mix"].append(
+                {
+                    "db": kind,
+                    "users": len(district["readers"]),
+                    "writes_per_s": WRITES_PER_S,
+                    "rps": mix["rps"],
+                    "p50_ms": mix["p50_ms"],
+                    "p99_ms": mix["p99_ms"],
+                    "ceiling_rps": ceiling["rps"],
+                    "ratio": round(mix["rps"] / ceiling["rps"], 3),
+                    "errors": mix["errors"] + writers.refused,
+                    "writes_accepted": writers.accepted,
+                    "writes_refused": writers.refused,
+                }
+            )
             report["memory"].append({"db": kind, "worker_rss_mb": worker_memory_mb(server)})
 
             street_cookie = sign_in(plan["street_staff"]["phone"])
             district_cookie = sign_in(plan["district_staff"]["phone"])
             pages = {page: district_script(district, choose) for page, choose in PAGE_CHOICES.items()}
-            pages["search phrase"] = district_script(district, f'"/search?q={quote("电梯维修")}&scope=compound:" .. b[1]')
+            pages["search phrase"] = district_script(
+                district, f'"/search?q={quote("电梯维修")}&scope=compound:" .. b[1]'
+            )
             dashboards = {
                 "street dashboard": [(f"/dashboard/street/{plan['street_staff']['street_id']}", street_cookie)],
-                "district dashboard": [(f"/dashboard/district/{plan['district_staff']['district_id']}",
-                                        district_cookie)],
+                "district dashboard": [
+                    (f"/dashboard/district/{plan['district_staff']['district_id']}", district_cookie)
+                ],
             }
             for page, script_text in pages.items():
                 time.sleep(2)  # the previous row's queued requests drain first
                 result = run_wrk(script_text, SECONDS)
-                report["runs"].append({"db": kind, "page": page, "viewers": len(district["readers"]), **result,
-                                       "ceiling_rps": ceiling["rps"], "ratio": round(result["rps"] / ceiling["rps"], 3)})
+                report["runs"].append(
+                    {
+                        "db": kind,
+                        "page": page,
+                        "viewers": len(district["readers"]),
+                        **result,
+                        "ceiling_rps": ceiling["rps"],
+                        "ratio": round(result["rps"] / ceiling["rps"], 3),
+                    }
+                )
             for page, targets in dashboards.items():
                 settle(targets)
                 result = wrk(targets)
-                report["runs"].append({"db": kind, "page": page, "viewers": 1, **result,
-                                       "ceiling_rps": ceiling["rps"], "ratio": round(result["rps"] / ceiling["rps"], 3)})
+                report["runs"].append(
+                    {
+                        "db": kind,
+                        "page": page,
+                        "viewers": 1,
+                        **result,
+                        "ceiling_rps": ceiling["rps"],
+                        "ratio": round(result["rps"] / ceiling["rps"], 3),
+                    }
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -387,37 +480,52 @@ WORKER_MB = 300
 
 
 def print_table(report: dict) -> None:
-    print(f"\n{'db':<11}{'district mix':<14}{'users':>6}{'writes/s':>9}{'rps':>8}{'p50 ms':>8}{'p99 ms':>8}"
-          f"{'ceiling':>9}{'ratio':>7}{'errors':>7}{'written':>8}  target")
+    print(
+        f"\n{'db':<11}{'district mix':<14}{'users':>6}{'writes/s':>9}{'rps':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'ceiling':>9}{'ratio':>7}{'errors':>7}{'written':>8}  target"
+    )
     for row in report["mix"]:
         bound = RATIO_TARGETS[row["db"]]
         met = row["ratio"] >= bound and row["p99_ms"] < MIX_P99_MS and not row["errors"]
-        print(f"{row['db']:<11}{'':<14}{row['users']:>6}{row['writes_per_s']:>9}{row['rps']:>8.0f}{row['p50_ms']:>8}"
-              f"{row['p99_ms']:>8}{row['ceiling_rps']:>9.0f}{row['ratio']:>7}{row['errors']:>7}"
-              f"{row['writes_accepted']:>8}  {verdict((f'ratio >= {bound}, p99 < {MIX_P99_MS} ms, 0 errors', met))}")
-    print(f"\n{'db':<11}{'page':<24}{'viewers':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'ceiling':>9}{'ratio':>7}  target")
+        print(
+            f"{row['db']:<11}{'':<14}{row['users']:>6}{row['writes_per_s']:>9}{row['rps']:>8.0f}{row['p50_ms']:>8}"
+            f"{row['p99_ms']:>8}{row['ceiling_rps']:>9.0f}{row['ratio']:>7}{row['errors']:>7}"
+            f"{row['writes_accepted']:>8}  {verdict((f'ratio >= {bound}, p99 < {MIX_P99_MS} ms, 0 errors', met))}"
+        )
+    print(
+        f"\n{'db':<11}{'page':<24}{'viewers':>8}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'ceiling':>9}{'ratio':>7}  target"
+    )
     for row in report["runs"]:
-        print(f"{row['db']:<11}{row['page']:<24}{row['viewers']:>8}{row['rps']:>9.0f}{row['p50_ms']:>9}{row['p99_ms']:>9}"
-              f"{row['ceiling_rps']:>9.0f}{row['ratio']:>7}  {verdict(page_target(row))}")
+        print(
+            f"{row['db']:<11}{row['page']:<24}{row['viewers']:>8}{row['rps']:>9.0f}{row['p50_ms']:>9}{row['p99_ms']:>9}"
+            f"{row['ceiling_rps']:>9.0f}{row['ratio']:>7}  {verdict(page_target(row))}"
+        )
     print(f"\n{'db':<11}{'search':<12}{'scope':<10}{'p50 ms':>9}{'p95 ms':>9}{'checked':>9}{'missed':>8}  target")
     for row in report["search"]:
         missed = "" if row["missed_by_index"] is None else row["missed_by_index"]
         met = row["p95_ms"] < SEARCH_P95_MS and not row["missed_by_index"]
-        print(f"{row['db']:<11}{row['query']:<12}{row['scope']:<10}{row['p50_ms']:>9}{row['p95_ms']:>9}"
-              f"{row['results_checked']:>9}{missed:>8}  {verdict((f'p95 < {SEARCH_P95_MS} ms, exact', met))}")
-    print(f"\n{'db':<11}{'first view (server-side)':<26}{'p50 ms':>9}{'p95 ms':>9}  "
-          "every cache emptied before each load")
+        print(
+            f"{row['db']:<11}{row['query']:<12}{row['scope']:<10}{row['p50_ms']:>9}{row['p95_ms']:>9}"
+            f"{row['results_checked']:>9}{missed:>8}  {verdict((f'p95 < {SEARCH_P95_MS} ms, exact', met))}"
+        )
+    print(
+        f"\n{'db':<11}{'first view (server-side)':<26}{'p50 ms':>9}{'p95 ms':>9}  every cache emptied before each load"
+    )
     for row in report["first_views"]:
         print(f"{row['db']:<11}{row['page']:<26}{row['p50_ms']:>9}{row['p95_ms']:>9}")
     print()
     for row in report["memory"]:
         largest = max(row["worker_rss_mb"])
-        print(f"{row['db']}: worker memory {row['worker_rss_mb']} MB after the mix  "
-              f"{verdict((f'< {WORKER_MB} MB', largest < WORKER_MB))}")
+        print(
+            f"{row['db']}: worker memory {row['worker_rss_mb']} MB after the mix  "
+            f"{verdict((f'< {WORKER_MB} MB', largest < WORKER_MB))}"
+        )
     for row in report["seed"]:
         bound = SEED_SECONDS[row["db"]]
-        print(f"seeded {row['posts']} posts on {row['db']} in {row['seconds']} s  "
-              f"{verdict((f'< {bound} s', row['seconds'] < bound))}")
+        print(
+            f"seeded {row['posts']} posts on {row['db']} in {row['seconds']} s  "
+            f"{verdict((f'< {bound} s', row['seconds'] < bound))}"
+        )
     print(f"\nwritten to {RESULTS / 'latest.json'}")
 
 

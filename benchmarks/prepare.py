@@ -5,6 +5,7 @@ The district mix needs thousands of signed-in residents. Signing each in through
 costs a scrypt hash apiece, so their session cookies are minted here with the app's own session
 interface and SECRET_KEY, holding what a sign-in stores (sessions.start). The residents who post
 replies during the run sign in through the real login form (bench.py), with a known password."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,14 @@ from community_board.permissions import Action, can
 from community_board.search import services as search
 from community_board.search.models import SearchDocument
 
-WORDS = [("停水", "2-char"), ("电梯", "2-char"), ("物业", "2-char"), ("噪音", "2-char"), ("电梯维修", "phrase"),
-         ("水", "1-char")]
+WORDS = [
+    ("停水", "2-char"),
+    ("电梯", "2-char"),
+    ("物业", "2-char"),
+    ("噪音", "2-char"),
+    ("电梯维修", "phrase"),
+    ("水", "1-char"),
+]
 RUNS = 30
 RESIDENTS = 8
 RECENT_POSTS = 40  # the mix opens any of a compound's 40 newest posts
@@ -46,8 +53,9 @@ def busiest_compounds(limit: int) -> list[Compound]:
 
 
 def resident_of(compound: Compound) -> User:
-    return db.session.scalar(sa.select(User).where(
-        User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED).limit(1))
+    return db.session.scalar(
+        sa.select(User).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED).limit(1)
+    )
 
 
 def staff(role: StaffRole) -> tuple[User, StaffAssignment]:
@@ -109,34 +117,65 @@ def district_plan(app, users: int, writers: int, password: str) -> dict:
     compounds = list(db.session.scalars(sa.select(Compound).where(Compound.post_count > 0).order_by(Compound.id)))
     per_compound = -(-users // len(compounds))
     matters = db.session.scalar(sa.select(Section).where(Section.key == "matters"))
-    keys = [s.key for s in db.session.scalars(sa.select(Section).order_by(Section.sort_order))
-            if s.fields.value != "guide"]
+    keys = [
+        s.key for s in db.session.scalars(sa.select(Section).order_by(Section.sort_order)) if s.fields.value != "guide"
+    ]
     readers, repliers, boards = [], [], []
     hashed = generate_password_hash(password, method="pbkdf2:sha256:1000")
     for index, compound in enumerate(compounds):
-        people = list(db.session.scalars(sa.select(User).where(
-            User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED,
-            User.suspended_at.is_(None), User.deleted_at.is_(None),
-            ~sa.exists().where(StaffAssignment.user_id == User.id)).order_by(User.id).limit(per_compound + 1)))
-        visible = (Post.compound_id == compound.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None),
-                   Post.is_private.is_(False))
-        recent = list(db.session.scalars(sa.select(Post.id).where(*visible)
-                                         .order_by(Post.created_at.desc(), Post.id.desc()).limit(RECENT_POSTS)))
-        deep = db.session.execute(sa.select(Post.created_at, Post.id).where(*visible, Post.section_id == matters.id)
-                                  .order_by(Post.created_at.desc(), Post.id.desc())
-                                  .offset(SECTION_DEPTH * app.config["PAGE_SIZE"] - 1).limit(1)).first()
+        people = list(
+            db.session.scalars(
+                sa.select(User)
+                .where(
+                    User.compound_id == compound.id,
+                    User.resident_status == ResidentStatus.VERIFIED,
+                    User.suspended_at.is_(None),
+                    User.deleted_at.is_(None),
+                    ~sa.exists().where(StaffAssignment.user_id == User.id),
+                )
+                .order_by(User.id)
+                .limit(per_compound + 1)
+            )
+        )
+        visible = (
+            Post.compound_id == compound.id,
+            Post.deleted_at.is_(None),
+            Post.hidden_at.is_(None),
+            Post.is_private.is_(False),
+        )
+        recent = list(
+            db.session.scalars(
+                sa.select(Post.id).where(*visible).order_by(Post.created_at.desc(), Post.id.desc()).limit(RECENT_POSTS)
+            )
+        )
+        deep = db.session.execute(
+            sa.select(Post.created_at, Post.id)
+            .where(*visible, Post.section_id == matters.id)
+            .order_by(Post.created_at.desc(), Post.id.desc())
+            .offset(SECTION_DEPTH * app.config["PAGE_SIZE"] - 1)
+            .limit(1)
+        ).first()
         if not recent or len(people) < 2:
             continue
         board = len(boards)
         busy = db.session.scalar(sa.select(Post.id).where(*visible, Post.reply_count >= 50).limit(1))
-        boards.append({"compound_id": compound.id, "posts": recent, "busy_post": busy,
-                       "deep_section": f"/c/{compound.id}/s/matters?after={encode_cursor(*deep)}" if deep else None})
+        boards.append(
+            {
+                "compound_id": compound.id,
+                "posts": recent,
+                "busy_post": busy,
+                "deep_section": f"/c/{compound.id}/s/matters?after={encode_cursor(*deep)}" if deep else None,
+            }
+        )
         if len(repliers) < writers and index % max(1, len(compounds) // writers) == 0:
             writer = people.pop()
             writer.password_hash = hashed
             # Only posts the writer may reply to (a 通知 takes no replies from residents).
-            targets = [p.id for p in db.session.scalars(sa.select(Post).where(Post.id.in_(recent)))
-                       if can(writer, Action.REPLY, p)]
+            targets = [
+                p.id
+                for p in db.session.scalars(sa.select(Post).where(Post.id.in_(recent)))
+                if can(writer, Action.REPLY, p)
+            ]
             if targets:
                 repliers.append({"phone": writer.phone, "board": board, "posts": targets})
         readers.extend({"cookie": minted_cookie(app, user), "board": board} for user in people[:per_compound])
@@ -158,44 +197,73 @@ def main(password: str) -> None:
 
         residents = []
         for compound, user in zip(compounds, users, strict=False):
-            busy = db.session.scalar(sa.select(Post.id).where(
-                Post.compound_id == compound.id, Post.reply_count >= 50, Post.deleted_at.is_(None),
-                Post.hidden_at.is_(None), Post.is_private.is_(False)).limit(1))
+            busy = db.session.scalar(
+                sa.select(Post.id)
+                .where(
+                    Post.compound_id == compound.id,
+                    Post.reply_count >= 50,
+                    Post.deleted_at.is_(None),
+                    Post.hidden_at.is_(None),
+                    Post.is_private.is_(False),
+                )
+                .limit(1)
+            )
             residents.append({"phone": user.phone, "compound_id": compound.id, "busy_post_id": busy})
 
         rows = []
         district = db.session.get(District, district_assignment.district_id)
         for word, kind in WORDS:
-            for scope_name, viewer, scope in (("compound", users[0], compounds[0]),
-                                              ("district", district_user, district)):
+            for scope_name, viewer, scope in (
+                ("compound", users[0], compounds[0]),
+                ("district", district_user, district),
+            ):
                 p50, p95, (_w, page) = timed(lambda: search.search(viewer, word, scope), RUNS)
                 checked = exact(page.items, word)
                 checked_misses = None
                 if scope_name == "compound":  # recall: the newest matching documents (by id) by a plain scan
                     scan = db.session.scalars(
-                        sa.select(SearchDocument.id).where(
-                            SearchDocument.compound_id == scope.id, SearchDocument.visible.is_(True),
-                            SearchDocument.private_to.is_(None), SearchDocument.text.contains(word))
-                        .order_by(SearchDocument.id.desc()).limit(20))
+                        sa.select(SearchDocument.id)
+                        .where(
+                            SearchDocument.compound_id == scope.id,
+                            SearchDocument.visible.is_(True),
+                            SearchDocument.private_to.is_(None),
+                            SearchDocument.text.contains(word),
+                        )
+                        .order_by(SearchDocument.id.desc())
+                        .limit(20)
+                    )
                     expected = list(scan)
                     found = [hit.document.id for hit in page.items]
                     checked_misses = len(set(expected) - set(found))
-                rows.append({"query": word, "kind": kind, "scope": scope_name, "p50_ms": p50, "p95_ms": p95,
-                             "results_checked": checked, "missed_by_index": checked_misses})
+                rows.append(
+                    {
+                        "query": word,
+                        "kind": kind,
+                        "scope": scope_name,
+                        "p50_ms": p50,
+                        "p95_ms": p95,
+                        "results_checked": checked,
+                        "missed_by_index": checked_misses,
+                    }
+                )
         first = residents[0]
         pages = {"home feed": f"/c/{first['compound_id']}", "section page": f"/c/{first['compound_id']}/s/matters"}
         if first["busy_post_id"]:
             pages["post with 50 replies"] = f"/p/{first['busy_post_id']}"
         views = first_views(app, first["phone"], password, pages)
         users = int(os.environ.get("BENCH_USERS", "2000"))
-        print(json.dumps({
-            "district": district_plan(app, users, writers=20, password=password),
-            "first_views": views,
-            "residents": residents,
-            "street_staff": {"phone": street_user.phone, "street_id": street_assignment.street_id},
-            "district_staff": {"phone": district_user.phone, "district_id": district_assignment.district_id},
-            "search": rows,
-        }))
+        print(
+            json.dumps(
+                {
+                    "district": district_plan(app, users, writers=20, password=password),
+                    "first_views": views,
+                    "residents": residents,
+                    "street_staff": {"phone": street_user.phone, "street_id": street_assignment.street_id},
+                    "district_staff": {"phone": district_user.phone, "district_id": district_assignment.district_id},
+                    "search": rows,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

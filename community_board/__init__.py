@@ -1,4 +1,5 @@
 """邻里通 Community Board: the application factory, a table of contents of the app."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -78,8 +79,9 @@ def _init_extensions(app: Flask) -> None:
     caching.init_app(app)
     from .search.models import outside_the_models
 
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
-                     include_object=outside_the_models)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True, include_object=outside_the_models
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

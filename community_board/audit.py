@@ -1,6 +1,7 @@
 """The audit log: who did what to which object, and when. Never holds personal data.
 
 Notes are shown to staff as they are stored: write them in Chinese (a label, a reason, a name)."""
+
 from __future__ import annotations
 
 from datetime import datetime

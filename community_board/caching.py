@@ -18,6 +18,7 @@ age out of the LRU (or Redis's TTL).
 
 Long rationale and the marker table: docs/caching.md.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -163,9 +164,9 @@ def values_of(*things) -> tuple:
 
 def _columns(state) -> tuple:
     loaded = state.dict
-    return (state.mapper.class_.__name__,) + tuple(
-        # .keys(): iterating the mapper's properties yields the properties, not their names.
-        loaded.get(name) for name in state.mapper.column_attrs.keys() if name in loaded)  # noqa: SIM118
+    # The mapper's column names: iterating column_attrs itself yields the properties, not their names.
+    names = state.mapper.column_attrs.keys()
+    return (state.mapper.class_.__name__,) + tuple(loaded.get(name) for name in names if name in loaded)
 
 
 # Declarations and invalidation --------------------------------------------------------------
@@ -190,8 +191,12 @@ def depends_on(model: type, *, compound=None, post=None, fields: Iterable[str] |
         raise ValueError("name exactly one of compound= or post=")
     attribute = compound if compound is not None else post
     table = model.__table__
-    dependency = _Dependency("compound" if compound is not None else "post", table.c[attribute.key],
-                             attribute.key, frozenset(fields) if fields else None)
+    dependency = _Dependency(
+        "compound" if compound is not None else "post",
+        table.c[attribute.key],
+        attribute.key,
+        frozenset(fields) if fields else None,
+    )
     if _DEPENDENCIES.get(table, dependency) != dependency:
         raise ValueError(f"{model.__name__} is declared twice, differently")
     _DEPENDENCIES[table] = dependency
@@ -270,8 +275,9 @@ def _move_versions_last(session: Session) -> None:
     if posts:
         compounds |= set(connection.scalars(sa.select(Post.compound_id).where(Post.id.in_(sorted(posts)))))
     for compound_id in sorted(compounds):
-        connection.execute(table.update().where(table.c.id == compound_id)
-                           .values(board_version=table.c.board_version + 1))
+        connection.execute(
+            table.update().where(table.c.id == compound_id).values(board_version=table.c.board_version + 1)
+        )
 
 
 def _forget_changes(session: Session, transaction) -> None:
@@ -282,7 +288,11 @@ def _forget_changes(session: Session, transaction) -> None:
 
 def listen(session_class=Session) -> None:
     """Install the hooks once (create_app): every session of the app reports to them."""
-    for name, hook in (("after_flush", _note_flush), ("do_orm_execute", _note_statement),
-                       ("before_commit", _move_versions_last), ("after_transaction_end", _forget_changes)):
+    for name, hook in (
+        ("after_flush", _note_flush),
+        ("do_orm_execute", _note_statement),
+        ("before_commit", _move_versions_last),
+        ("after_transaction_end", _forget_changes),
+    ):
         if not event.contains(session_class, name, hook):
             event.listen(session_class, name, hook)

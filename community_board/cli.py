@@ -1,4 +1,5 @@
 """`flask` commands: create-admin here; seed-demo and seed-district from ``seeding``."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """Enums that carry their Chinese label, stored in the database by their English value."""
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """Error types services raise, and the error pages every response shares."""
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,10 @@ _MESSAGES = {
     404: ("页面不存在", "您要找的内容不存在，或已被删除。"),
     405: ("请求有误", "这个操作不能这样打开。"),
     410: ("已失效", "这个链接已经失效。"),
-    413: ("文件太大", "上传的照片太大（每张不超过10MB，最多9张）。请返回上一页，已填写的文字还在，去掉或压缩部分照片后再提交。"),
+    413: (
+        "文件太大",
+        "上传的照片太大（每张不超过10MB，最多9张）。请返回上一页，已填写的文字还在，去掉或压缩部分照片后再提交。",
+    ),
     429: ("操作太频繁", "尝试次数过多，请稍后再试。"),
     500: ("服务器开小差了", "我们已记录这个问题，请稍后再试。"),
     503: ("暂时无法访问", "系统正在维护，请稍后再试。"),
@@ -79,7 +83,8 @@ def _error_page(status: int, message: str | None = None):
 
 def _database_down(error: BaseException) -> bool:
     return isinstance(error, (OperationalError, InterfaceError)) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated)
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
 
 
 def _summary(error: BaseException) -> str:

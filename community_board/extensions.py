@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised in create_app(); the database connections' settings
 and the declared transactions of requests."""
+
 from __future__ import annotations
 
 import contextvars
@@ -34,7 +35,7 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns: PostgreSQL refuses a larger number, SQLite one past 2**63
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL refuses a larger number, SQLite one past 2**63
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -191,12 +192,15 @@ def begin_writing() -> None:
     if not has_request_context() or request.environ.get(_WRITE_BEGUN):
         return
     if not request_writes():
-        raise UndeclaredWrite(f"{request.method} {request.endpoint} commits but is read-only: "
-                              "declare the view @writes_on_get")
+        raise UndeclaredWrite(
+            f"{request.method} {request.endpoint} commits but is read-only: declare the view @writes_on_get"
+        )
     if reading_outside_transaction():
         if db.session.new or db.session.dirty or db.session.deleted:
-            raise UndeclaredWrite(f"{request.endpoint} changed objects before its write transaction "
-                                  "began: change them in the work web.commit_work runs")
+            raise UndeclaredWrite(
+                f"{request.endpoint} changed objects before its write transaction "
+                "began: change them in the work web.commit_work runs"
+            )
         db.session.rollback()  # no database transaction under it: nothing is lost
     request.environ[_WRITE_BEGUN] = True
 
@@ -241,6 +245,8 @@ def configure_transactions(engine: Engine) -> None:
     def _refuse_writes_while_reading(connection, statement, _multiparams, _params, _options):
         if connection.info.get(_MODE) is Mode.READ and not _plain_select(statement):
             where = f"{request.method} {request.endpoint}" if has_request_context() else "a read-only session"
-            raise UndeclaredWrite(f"{where} is read-only but ran {type(statement).__name__} "
-                                  f"{getattr(getattr(statement, 'table', None), 'name', '')}: declare "
-                                  "a GET that writes @writes_on_get; write in the work web.commit_work runs")
+            raise UndeclaredWrite(
+                f"{where} is read-only but ran {type(statement).__name__} "
+                f"{getattr(getattr(statement, 'table', None), 'name', '')}: declare "
+                "a GET that writes @writes_on_get; write in the work web.commit_work runs"
+            )

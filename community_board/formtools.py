@@ -1,4 +1,5 @@
 """Pieces every feature's forms share."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

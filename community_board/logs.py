@@ -5,6 +5,7 @@ secret, so logs name a request by its route: ids and fixed words are shown, any 
 path stays a placeholder (/join/<token>), the query string is left out. gunicorn's access log reads
 the same path from the WSGI environ (gunicorn.conf.py).
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Keyset pagination on (created_at, id): every page costs the same, however deep."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
     return (moment, int(found[2])) if moment.year in _YEARS else None
 
 
-def keyset_page(stmt, model, cursor: str | None, limit: int, *, newest_first: bool = True,
-                sort_column: str = "created_at") -> Page:
+def keyset_page(
+    stmt, model, cursor: str | None, limit: int, *, newest_first: bool = True, sort_column: str = "created_at"
+) -> Page:
     """Run ``stmt`` (a select of ``model``) one page at a time, ordered by (sort_column, id);
     the sort column is a non-null timestamp."""
     moment, row_id = getattr(model, sort_column), model.id

@@ -6,6 +6,7 @@ out of scope is NOT_FOUND (404), in scope but not allowed is FORBIDDEN (403).
 
 A scope is (district_id, street_id | None, compound_id | None); None means "all below".
 """
+
 from __future__ import annotations
 
 import enum
@@ -95,8 +96,9 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.DISPATCH_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.WORK_CASE: frozenset({StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.ESCALATE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET}),
-    Action.NOTE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT,
-                                                   StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
+    Action.NOTE_CASE: frozenset(
+        _COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}
+    ),
     Action.RATE_CASE: frozenset(),
     Action.VIEW_DASHBOARD: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
     Action.MANAGE_CASE_TYPES: frozenset({StaffRole.DISTRICT_ADMIN}),
@@ -114,16 +116,26 @@ READ_FROM_BELOW = frozenset({Action.VIEW_POST})
 # What a verified resident may do in their own compound.
 RESIDENT_RIGHTS = frozenset(
     {
-        Action.VIEW_BOARD, Action.POST, Action.VIEW_POST, Action.REPLY, Action.LIKE, Action.REPORT,
-        Action.EDIT_POST, Action.DELETE_POST, Action.SET_POST_STATUS, Action.RATE_CASE, Action.VOTE,
+        Action.VIEW_BOARD,
+        Action.POST,
+        Action.VIEW_POST,
+        Action.REPLY,
+        Action.LIKE,
+        Action.REPORT,
+        Action.EDIT_POST,
+        Action.DELETE_POST,
+        Action.SET_POST_STATUS,
+        Action.RATE_CASE,
+        Action.VOTE,
         Action.MARK_HELPFUL,
     }
 )
 
 # What a suspended (禁言) user may not do until it ends: publish or take part. Reading, reporting
 # harm to staff and deleting their own posts stay.
-SUSPENDED_FROM = frozenset({Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE,
-                            Action.SET_POST_STATUS})  # its 互助 thanks note is published text
+SUSPENDED_FROM = frozenset(
+    {Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE, Action.SET_POST_STATUS}
+)  # its 互助 thanks note is published text
 
 # Rules that look at the object itself (its author, state, section): each feature declares its
 # table (action → rule, what its 403 tells the user) in its init_app through ``register_rules``.

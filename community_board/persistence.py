@@ -1,4 +1,5 @@
 """Service-layer database helpers."""
+
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError

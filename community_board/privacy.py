@@ -3,6 +3,7 @@
 A resident ID number has little entropy, so a plain hash is reversed by enumeration;
 we keep only an HMAC under a key from config plus the last four digits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,28 @@ import hmac
 
 # Two-character surnames, so 欧阳娜娜 masks as 欧阳女士 and not 欧女士.
 _COMPOUND_SURNAMES = frozenset(
-    ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "令狐", "夏侯", "司徒", "端木", "独孤", "南宫", "西门", "宇文", "轩辕", "呼延"]
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "令狐",
+        "夏侯",
+        "司徒",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "宇文",
+        "轩辕",
+        "呼延",
+    ]
 )
 
 

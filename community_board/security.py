@@ -3,6 +3,7 @@
 bleach is in maintenance mode upstream; keeping it behind these two functions lets us swap in
 nh3 later without touching callers. The CSP is the second layer if a sanitizer ever misses.
 """
+
 from __future__ import annotations
 
 import html
@@ -15,9 +16,7 @@ from bleach.linkifier import LinkifyFilter
 from flask import Flask, Response, request
 from markupsafe import Markup
 
-ALLOWED_TAGS = frozenset(
-    {"a", "br", "p", "strong", "em", "ul", "ol", "li", "h3", "h4", "blockquote", "code", "pre"}
-)
+ALLOWED_TAGS = frozenset({"a", "br", "p", "strong", "em", "ul", "ol", "li", "h3", "h4", "blockquote", "code", "pre"})
 ALLOWED_ATTRIBUTES = {"a": ["href", "rel", "target"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "tel"})
 

@@ -1,4 +1,5 @@
 """Times are stored as naive UTC and shown in Asia/Shanghai."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

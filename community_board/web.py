@@ -1,5 +1,6 @@
 """Small helpers views share: run a service verb in one transaction (the one place a request's
 writes commit or roll back) and tell the user."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

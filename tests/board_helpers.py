@@ -1,4 +1,5 @@
 """Builders the board tests share: sections, posts and replies through the services, images, page scraping."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ def section(key: str) -> Section:
     return db.session.scalar(sa.select(Section).where(Section.key == key))
 
 
-def make_post(author, compound, key="matters", title="楼道灯坏了", body="5号楼2单元三楼的灯不亮了", photos=(), **fields):
+def make_post(
+    author, compound, key="matters", title="楼道灯坏了", body="5号楼2单元三楼的灯不亮了", photos=(), **fields
+):
     """A committed post written through the service, as the compose page would."""
     draft = services.PostDraft(title=title, body=body, **fields)
     post = services.create_post(author, compound, section(key), draft, list(photos))
@@ -58,6 +61,7 @@ def signed_in(user):
 
 # Images ------------------------------------------------------------------------------------
 
+
 def image_bytes(fmt="JPEG", size=(64, 48), color=(200, 30, 30), mode="RGB", **save_args) -> bytes:
     buffer = BytesIO()
     Image.new(mode, size, color).save(buffer, format=fmt, **save_args)
@@ -70,6 +74,7 @@ def upload(*files):
 
 
 # Pages -------------------------------------------------------------------------------------
+
 
 def text_of(response) -> str:
     return response.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Builders the case tests share: posts filed as cases through the services, cases walked to a
 status, cases placed in the past, events and notifications, the version on a case page."""
+
 from __future__ import annotations
 
 import re
@@ -36,22 +37,41 @@ def case_type(name: str = "市容绿化", district=None) -> CaseType:
     return found
 
 
-def file_post(actor, post, priority: Priority = Priority.NORMAL, type_name: str = "市容绿化", departments=(), note="") -> Case:
+def file_post(
+    actor, post, priority: Priority = Priority.NORMAL, type_name: str = "市容绿化", departments=(), note=""
+) -> Case:
     """立案 on ``post`` through the service, committed."""
     case = services.file_case(actor, post, case_type(type_name), priority, departments=list(departments), note=note)
     db.session.commit()
     return case
 
 
-def new_case(filer, reporter, compound=None, *, title="广场变菜园", key="matters", priority=Priority.NORMAL,
-             type_name="市容绿化", departments=()) -> Case:
+def new_case(
+    filer,
+    reporter,
+    compound=None,
+    *,
+    title="广场变菜园",
+    key="matters",
+    priority=Priority.NORMAL,
+    type_name="市容绿化",
+    departments=(),
+) -> Case:
     """A resident's post filed as a case by ``filer`` (dispatched at once when departments are given)."""
     post = make_post(reporter, compound or reporter.compound, key=key, title=title, body=f"{title}，请处理")
     return file_post(filer, post, priority, type_name, departments)
 
 
-def walk(case: Case, to: CaseStatus, *, filer, worker, department, reporter,
-         satisfaction: Satisfaction = Satisfaction.SATISFIED) -> Case:
+def walk(
+    case: Case,
+    to: CaseStatus,
+    *,
+    filer,
+    worker,
+    department,
+    reporter,
+    satisfaction: Satisfaction = Satisfaction.SATISFIED,
+) -> Case:
     """Take a FILED case along the usual path until it reaches ``to`` (WITHDRAWN is withdrawn
     from FILED); every step goes through the services and is committed."""
     if to is CaseStatus.WITHDRAWN:
@@ -59,7 +79,7 @@ def walk(case: Case, to: CaseStatus, *, filer, worker, department, reporter,
         db.session.commit()
         return case
     path = [CaseStatus.FILED, CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.CLOSED]
-    for status in path[path.index(case.status) + 1: path.index(to) + 1]:
+    for status in path[path.index(case.status) + 1 : path.index(to) + 1]:
         if status is CaseStatus.DISPATCHED:
             services.dispatch(filer, case, [department])
         elif status is CaseStatus.IN_PROGRESS:
@@ -88,8 +108,11 @@ def place(case: Case, **columns) -> Case:
 
 
 def events(case: Case) -> list[CaseEvent]:
-    return list(db.session.scalars(
-        sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.created_at, CaseEvent.id)))
+    return list(
+        db.session.scalars(
+            sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.created_at, CaseEvent.id)
+        )
+    )
 
 
 def event_count(case: Case | None = None) -> int:
@@ -101,8 +124,11 @@ def event_count(case: Case | None = None) -> int:
 
 def messages(user) -> list[str]:
     """The texts of the notifications ``user`` received, oldest first."""
-    return list(db.session.scalars(
-        sa.select(Notification.text).where(Notification.user_id == user.id).order_by(Notification.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Notification.text).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def reload(case: Case) -> Case:

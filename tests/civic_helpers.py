@@ -1,6 +1,7 @@
 """Builders the 议事厅, 警民直通车, 党员 and 办事指南 tests share: proposals and ballots through the
 services, the deadline moved into the past, households, officers serving several compounds,
 questions and bulletins, and a look at which HTML tags a cleaned body kept."""
+
 from __future__ import annotations
 
 import re
@@ -38,11 +39,21 @@ def local_input(moment_utc: datetime) -> str:
     return to_local(moment_utc).strftime("%Y-%m-%dT%H:%M")
 
 
-def proposal_form(title="是否在3号楼旁增设电动车充电桩", body="电动车在楼道充电太危险，想在3号楼旁装一排充电桩。",
-                  options="", electorate="residents", deadline=None, show_tally_early=False, threshold=""):
+def proposal_form(
+    title="是否在3号楼旁增设电动车充电桩",
+    body="电动车在楼道充电太危险，想在3号楼旁装一排充电桩。",
+    options="",
+    electorate="residents",
+    deadline=None,
+    show_tally_early=False,
+    threshold="",
+):
     """The fields of /c/<id>/s/deliberation/new; ``deadline`` is a UTC moment (default: in 3 days)."""
     data = {
-        "title": title, "body": body, "options": options, "electorate": electorate,
+        "title": title,
+        "body": body,
+        "options": options,
+        "electorate": electorate,
         "deadline": local_input(deadline or utcnow() + timedelta(days=3)),
         "turnout_threshold": "" if threshold is None else str(threshold),
     }
@@ -51,16 +62,29 @@ def proposal_form(title="是否在3号楼旁增设电动车充电桩", body="电
     return data
 
 
-def open_proposal(author, compound, *, title="是否在3号楼旁增设电动车充电桩", body="请大家投票",
-                  options=(), electorate=Electorate.RESIDENTS, deadline_in=timedelta(days=3),
-                  show_tally_early=False, threshold=None) -> Proposal:
+def open_proposal(
+    author,
+    compound,
+    *,
+    title="是否在3号楼旁增设电动车充电桩",
+    body="请大家投票",
+    options=(),
+    electorate=Electorate.RESIDENTS,
+    deadline_in=timedelta(days=3),
+    show_tally_early=False,
+    threshold=None,
+) -> Proposal:
     """A committed 议题 opened through the service."""
     draft = deliberation.ProposalDraft(
-        options=list(options), electorate=electorate, deadline_at=utcnow() + deadline_in,
-        show_tally_early=show_tally_early, turnout_threshold=threshold,
+        options=list(options),
+        electorate=electorate,
+        deadline_at=utcnow() + deadline_in,
+        show_tally_early=show_tally_early,
+        turnout_threshold=threshold,
     )
     _post, proposal = deliberation.open_proposal(
-        author, compound, section("deliberation"), board_services.PostDraft(title=title, body=body), draft)
+        author, compound, section("deliberation"), board_services.PostDraft(title=title, body=body), draft
+    )
     db.session.commit()
     return proposal
 
@@ -103,20 +127,25 @@ def pass_deadline(proposal: Proposal, ago: timedelta = timedelta(0)) -> Proposal
 
 
 def vote_over_http(client, proposal: Proposal, label: str, follow=False):
-    return client.post(f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, label)},
-                       follow_redirects=follow)
+    return client.post(
+        f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, label)}, follow_redirects=follow
+    )
 
 
 def household(world, compound, names, building="3", unit="1", room="301"):
     """Verified residents at one address: the same household."""
-    return [world.resident(compound, name=name, salutation=Salutation.MS, building=building, unit=unit, room=room)
-            for name in names]
+    return [
+        world.resident(compound, name=name, salutation=Salutation.MS, building=building, unit=unit, room=room)
+        for name in names
+    ]
 
 
 def residents_apart(world, compound, names, building="9"):
     """Verified residents each at an address of their own."""
-    return [world.resident(compound, name=name, salutation=Salutation.MR, building=building, unit="1",
-                           room=str(100 + i)) for i, name in enumerate(names, start=1)]
+    return [
+        world.resident(compound, name=name, salutation=Salutation.MR, building=building, unit="1", room=str(100 + i))
+        for i, name in enumerate(names, start=1)
+    ]
 
 
 def tally_shown(response) -> bool:
@@ -135,18 +164,31 @@ def officer_serving(world, *compounds, name="刘强"):
     return officer
 
 
-def ask(resident, compound=None, title="电动车被偷了怎么报案", body="昨晚停在楼下的电动车不见了", private=False,
-        created_at: datetime | None = None) -> Post:
+def ask(
+    resident,
+    compound=None,
+    title="电动车被偷了怎么报案",
+    body="昨晚停在楼下的电动车不见了",
+    private=False,
+    created_at: datetime | None = None,
+) -> Post:
     """A resident's question to the police through the service, committed (optionally placed in the past)."""
-    post = police.ask_question(resident, compound or resident.compound, section("police"),
-                               board_services.PostDraft(title=title, body=body), private)
+    post = police.ask_question(
+        resident,
+        compound or resident.compound,
+        section("police"),
+        board_services.PostDraft(title=title, body=body),
+        private,
+    )
     if created_at is not None:
         post.created_at = created_at
     db.session.commit()
     return post
 
 
-def bulletin(officer, kind=BulletinKind.FRAUD, title="警惕冒充客服退款诈骗", body="接到自称客服的退款电话，请先挂断核实。"):
+def bulletin(
+    officer, kind=BulletinKind.FRAUD, title="警惕冒充客服退款诈骗", body="接到自称客服的退款电话，请先挂断核实。"
+):
     posts = police.publish_bulletin(officer, section("police"), kind, board_services.PostDraft(title=title, body=body))
     db.session.commit()
     return posts

@@ -3,6 +3,7 @@
 The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set; on
 PostgreSQL each run gets a schema of its own so parallel runs do not collide.
 """
+
 from __future__ import annotations
 
 import os
@@ -124,6 +125,7 @@ def client(app):
 
 # The world --------------------------------------------------------------------------------
 
+
 class World:
     """Builds districts, compounds and people; every user's password is PASSWORD."""
 
@@ -155,7 +157,9 @@ class World:
         return compound
 
     def department(self, name="吴淞街道城管中队", kind=DepartmentKind.URBAN_MANAGEMENT, street=None) -> Department:
-        department = Department(district_id=self.district.id, street_id=street.id if street else None, name=name, kind=kind)
+        department = Department(
+            district_id=self.district.id, street_id=street.id if street else None, name=name, kind=kind
+        )
         db.session.add(department)
         db.session.commit()
         return department
@@ -166,12 +170,29 @@ class World:
         db.session.flush()
         return user
 
-    def resident(self, compound=None, *, name="周丽", salutation=Salutation.MS, building="5", unit="2",
-                 room="502", status=ResidentStatus.VERIFIED, party=False, id_number=None) -> User:
+    def resident(
+        self,
+        compound=None,
+        *,
+        name="周丽",
+        salutation=Salutation.MS,
+        building="5",
+        unit="2",
+        room="502",
+        status=ResidentStatus.VERIFIED,
+        party=False,
+        id_number=None,
+    ) -> User:
         compound = compound or self.compound_a
         user = self.user(
-            name, compound=compound, salutation=salutation, building=building, unit=unit, room=room,
-            resident_status=status, consented_at=utcnow(),
+            name,
+            compound=compound,
+            salutation=salutation,
+            building=building,
+            unit=unit,
+            room=room,
+            resident_status=status,
+            consented_at=utcnow(),
             party_badge=PartyBadge.CONFIRMED if party else PartyBadge.NONE,
         )
         if id_number:
@@ -193,10 +214,16 @@ class World:
     def assign(self, user: User, role: StaffRole, node=None) -> None:
         node = node if node is not None else self.district
         district_id, street_id, compound_id = node.scope
-        db.session.add(StaffAssignment(
-            user=user, role=role, district_id=district_id, street_id=street_id, compound_id=compound_id,
-            department_id=node.id if isinstance(node, Department) else None,
-        ))
+        db.session.add(
+            StaffAssignment(
+                user=user,
+                role=role,
+                district_id=district_id,
+                street_id=street_id,
+                compound_id=compound_id,
+                department_id=node.id if isinstance(node, Department) else None,
+            )
+        )
         db.session.flush()
         db.session.refresh(user, ["assignments"])
 
@@ -213,8 +240,15 @@ def resident(world):
 
 @pytest.fixture
 def pending_resident(world):
-    return world.resident(world.compound_a, name="钱学明", salutation=Salutation.MR, building="8",
-                          unit="3", room="1102", status=ResidentStatus.PENDING)
+    return world.resident(
+        world.compound_a,
+        name="钱学明",
+        salutation=Salutation.MR,
+        building="8",
+        unit="3",
+        room="1102",
+        status=ResidentStatus.PENDING,
+    )
 
 
 @pytest.fixture
@@ -262,12 +296,18 @@ def dengbao(app, monkeypatch):
     """The app under the 等保 2.0 profile (PASSWORD_POLICY=dengbao), settings derived as in production."""
     monkeypatch.setenv("PASSWORD_POLICY", "dengbao")
     settings = config_module.TestingConfig()
-    for key in ("PASSWORD_POLICY", "LOGIN_LOCK_AFTER", "LOGIN_LOCK_MINUTES", "PASSWORD_MAX_AGE_DAYS",
-                "STAFF_IDLE_TIMEOUT"):
+    for key in (
+        "PASSWORD_POLICY",
+        "LOGIN_LOCK_AFTER",
+        "LOGIN_LOCK_MINUTES",
+        "PASSWORD_MAX_AGE_DAYS",
+        "STAFF_IDLE_TIMEOUT",
+    ):
         monkeypatch.setitem(app.config, key, getattr(settings, key))
 
 
 # Acting as a user -------------------------------------------------------------------------
+
 
 class Auth:
     def __init__(self, client):
@@ -333,8 +373,13 @@ def page_statements(client, url) -> int:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 
@@ -358,8 +403,13 @@ def browser_page(live_server):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                      is_mobile=True, has_touch=True, locale="zh-CN")
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="zh-CN",
+        )
         page = context.new_page()
         page.set_default_timeout(10_000)
         yield page

@@ -5,6 +5,7 @@ search index holds exactly the visible posts and replies, as the indexer lays th
 ``broken_invariants()`` returns one line per violation (empty when all hold), so a failing test
 says what is wrong and where.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -42,22 +43,36 @@ def _count_of(model, column, *where):
 def _counters() -> list[str]:
     problems = []
     compound_counts = {
-        "resident_count": _count_of(User, User.compound_id == Compound.id,
-                                    User.resident_status == ResidentStatus.VERIFIED),
+        "resident_count": _count_of(
+            User, User.compound_id == Compound.id, User.resident_status == ResidentStatus.VERIFIED
+        ),
         "post_count": _count_of(Post, Post.compound_id == Compound.id, Post.deleted_at.is_(None)),
         "solved_count": _count_of(Post, Post.compound_id == Compound.id, Post.aid_status == AidStatus.FULFILLED),
     }
     for name, counted in compound_counts.items():
-        problems += _mismatches(f"compound {name}", db.session.execute(
-            sa.select(Compound.id, getattr(Compound, name), counted)))
+        problems += _mismatches(
+            f"compound {name}", db.session.execute(sa.select(Compound.id, getattr(Compound, name), counted))
+        )
     for name, model in (("reply_count", Reply), ("like_count", Like), ("affected_count", MeToo)):
         counted = _count_of(model, model.post_id == Post.id)
-        problems += _mismatches(f"post {name}", db.session.execute(
-            sa.select(Post.id, getattr(Post, name), counted).where(getattr(Post, name) != counted)))
-    problems += _mismatches("proposal option vote_count", db.session.execute(
-        sa.select(ProposalOption.id, ProposalOption.vote_count, _count_of(Ballot, Ballot.option_id == ProposalOption.id))))
-    problems += _mismatches("proposal ballot_count", db.session.execute(
-        sa.select(Proposal.id, Proposal.ballot_count, _count_of(Ballot, Ballot.proposal_id == Proposal.id))))
+        problems += _mismatches(
+            f"post {name}",
+            db.session.execute(sa.select(Post.id, getattr(Post, name), counted).where(getattr(Post, name) != counted)),
+        )
+    problems += _mismatches(
+        "proposal option vote_count",
+        db.session.execute(
+            sa.select(
+                ProposalOption.id, ProposalOption.vote_count, _count_of(Ballot, Ballot.option_id == ProposalOption.id)
+            )
+        ),
+    )
+    problems += _mismatches(
+        "proposal ballot_count",
+        db.session.execute(
+            sa.select(Proposal.id, Proposal.ballot_count, _count_of(Ballot, Ballot.proposal_id == Proposal.id))
+        ),
+    )
     return problems
 
 
@@ -84,8 +99,10 @@ def _case_timelines() -> list[str]:
                 continue
             step = TRANSITIONS.get((status, event.to_status))
             if event.from_status is not status or step is None or step[0] is not event.kind:
-                problems.append(f"{where}: {event.kind.value} {event.from_status} → {event.to_status} "
-                                f"while {status.value}, not in TRANSITIONS")
+                problems.append(
+                    f"{where}: {event.kind.value} {event.from_status} → {event.to_status} "
+                    f"while {status.value}, not in TRANSITIONS"
+                )
             status = event.to_status
         if status is not case.status:
             problems.append(f"{where}: events end at {status.value}, the case says {case.status.value}")
@@ -118,9 +135,15 @@ def _search_documents() -> list[str]:
             problems.append(f"{key}: document visible={document.visible}, the post or reply visible={visible}")
         if document.private_to != (post.author_id if post.is_private else None):
             problems.append(f"{key}: document private_to={document.private_to}")
-        if (document.compound_id, document.street_id, document.created_at) != (post.compound_id, post.street_id, created_at):
-            problems.append(f"{key}: document scope or time {document.compound_id}, {document.created_at} "
-                            f"differs from {post.compound_id}, {created_at}")
+        if (document.compound_id, document.street_id, document.created_at) != (
+            post.compound_id,
+            post.street_id,
+            created_at,
+        ):
+            problems.append(
+                f"{key}: document scope or time {document.compound_id}, {document.created_at} "
+                f"differs from {post.compound_id}, {created_at}"
+            )
         if document.words != document_words(post.compound_id, post.street_id, index_words(text)):
             problems.append(f"{key}: document words are not the indexer's")
     ordered = list(documents.values())

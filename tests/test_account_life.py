@@ -1,5 +1,6 @@
 """An account's life: a forgotten password reset with the 居委会's code, moving house and other
 changes through the verification queue, a new phone, 禁言, and 注销 that keeps what was written."""
+
 import re
 from datetime import timedelta
 
@@ -73,13 +74,14 @@ def signed_out():
 
 # Forgotten password ---------------------------------------------------------------------------
 
+
 def issue_code(staff_client, resident, compound=None):
     compound_id = (compound or resident.compound).id
     return staff_client.post(f"/c/{compound_id}/residents/{resident.id}/reset-code")
 
 
 def code_on(response) -> str:
-    return re.search(r'reset-slip__code[^>]*>([A-Z0-9-]+)<', text_of(response)).group(1)
+    return re.search(r"reset-slip__code[^>]*>([A-Z0-9-]+)<", text_of(response)).group(1)
 
 
 def redeem(phone, code, password=NEW_PASSWORD, client=None):
@@ -174,8 +176,7 @@ def test_the_new_password_must_follow_the_password_rule(world, resident, secreta
     assert redeem(resident.phone, code).status_code == 302  # the code was not used up
 
 
-def test_only_staff_of_the_residents_compound_issue_codes(world, resident, secretary, other_secretary,
-                                                          grid_worker):
+def test_only_staff_of_the_residents_compound_issue_codes(world, resident, secretary, other_secretary, grid_worker):
     a, b = world.compound_a.id, world.compound_b.id
     assert issue_code(signed_in(other_secretary), resident).status_code == 404
     assert signed_in(other_secretary).post(f"/c/{b}/residents/{resident.id}/reset-code").status_code == 404
@@ -197,6 +198,7 @@ def test_a_staff_members_password_is_not_reset_by_a_colleague(world, resident, s
 
 # Changes of name, address and phone ------------------------------------------------------------
 
+
 def details(name="周丽", salutation="ms", building="5", unit="2", room="502"):
     return {"real_name": name, "salutation": salutation, "building": building, "unit": unit, "room": room}
 
@@ -209,8 +211,10 @@ def set_counts(world, a: int, b: int) -> None:
 def counts(world) -> tuple[int, int]:
     db.session.commit()
     db.session.expire_all()
-    return (db.session.get(Compound, world.compound_a.id).resident_count,
-            db.session.get(Compound, world.compound_b.id).resident_count)
+    return (
+        db.session.get(Compound, world.compound_a.id).resident_count,
+        db.session.get(Compound, world.compound_b.id).resident_count,
+    )
 
 
 def test_a_name_change_waits_in_the_queue_then_applies(world, resident, secretary):
@@ -314,10 +318,12 @@ def test_a_phone_in_use_is_refused(world, resident):
 
 # 禁言 -----------------------------------------------------------------------------------------
 
+
 def suspend(staff_client, resident, length="3d", reason="多次发布广告，经提醒未改", compound=None):
     compound_id = (compound or resident.compound).id
-    return staff_client.post(f"/c/{compound_id}/residents/{resident.id}/suspend",
-                             data={"length": length, "reason": reason})
+    return staff_client.post(
+        f"/c/{compound_id}/residents/{resident.id}/suspend", data={"length": length, "reason": reason}
+    )
 
 
 def test_a_suspended_resident_reads_but_cannot_take_part(world, resident, secretary):
@@ -334,26 +340,33 @@ def test_a_suspended_resident_reads_but_cannot_take_part(world, resident, secret
     assert "多次发布广告" in text_of(refused) and "自动解除" in text_of(refused)
     assert client.post(f"/p/{post.id}/like").status_code == 403
     assert client.get(f"/c/{world.compound_a.id}/s/matters/new").status_code == 403
-    assert client.post(f"/p/{proposal.post_id}/vote",
-                       data={"option": option_id(proposal, "赞成")}).status_code == 403
+    assert client.post(f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, "赞成")}).status_code == 403
     assert any("多次发布广告" in text for text in messages_of(resident))
     assert "多次发布广告" in text_of(client.get("/me"))
     [entry] = audit_rows("resident.suspended")
     assert entry.actor_id == secretary.id
 
 
-@pytest.mark.parametrize("action, decision", [
-    (Action.VIEW_BOARD, Decision.ALLOW), (Action.POST, Decision.FORBIDDEN), (Action.REPORT, Decision.ALLOW),
-    (Action.SET_POST_STATUS, Decision.FORBIDDEN),
-])
+@pytest.mark.parametrize(
+    "action, decision",
+    [
+        (Action.VIEW_BOARD, Decision.ALLOW),
+        (Action.POST, Decision.FORBIDDEN),
+        (Action.REPORT, Decision.ALLOW),
+        (Action.SET_POST_STATUS, Decision.FORBIDDEN),
+    ],
+)
 def test_suspension_in_authorize(world, resident, secretary, action, decision):
-    own_item = make_post(resident, world.compound_a, key="second_hand", title="旧自行车", price_yuan="50",
-                         condition="used")
+    own_item = make_post(
+        resident, world.compound_a, key="second_hand", title="旧自行车", price_yuan="50", condition="used"
+    )
     lifecycle.suspend(secretary, resident, lifecycle.SuspensionLength.DAYS_3, "刷屏")
     db.session.commit()
 
-    target = {Action.REPORT: lambda: make_post(neighbour(world), world.compound_a),
-              Action.SET_POST_STATUS: lambda: own_item}.get(action, lambda: world.compound_a)()
+    target = {
+        Action.REPORT: lambda: make_post(neighbour(world), world.compound_a),
+        Action.SET_POST_STATUS: lambda: own_item,
+    }.get(action, lambda: world.compound_a)()
     assert authorize(resident, action, target) is decision
 
 
@@ -401,6 +414,7 @@ def test_only_staff_of_the_residents_compound_suspend(world, resident, other_sec
 
 
 # 注销 -----------------------------------------------------------------------------------------
+
 
 def leave(client, password=PASSWORD):
     return client.post("/me/leave", data={"password": password, "confirm": "y"})
@@ -489,7 +503,6 @@ def test_a_staff_member_cannot_delete_their_own_account(world, resident):
     assert not fresh(resident).is_deleted
 
 
-
 def test_a_kept_board_page_shows_the_suspension_at_once(world, resident, secretary):
     make_post(neighbour(world), world.compound_a)
     client = signed_in(resident)
@@ -507,24 +520,36 @@ def test_the_old_boards_kept_pages_follow_a_move(world, resident, other_secretar
     reading = signed_in(neighbour(world))
     board = f"/c/{world.compound_a.id}"
     assert "5号楼" in text_of(reading.get(board))
-    lifecycle.request_change(resident, world.compound_b, lifecycle.ResidentDetails(
-        real_name="周丽", salutation=resident.salutation, building="21", unit="", room="301"))
+    lifecycle.request_change(
+        resident,
+        world.compound_b,
+        lifecycle.ResidentDetails(real_name="周丽", salutation=resident.salutation, building="21", unit="", room="301"),
+    )
     db.session.commit()
 
-    signed_in(other_secretary).post(f"/c/{world.compound_b.id}/changes/"
-                                    f"{db.session.scalar(sa.select(DetailsChange.id))}/approve")
+    signed_in(other_secretary).post(
+        f"/c/{world.compound_b.id}/changes/{db.session.scalar(sa.select(DetailsChange.id))}/approve"
+    )
 
     assert "5号楼" not in text_of(reading.get(board))
 
 
 # Review of issue 12 ------------------------------------------------------------------------------
 
+
 def test_a_code_stops_working_once_its_account_is_given_a_staff_role(world, resident, committee, admin):
     code = code_on(issue_code(signed_in(committee), resident))
 
-    response = signed_in(admin).post(f"/admin/d/{world.district.id}/staff", data={
-        "phone": resident.phone, "real_name": "", "password": "", "role": "secretary",
-        "scope": f"compound:{world.compound_a.id}"})
+    response = signed_in(admin).post(
+        f"/admin/d/{world.district.id}/staff",
+        data={
+            "phone": resident.phone,
+            "real_name": "",
+            "password": "",
+            "role": "secretary",
+            "scope": f"compound:{world.compound_a.id}",
+        },
+    )
     assert response.status_code == 302
 
     assert lifecycle.WRONG_RESET_CODE in text_of(redeem(resident.phone, code))
@@ -543,13 +568,23 @@ def test_a_code_of_an_account_that_holds_a_staff_role_is_refused(world, resident
 
 
 def move_to_b(world, resident, other_secretary, **changes):
-    lifecycle.request_change(resident, world.compound_b, lifecycle.ResidentDetails(**{
-        "real_name": resident.real_name, "salutation": resident.salutation, "building": "21", "unit": "",
-        "room": "301", **changes}))
+    lifecycle.request_change(
+        resident,
+        world.compound_b,
+        lifecycle.ResidentDetails(
+            **{
+                "real_name": resident.real_name,
+                "salutation": resident.salutation,
+                "building": "21",
+                "unit": "",
+                "room": "301",
+                **changes,
+            }
+        ),
+    )
     db.session.commit()
     change_id = db.session.scalar(sa.select(DetailsChange.id))
-    assert signed_in(other_secretary).post(
-        f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
+    assert signed_in(other_secretary).post(f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
 
 
 def test_leaving_after_a_move_takes_the_name_off_the_old_board(world, other_secretary):
@@ -574,11 +609,11 @@ def test_a_name_change_after_a_move_shows_on_the_old_board(world, other_secretar
     post_page = f"/p/{db.session.scalar(sa.select(sa.func.max(Post.id)))}"
     assert "欧阳女士" in text_of(reading.get(post_page))
 
-    signed_in(fresh(resident)).post("/me/details/change", data=details(name="司马娜娜", building="21", unit="",
-                                                                        room="301"))
+    signed_in(fresh(resident)).post(
+        "/me/details/change", data=details(name="司马娜娜", building="21", unit="", room="301")
+    )
     change_id = db.session.scalar(sa.select(DetailsChange.id))
-    assert signed_in(other_secretary).post(
-        f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
+    assert signed_in(other_secretary).post(f"/c/{world.compound_b.id}/changes/{change_id}/approve").status_code == 302
 
     page = text_of(reading.get(post_page))
     assert "司马女士" in page and "欧阳" not in page
@@ -611,12 +646,16 @@ def test_leaving_leaves_no_row_linking_the_account_to_a_household(world, residen
     assert db.session.get(Post, post.id).affected_count == 1
     assert db.session.scalar(sa.select(MeToo.household_id)) == household_id
     assert {p.post_id: p.ballot_count for p in db.session.scalars(sa.select(Proposal))} == {
-        household_ballot.post_id: 1, per_person.post_id: 1}
+        household_ballot.post_id: 1,
+        per_person.post_id: 1,
+    }
     housemate = world.resident(world.compound_a, name="周强", salutation=account_models.Salutation.MR)
     assert housemate.household_id == household_id
-    response = signed_in(housemate).post(f"/p/{household_ballot.post_id}/vote",
-                                         data={"option": option_id(household_ballot, "反对")},
-                                         follow_redirects=True)
+    response = signed_in(housemate).post(
+        f"/p/{household_ballot.post_id}/vote",
+        data={"option": option_id(household_ballot, "反对")},
+        follow_redirects=True,
+    )
     assert "您家已由其他家庭成员投票" in text_of(response)
 
 
@@ -630,7 +669,8 @@ def test_wrong_codes_from_other_addresses_do_not_stop_the_owners_reset(world, re
     code = code_on(issue_code(signed_in(secretary), resident))
     for n in range(5):
         assert lifecycle.WRONG_RESET_CODE in text_of(
-            redeem(resident.phone, "ABCD-EFGH", client=from_address(f"203.0.113.{n + 1}")))
+            redeem(resident.phone, "ABCD-EFGH", client=from_address(f"203.0.113.{n + 1}"))
+        )
 
     response = redeem(resident.phone, code, client=from_address("198.51.100.30"))
 
@@ -674,7 +714,9 @@ def test_staff_may_change_their_phone(world, secretary):
 def test_phone_changes_count_successes_too(world, resident):
     client = signed_in(resident)
     for n in range(5):
-        assert client.post("/me/phone", data={"phone": f"1391234567{n}", "current_password": PASSWORD}).status_code == 302
+        assert (
+            client.post("/me/phone", data={"phone": f"1391234567{n}", "current_password": PASSWORD}).status_code == 302
+        )
         client = signed_in(fresh(resident))
 
     assert client.post("/me/phone", data={"phone": "13912345679", "current_password": PASSWORD}).status_code == 429
@@ -687,8 +729,10 @@ def test_phone_changes_are_limited_per_address_across_accounts(world):
         client = from_address("10.0.5.1")
         Auth(client).login(person)
         clients.append(client)
-    statuses = [clients[n % 3].post("/me/phone", data={"phone": taken, "current_password": PASSWORD})
-                .status_code for n in range(11)]
+    statuses = [
+        clients[n % 3].post("/me/phone", data={"phone": taken, "current_password": PASSWORD}).status_code
+        for n in range(11)
+    ]
 
     assert statuses == [200] * 10 + [429]
 

@@ -1,4 +1,5 @@
 """District admin: streets, compounds, departments (add, rename), staff roles and accounts."""
+
 import re
 
 import pytest
@@ -43,8 +44,9 @@ def test_admin_sees_the_district(world, admin_client):
 
 
 def test_create_street(world, admin_client):
-    response = admin_client.post(url(world, "/street"), data={"street-name": " 友谊路街道 ", "street-kind": "street"},
-                                 follow_redirects=True)
+    response = admin_client.post(
+        url(world, "/street"), data={"street-name": " 友谊路街道 ", "street-kind": "street"}, follow_redirects=True
+    )
 
     assert "已添加：友谊路街道" in response.get_data(as_text=True)
     assert count(Street, Street.name == "友谊路街道", Street.district_id == world.district.id) == 1
@@ -52,22 +54,36 @@ def test_create_street(world, admin_client):
 
 
 def test_create_compound_gets_a_join_code(world, admin_client):
-    response = admin_client.post(url(world, "/compound"), data={
-        "compound-street_id": world.street_b.id, "compound-name": "天平村", "compound-kind": "village",
-    })
+    response = admin_client.post(
+        url(world, "/compound"),
+        data={
+            "compound-street_id": world.street_b.id,
+            "compound-name": "天平村",
+            "compound-kind": "village",
+        },
+    )
 
     assert response.status_code == 302
     compound = db.session.scalar(sa.select(Compound).where(Compound.name == "天平村"))
-    assert (compound.street_id, compound.district_id, compound.kind.label) == (world.street_b.id, world.district.id, "村")
+    assert (compound.street_id, compound.district_id, compound.kind.label) == (
+        world.street_b.id,
+        world.district.id,
+        "村",
+    )
     assert count(JoinCode, JoinCode.compound_id == compound.id, JoinCode.revoked_at.is_(None)) == 1
 
 
 @pytest.mark.parametrize("parent", ["street", "district"])
 def test_create_department(world, admin_client, parent):
     parent_value = str(world.street_a.id) if parent == "street" else "district"
-    response = admin_client.post(url(world, "/department"), data={
-        "department-parent": parent_value, "department-name": "房管办", "department-kind": "housing",
-    })
+    response = admin_client.post(
+        url(world, "/department"),
+        data={
+            "department-parent": parent_value,
+            "department-name": "房管办",
+            "department-kind": "housing",
+        },
+    )
 
     assert response.status_code == 302
     department = db.session.scalar(sa.select(Department).where(Department.name == "房管办"))
@@ -75,14 +91,24 @@ def test_create_department(world, admin_client, parent):
     assert department.kind is DepartmentKind.HOUSING
 
 
-@pytest.mark.parametrize("kind, data, message", [
-    ("street", {"street-name": "吴淞街道", "street-kind": "street"}, "该街镇已存在"),
-    ("compound", {"compound-name": "吴淞新城", "compound-kind": "neighbourhood"}, "该街镇下已有同名居民区"),
-    ("department", {"department-name": "吴淞街道城管中队", "department-kind": "urban_management"}, "同一层级下已有同名部门"),
-    ("department", {"department-parent": "district", "department-name": "区城管执法局", "department-kind": "urban_management"},
-     "同一层级下已有同名部门"),
-    ("street", {"street-name": "", "street-kind": "street"}, "请填写名称"),
-])
+@pytest.mark.parametrize(
+    "kind, data, message",
+    [
+        ("street", {"street-name": "吴淞街道", "street-kind": "street"}, "该街镇已存在"),
+        ("compound", {"compound-name": "吴淞新城", "compound-kind": "neighbourhood"}, "该街镇下已有同名居民区"),
+        (
+            "department",
+            {"department-name": "吴淞街道城管中队", "department-kind": "urban_management"},
+            "同一层级下已有同名部门",
+        ),
+        (
+            "department",
+            {"department-parent": "district", "department-name": "区城管执法局", "department-kind": "urban_management"},
+            "同一层级下已有同名部门",
+        ),
+        ("street", {"street-name": "", "street-kind": "street"}, "请填写名称"),
+    ],
+)
 def test_duplicates_and_blanks_are_form_errors(world, admin_client, kind, data, message):
     world.department("吴淞街道城管中队", street=world.street_a)
     world.department("区城管执法局")
@@ -97,9 +123,14 @@ def test_duplicates_and_blanks_are_form_errors(world, admin_client, kind, data, 
 
 
 def test_same_name_in_another_street_is_fine(world, admin_client):
-    response = admin_client.post(url(world, "/compound"), data={
-        "compound-street_id": world.street_b.id, "compound-name": "吴淞新城", "compound-kind": "neighbourhood",
-    })
+    response = admin_client.post(
+        url(world, "/compound"),
+        data={
+            "compound-street_id": world.street_b.id,
+            "compound-name": "吴淞新城",
+            "compound-kind": "neighbourhood",
+        },
+    )
     assert response.status_code == 302
     assert count(Compound, Compound.name == "吴淞新城") == 2
 
@@ -110,17 +141,27 @@ def test_compound_in_another_districts_street_is_refused(world, admin_client):
     db.session.add_all([other, street])
     db.session.commit()
 
-    response = admin_client.post(url(world, "/compound"), data={
-        "compound-street_id": street.id, "compound-name": "安亭新镇", "compound-kind": "neighbourhood",
-    })
+    response = admin_client.post(
+        url(world, "/compound"),
+        data={
+            "compound-street_id": street.id,
+            "compound-name": "安亭新镇",
+            "compound-kind": "neighbourhood",
+        },
+    )
 
     assert response.status_code == 400
     assert count(Compound, Compound.name == "安亭新镇") == 0
 
 
 def staff_form(world, **changes):
-    form = {"phone": "13600000001", "real_name": "黄蕾", "password": "Start2024", "role": "secretary",
-            "scope": f"compound:{world.compound_a.id}"}
+    form = {
+        "phone": "13600000001",
+        "real_name": "黄蕾",
+        "password": "Start2024",
+        "role": "secretary",
+        "scope": f"compound:{world.compound_a.id}",
+    }
     form.update(changes)
     return form
 
@@ -140,36 +181,45 @@ def test_assign_a_role_to_a_new_staff_user(world, client, admin_client):
 
 def test_police_officer_in_two_compounds(world, admin_client):
     admin_client.post(url(world, "/staff"), data=staff_form(world, role="police", real_name="刘强"))
-    response = admin_client.post(url(world, "/staff"), data=staff_form(
-        world, role="police", real_name="", password="", scope=f"compound:{world.compound_b.id}"))
+    response = admin_client.post(
+        url(world, "/staff"),
+        data=staff_form(world, role="police", real_name="", password="", scope=f"compound:{world.compound_b.id}"),
+    )
 
     assert response.status_code == 302
     user = db.session.scalar(sa.select(User).where(User.phone == "13600000001"))
     assert {(a.role, a.compound_id) for a in user.assignments} == {
-        (StaffRole.POLICE, world.compound_a.id), (StaffRole.POLICE, world.compound_b.id)}
+        (StaffRole.POLICE, world.compound_a.id),
+        (StaffRole.POLICE, world.compound_b.id),
+    }
 
 
 def test_an_existing_resident_can_be_given_a_role(world, admin_client, resident):
-    response = admin_client.post(url(world, "/staff"), data=staff_form(
-        world, phone=resident.phone, real_name="", password="", role="committee"))
+    response = admin_client.post(
+        url(world, "/staff"), data=staff_form(world, phone=resident.phone, real_name="", password="", role="committee")
+    )
 
     assert response.status_code == 302
     assert [a.role for a in resident.assignments] == [StaffRole.COMMITTEE]
     assert resident.real_name == "周丽"
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"role": "secretary", "scope": "street:{street}"}, "“居民区书记”的范围应选择居民区"),
-    ({"role": "grid_street", "scope": "compound:{compound}"}, "“街镇网格化中心”的范围应选择街镇"),
-    ({"role": "district_admin", "scope": "street:{street}"}, "“区管理员”的范围应选择全区"),
-    ({"real_name": ""}, "新账号请填写姓名"),
-    ({"password": ""}, "新账号请设置初始密码"),
-    ({"password": "abcdefgh"}, "这个密码太常见，容易被猜到，请换一个"),
-    ({"phone": "12345"}, "请输入11位中国大陆手机号码"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"role": "secretary", "scope": "street:{street}"}, "“居民区书记”的范围应选择居民区"),
+        ({"role": "grid_street", "scope": "compound:{compound}"}, "“街镇网格化中心”的范围应选择街镇"),
+        ({"role": "district_admin", "scope": "street:{street}"}, "“区管理员”的范围应选择全区"),
+        ({"real_name": ""}, "新账号请填写姓名"),
+        ({"password": ""}, "新账号请设置初始密码"),
+        ({"password": "abcdefgh"}, "这个密码太常见，容易被猜到，请换一个"),
+        ({"phone": "12345"}, "请输入11位中国大陆手机号码"),
+    ],
+)
 def test_wrong_staff_form_is_refused_with_a_message(world, admin_client, changes, message):
-    changes = {key: value.format(street=world.street_a.id, compound=world.compound_a.id)
-               for key, value in changes.items()}
+    changes = {
+        key: value.format(street=world.street_a.id, compound=world.compound_a.id) for key, value in changes.items()
+    }
 
     response = admin_client.post(url(world, "/staff"), data=staff_form(world, **changes))
 
@@ -180,8 +230,9 @@ def test_wrong_staff_form_is_refused_with_a_message(world, admin_client, changes
 
 
 def test_the_same_role_twice_is_refused(world, admin_client, secretary):
-    response = admin_client.post(url(world, "/staff"), data=staff_form(
-        world, phone=secretary.phone, real_name="", password=""))
+    response = admin_client.post(
+        url(world, "/staff"), data=staff_form(world, phone=secretary.phone, real_name="", password="")
+    )
 
     assert response.status_code == 400
     assert "该人员已有这个角色和范围" in response.get_data(as_text=True)
@@ -204,7 +255,9 @@ def test_revoke_a_role(world, login_as, admin_client, secretary):
 def test_non_admins_get_403(request, world, login_as, role):
     client = login_as(request.getfixturevalue(role))
     assert client.get(url(world)).status_code == 403
-    assert client.post(url(world, "/street"), data={"street-name": "新街道", "street-kind": "street"}).status_code == 403
+    assert (
+        client.post(url(world, "/street"), data={"street-name": "新街道", "street-kind": "street"}).status_code == 403
+    )
     assert client.post(url(world, "/staff"), data=staff_form(world)).status_code == 403
     assert count(Street, Street.name == "新街道") == 0
     assert count(User, User.phone == "13600000001") == 0
@@ -220,7 +273,9 @@ def test_admin_of_another_district_gets_404(world, login_as, secretary):
     assert client.get("/admin").headers["Location"] == f"/admin/d/{jiading.id}"
     assert client.get(url(world)).status_code == 404
     assert client.get(url(world, "/staff")).status_code == 404
-    assert client.post(url(world, "/street"), data={"street-name": "新街道", "street-kind": "street"}).status_code == 404
+    assert (
+        client.post(url(world, "/street"), data={"street-name": "新街道", "street-kind": "street"}).status_code == 404
+    )
     assert client.post(url(world, f"/staff/{secretary.assignments[0].id}/revoke")).status_code == 404
     assert client.post(f"/admin/d/{jiading.id}/staff/{secretary.assignments[0].id}/revoke").status_code == 404
     assert len(secretary.assignments) == 1
@@ -232,6 +287,7 @@ def test_unknown_district_is_404(admin_client):
 
 
 # Accounts of another district (issue 12, finding 12) ---------------------------------------
+
 
 @pytest.fixture
 def jiading(world):
@@ -246,12 +302,18 @@ def flashes(response) -> list[str]:
 
 def test_another_districts_staff_is_answered_like_an_unknown_phone(world, admin_client, jiading):
     elsewhere = world.staff(StaffRole.GRID_DISTRICT, jiading, name="吴军")
-    unknown = admin_client.post(url(world, "/staff"), data=staff_form(world, phone="13600000077", real_name="", password=""))
+    unknown = admin_client.post(
+        url(world, "/staff"), data=staff_form(world, phone="13600000077", real_name="", password="")
+    )
 
-    response = admin_client.post(url(world, "/staff"), data=staff_form(world, phone=elsewhere.phone, real_name="", password=""))
+    response = admin_client.post(
+        url(world, "/staff"), data=staff_form(world, phone=elsewhere.phone, real_name="", password="")
+    )
 
     assert (response.status_code, unknown.status_code) == (400, 400)
-    assert "新账号请填写姓名" in response.get_data(as_text=True) and "新账号请填写姓名" in unknown.get_data(as_text=True)
+    assert "新账号请填写姓名" in response.get_data(as_text=True) and "新账号请填写姓名" in unknown.get_data(
+        as_text=True
+    )
     response = admin_client.post(url(world, "/staff"), data=staff_form(world, phone=elsewhere.phone))
     assert response.status_code == 400
     assert "该手机号不能设置为本区工作人员，请核对号码" in response.get_data(as_text=True)
@@ -278,22 +340,27 @@ def test_an_account_with_a_role_here_can_be_given_another(world, admin_client, j
     world.assign(secretary, StaffRole.GRID_DISTRICT, jiading)
     db.session.commit()
 
-    response = admin_client.post(url(world, "/staff"), data=staff_form(
-        world, phone=secretary.phone, real_name="", password="", role="police"))
+    response = admin_client.post(
+        url(world, "/staff"), data=staff_form(world, phone=secretary.phone, real_name="", password="", role="police")
+    )
 
     assert response.status_code == 302
     assert {a.role for a in secretary.assignments} == {StaffRole.SECRETARY, StaffRole.GRID_DISTRICT, StaffRole.POLICE}
 
 
 def test_the_success_message_shows_the_masked_phone_not_the_name(world, admin_client, resident):
-    response = admin_client.post(url(world, "/staff"), data=staff_form(
-        world, phone=resident.phone, real_name="", password="", role="committee"), follow_redirects=True)
+    response = admin_client.post(
+        url(world, "/staff"),
+        data=staff_form(world, phone=resident.phone, real_name="", password="", role="committee"),
+        follow_redirects=True,
+    )
 
     assert flashes(response) == [f"已为 {masked_phone(resident.phone)} 设置角色：居委会工作人员"]
     assert "周丽" not in flashes(response)[0]
 
 
 # Deactivating staff accounts ---------------------------------------------------------------
+
 
 def deactivate(client, world, user, verb="deactivate", **kwargs):
     return client.post(url(world, f"/staff/u{user.id}/{verb}"), **kwargs)
@@ -340,8 +407,7 @@ def test_deactivation_limits(world, login_as, admin, resident, jiading):
 
 
 @pytest.mark.parametrize("verb", ["deactivate", "reactivate"])
-def test_an_account_that_also_serves_another_district_is_not_one_admins_to_stop(world, login_as, admin, jiading,
-                                                                                  verb):
+def test_an_account_that_also_serves_another_district_is_not_one_admins_to_stop(world, login_as, admin, jiading, verb):
     shared = world.staff(StaffRole.DISTRICT_ADMIN, world.district, name="吴军")
     world.assign(shared, StaffRole.DISTRICT_ADMIN, jiading)
     shared.active = verb == "deactivate"
@@ -370,6 +436,7 @@ def test_an_account_living_in_another_district_is_not_one_admins_to_stop(world, 
 
 
 # Renaming ----------------------------------------------------------------------------------
+
 
 def rename(client, world, kind, node, name, **kwargs):
     return client.post(url(world, f"/{kind}/{node.id}/rename"), data={"name": name}, **kwargs)
@@ -412,12 +479,15 @@ def test_renaming_a_department_moves_the_boards_it_serves(world, admin_client):
     assert "吴淞街道城管执法中队" in admin_client.get(url(world)).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("kind, taken, message", [
-    ("street", "罗店镇", "该街镇已存在"),
-    ("compound", "淞南一村", "该街镇下已有同名居民区"),
-    ("department", "区城管执法局", "同一层级下已有同名部门"),
-    ("compound", "", "请填写名称"),
-])
+@pytest.mark.parametrize(
+    "kind, taken, message",
+    [
+        ("street", "罗店镇", "该街镇已存在"),
+        ("compound", "淞南一村", "该街镇下已有同名居民区"),
+        ("department", "区城管执法局", "同一层级下已有同名部门"),
+        ("compound", "", "请填写名称"),
+    ],
+)
 def test_a_name_in_use_is_a_form_error(world, admin_client, kind, taken, message):
     world.compound("淞南一村", world.street_a)
     world.department("区城管执法局")
@@ -437,7 +507,9 @@ def test_another_districts_admin_cannot_rename(world, login_as, jiading):
     client = login_as(world.staff(StaffRole.DISTRICT_ADMIN, jiading, name="吴军"))
 
     assert client.get(url(world, f"/compound/{world.compound_a.id}/rename")).status_code == 404
-    assert client.post(f"/admin/d/{jiading.id}/compound/{world.compound_a.id}/rename",
-                       data={"name": "改了"}).status_code == 404
+    assert (
+        client.post(f"/admin/d/{jiading.id}/compound/{world.compound_a.id}/rename", data={"name": "改了"}).status_code
+        == 404
+    )
     db.session.expire_all()
     assert world.compound_a.name == "吴淞新城"

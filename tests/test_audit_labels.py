@@ -1,4 +1,5 @@
 """管理记录 is read by secretaries: every entry in Chinese, whatever kind of action it records."""
+
 import ast
 import itertools
 import re
@@ -43,8 +44,13 @@ def recorded_actions() -> dict[str, str]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "audit"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "record"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "audit"
+            ):
                 where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
                 if isinstance(node.args[1], ast.Name):
                     continue  # a parameter: its callers pass literals, and record() refuses unknown actions
@@ -65,16 +71,20 @@ def test_every_action_the_app_records_has_a_chinese_label():
 
 def log_entries(page: str) -> list[str]:
     """The text of each entry under 管理记录."""
-    log = page[page.index("管理记录"):]
-    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-            for cell in re.findall(r'<div class="weui-cell">(.*?)</div>\s*</div>', log, re.S)]
+    log = page[page.index("管理记录") :]
+    return [
+        " ".join(unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+        for cell in re.findall(r'<div class="weui-cell">(.*?)</div>\s*</div>', log, re.S)
+    ]
 
 
 def test_every_entry_a_secretary_sees_is_in_chinese(app, monkeypatch, world, resident, secretary):
     monkeypatch.setitem(app.config, "PAGE_SIZE", 100)  # every entry on one page
     compound = world.compound_a
     # 居民: registration, resubmission, verification, party badges, a password change.
-    details = accounts.ResidentDetails(real_name="钱学明", salutation=Salutation.MR, building="8", unit="3", room="1102")
+    details = accounts.ResidentDetails(
+        real_name="钱学明", salutation=Salutation.MR, building="8", unit="3", room="1102"
+    )
     newcomer = accounts.register_resident(compound, "13912345678", "x", details)
     accounts.reject_resident(secretary, newcomer, "门牌号与物业登记不符")
     accounts.resubmit_details(newcomer, details)
@@ -111,11 +121,14 @@ def test_every_entry_a_secretary_sees_is_in_chinese(app, monkeypatch, world, res
 
     shown = {label for label in audit.ACTION_LABELS.values() if any(e.startswith(label) for e in entries)}
     # Every kind of entry the scenario wrote for the compound is shown by its label.
-    recorded = set(db.session.scalars(sa.select(audit.AuditEntry.action).where(audit.AuditEntry.compound_id == compound.id)))
+    recorded = set(
+        db.session.scalars(sa.select(audit.AuditEntry.action).where(audit.AuditEntry.compound_id == compound.id))
+    )
     assert len(recorded) >= 20
     assert {audit.ACTION_LABELS[a] for a in recorded} <= shown
-    assert [outcome.label for outcome in Outcome if any(f"· {outcome.label}" in e for e in entries)] == \
-        [outcome.label for outcome in Outcome]
+    assert [outcome.label for outcome in Outcome if any(f"· {outcome.label}" in e for e in entries)] == [
+        outcome.label for outcome in Outcome
+    ]
     english = {entry: words for entry in entries if (words := re.findall(r"[A-Za-z]{2,}", entry))}
     assert english == {}
 
@@ -125,15 +138,34 @@ def test_outcomes_logged_in_english_before_are_relabelled_by_the_migration(tmp_p
     settings.SECRET_KEY = "test-secret"
     settings.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'old.db'}"
     app = create_app(settings)
-    audit_log = sa.table("audit_log", sa.column("action"), sa.column("target_type"), sa.column("target_id"),
-                         sa.column("note"), sa.column("created_at"))
+    audit_log = sa.table(
+        "audit_log",
+        sa.column("action"),
+        sa.column("target_type"),
+        sa.column("target_id"),
+        sa.column("note"),
+        sa.column("created_at"),
+    )
     with app.app_context():
         flask_migrate.upgrade(revision="0010")
         with db.engine.begin() as connection:
-            connection.execute(audit_log.insert(), [
-                {"action": action, "target_type": "posts", "target_id": 1, "note": note, "created_at": datetime(2026, 1, 1)}
-                for action, note in [("proposal.outcome", "passed"), ("proposal.outcome", "shelved"),
-                                     ("post.hidden", "passed")]])
+            connection.execute(
+                audit_log.insert(),
+                [
+                    {
+                        "action": action,
+                        "target_type": "posts",
+                        "target_id": 1,
+                        "note": note,
+                        "created_at": datetime(2026, 1, 1),
+                    }
+                    for action, note in [
+                        ("proposal.outcome", "passed"),
+                        ("proposal.outcome", "shelved"),
+                        ("post.hidden", "passed"),
+                    ]
+                ],
+            )
         flask_migrate.upgrade(revision="0012")
         with db.engine.connect() as connection:
             notes = connection.execute(sa.select(audit_log.c.action, audit_log.c.note).order_by(audit_log.c.note)).all()

@@ -1,4 +1,5 @@
 """Sign in and out, cookies, passwords, sessions on other devices, the login rate limit."""
+
 from datetime import timedelta
 
 import pytest
@@ -108,8 +109,9 @@ def test_the_app_under_test_does_not_mark_cookies_secure(app):
 
 
 def test_change_password_with_wrong_current_password(client, login_as, resident):
-    response = login_as(resident).post("/me/password", data={"current_password": "Wrong1234",
-                                                             "new_password": "Newpass99"})
+    response = login_as(resident).post(
+        "/me/password", data={"current_password": "Wrong1234", "new_password": "Newpass99"}
+    )
     assert response.status_code == 200
     assert "当前密码不正确" in response.get_data(as_text=True)
     client.post("/logout")
@@ -117,8 +119,7 @@ def test_change_password_with_wrong_current_password(client, login_as, resident)
 
 
 def test_change_password_rejects_a_weak_new_password(login_as, resident):
-    response = login_as(resident).post("/me/password", data={"current_password": PASSWORD,
-                                                             "new_password": "abcdefgh"})
+    response = login_as(resident).post("/me/password", data={"current_password": PASSWORD, "new_password": "abcdefgh"})
     assert "这个密码太常见" in response.get_data(as_text=True)
 
 
@@ -126,8 +127,9 @@ def test_change_password_ends_other_sessions(app, client, auth, resident):
     other_phone = second_device(app, resident, remember=True)
     auth.login(resident)
 
-    response = client.post("/me/password", data={"current_password": PASSWORD, "new_password": "Newpass99"},
-                           follow_redirects=True)
+    response = client.post(
+        "/me/password", data={"current_password": PASSWORD, "new_password": "Newpass99"}, follow_redirects=True
+    )
 
     assert "密码已修改" in response.get_data(as_text=True)
     assert signed_in(client)  # this device stays signed in
@@ -207,15 +209,17 @@ def test_successful_logins_do_not_count(client, auth, resident):
 
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/", "/\\evil.example", "///evil.example"])
 def test_next_cannot_leave_the_site(client, resident, target):
-    response = client.post("/login", query_string={"next": target},
-                           data={"phone": resident.phone, "password": PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": target}, data={"phone": resident.phone, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
 
 def test_next_within_the_site_is_followed(client, resident):
-    response = client.post("/login", query_string={"next": "/messages"},
-                           data={"phone": resident.phone, "password": PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": "/messages"}, data={"phone": resident.phone, "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/messages"
 
 
@@ -227,8 +231,10 @@ def test_signed_in_user_opening_login_goes_home(login_as, resident):
 
 # The session cookie (Flask's signed cookie, checked on every request) ---------------------------
 
+
 def test_a_session_cookie_past_its_lifetime_is_refused_though_it_was_accepted_before(
-        app, client, auth, resident, monkeypatch):
+    app, client, auth, resident, monkeypatch
+):
     auth.login(resident)
     assert signed_in(client)
     # Its age is checked on each request: a lifetime it has outlived (itsdangerous counts whole seconds).

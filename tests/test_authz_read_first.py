@@ -4,6 +4,7 @@ The walk below enumerates the app's URL map: for every role that gets 404 on an 
 POST route on that object must answer 404 too. A new POST route whose parameters the walk cannot
 bind fails the walk, so it has to be classified here rather than slip past it.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,10 +22,21 @@ from community_board.compounds.models import District, StaffRole
 from community_board.extensions import db
 
 # POST routes that act on no object of the hierarchy (the signed-in user's own account, the login form).
-NO_OBJECT = {"accounts.login", "accounts.logout", "accounts.change_password", "accounts.resubmit",
-             "accounts.request_party_badge", "accounts.join", "notifications.mark_all_read",
-             "accounts.change_details", "accounts.withdraw_change", "accounts.leave", "accounts.move",
-             "accounts.change_phone", "accounts.reset_password"}
+NO_OBJECT = {
+    "accounts.login",
+    "accounts.logout",
+    "accounts.change_password",
+    "accounts.resubmit",
+    "accounts.request_party_badge",
+    "accounts.join",
+    "notifications.mark_all_read",
+    "accounts.change_details",
+    "accounts.withdraw_change",
+    "accounts.leave",
+    "accounts.move",
+    "accounts.change_phone",
+    "accounts.reset_password",
+}
 
 
 class Objects:
@@ -41,20 +53,33 @@ class Objects:
         self.other_compound_reply = make_reply(world.other_resident, self.other_compound_post, body="同感")
 
     def posts(self):
-        return [(self.private_question, self.answer), (self.public_post, self.public_reply),
-                (self.proposal, None), (self.other_compound_post, self.other_compound_reply)]
+        return [
+            (self.private_question, self.answer),
+            (self.public_post, self.public_reply),
+            (self.proposal, None),
+            (self.other_compound_post, self.other_compound_reply),
+        ]
 
 
 def _bindings(rule, objects: Objects, world, post, reply, case, compound, district):
     """Every URL of ``rule`` for one object (each value of an ``any(...)`` part), or None when the
     rule acts on an object of another kind."""
-    values = {"post_id": post and post.id, "reply_id": reply and reply.id, "case_id": case and case.id,
-              "compound_id": compound and compound.id, "district_id": district and district.id,
-              "user_id": world.pending.id, "assignment_id": world.any_assignment.id,
-              "type_id": objects.private_case.case_type_id, "key": "matters", "change_id": 1,
-              "node_id": world.compound_a.id}
-    unknown = rule.arguments - values.keys() - {name for name, c in rule._converters.items()
-                                                if isinstance(c, AnyConverter)}
+    values = {
+        "post_id": post and post.id,
+        "reply_id": reply and reply.id,
+        "case_id": case and case.id,
+        "compound_id": compound and compound.id,
+        "district_id": district and district.id,
+        "user_id": world.pending.id,
+        "assignment_id": world.any_assignment.id,
+        "type_id": objects.private_case.case_type_id,
+        "key": "matters",
+        "change_id": 1,
+        "node_id": world.compound_a.id,
+    }
+    unknown = (
+        rule.arguments - values.keys() - {name for name, c in rule._converters.items() if isinstance(c, AnyConverter)}
+    )
     assert not unknown, f"classify {rule.rule}: the walk cannot bind {sorted(unknown)}"
     subject = {"post_id", "case_id", "compound_id", "district_id"} & rule.arguments
     given = {"post_id": post, "case_id": case, "compound_id": compound, "district_id": district}
@@ -71,8 +96,19 @@ def _bindings(rule, objects: Objects, world, post, reply, case, compound, distri
 
 
 @pytest.fixture
-def everyone(world, resident, secretary, committee, officer, grid_worker, dept_staff, admin, other_secretary,
-             pending_resident, other_compound_resident):
+def everyone(
+    world,
+    resident,
+    secretary,
+    committee,
+    officer,
+    grid_worker,
+    dept_staff,
+    admin,
+    other_secretary,
+    pending_resident,
+    other_compound_resident,
+):
     world.pending = pending_resident
     world.other_resident = other_compound_resident
     other_district = District(name="嘉定区", code="JD")
@@ -84,18 +120,30 @@ def everyone(world, resident, secretary, committee, officer, grid_worker, dept_s
     district_grid = world.staff(StaffRole.GRID_DISTRICT, world.district, name="冯军")
     world.any_assignment = secretary.assignments[0]
     return {
-        "resident": neighbour, "asker": resident, "committee": committee, "secretary": secretary,
-        "officer": officer, "street grid": grid_worker, "other street grid": street_b_grid,
-        "district grid": district_grid, "department": dept_staff, "admin": admin,
-        "other secretary": other_secretary, "other resident": other_compound_resident,
-        "pending": pending_resident, "other district admin": other_admin,
+        "resident": neighbour,
+        "asker": resident,
+        "committee": committee,
+        "secretary": secretary,
+        "officer": officer,
+        "street grid": grid_worker,
+        "other street grid": street_b_grid,
+        "district grid": district_grid,
+        "department": dept_staff,
+        "admin": admin,
+        "other secretary": other_secretary,
+        "other resident": other_compound_resident,
+        "pending": pending_resident,
+        "other district admin": other_admin,
     }
 
 
 def test_every_post_route_answers_404_to_whoever_gets_404_on_the_object(world, everyone):
     objects = Objects(world, everyone["asker"], everyone["secretary"], everyone["officer"])
-    post_rules = [r for r in current_app.url_map.iter_rules()
-                  if "POST" in r.methods and r.endpoint not in NO_OBJECT and r.endpoint != "static"]
+    post_rules = [
+        r
+        for r in current_app.url_map.iter_rules()
+        if "POST" in r.methods and r.endpoint not in NO_OBJECT and r.endpoint != "static"
+    ]
     assert len(post_rules) >= 20, "the walk found too few POST routes to mean anything"
     targets = [dict(post=p, reply=r, page=f"/p/{p.id}") for p, r in objects.posts()]
     targets.append(dict(case=objects.private_case, page=f"/cases/{objects.private_case.id}"))
@@ -109,11 +157,21 @@ def test_every_post_route_answers_404_to_whoever_gets_404_on_the_object(world, e
             if client.get(target["page"]).status_code != 404:
                 continue
             for rule in post_rules:
-                urls = _bindings(rule, objects, world, target.get("post"), target.get("reply"), target.get("case"),
-                                 target.get("compound"), target.get("district"))
+                urls = _bindings(
+                    rule,
+                    objects,
+                    world,
+                    target.get("post"),
+                    target.get("reply"),
+                    target.get("case"),
+                    target.get("compound"),
+                    target.get("district"),
+                )
                 for url in urls or ():
                     walked += 1
-                    status = client.post(url, data={"reason": "测试", "body": "测试", "public_note": "测试"}).status_code
+                    status = client.post(
+                        url, data={"reason": "测试", "body": "测试", "public_note": "测试"}
+                    ).status_code
                     if status != 404:
                         leaks.append(f"{role}: POST {url} answered {status} after GET {target['page']} answered 404")
     assert walked > 100
@@ -138,7 +196,8 @@ def _log_lines(response) -> list[str]:
 
 
 def test_the_moderation_log_hides_private_questions_from_staff_who_may_not_read_them(
-        world, resident, secretary, committee):
+    world, resident, secretary, committee
+):
     question = ask(resident, title="邻居家暴想私下反映", private=True)
     board_services.hide(secretary, question, "涉及他人隐私")
     db.session.commit()
@@ -162,8 +221,15 @@ def test_a_deleted_street_wide_guide_article_is_gone_for_other_compounds(world, 
     other_compound_same_street = world.compound("海滨二村", world.street_a)
     db.session.commit()
     neighbour_secretary = world.staff(StaffRole.SECRETARY, other_compound_same_street, name="何静")
-    article = make_post(secretary, world.compound_a, key="guide", title="如何办理居住证明", body="带身份证到居委会",
-                        topic="证明", shared_with_street=True)
+    article = make_post(
+        secretary,
+        world.compound_a,
+        key="guide",
+        title="如何办理居住证明",
+        body="带身份证到居委会",
+        topic="证明",
+        shared_with_street=True,
+    )
     client = signed_in(neighbour_secretary)
     assert client.get(f"/p/{article.id}").status_code == 200
     board_services.delete_post(secretary, article)
@@ -173,7 +239,8 @@ def test_a_deleted_street_wide_guide_article_is_gone_for_other_compounds(world, 
 
 
 def test_the_case_of_a_private_question_shows_the_asker_and_text_only_to_its_readers_and_the_levels_it_reached(
-        world, resident, secretary, committee, officer, grid_worker, dept_staff):
+    world, resident, secretary, committee, officer, grid_worker, dept_staff
+):
     from community_board.cases import services as case_services
 
     question = ask(resident, title="邻居家暴想私下反映", body="4号楼有人半夜打闹，请民警处理", private=True)
@@ -222,7 +289,8 @@ def test_a_403_says_why_in_the_readers_situation(world, pending_resident, reside
 
 
 def test_staff_who_may_not_read_a_private_question_neither_read_nor_work_its_case(
-        world, resident, secretary, committee, officer, grid_worker):
+    world, resident, secretary, committee, officer, grid_worker
+):
     question = ask(resident, title="邻居家暴想私下反映", body="4号楼有人半夜打闹", private=True)
     case = file_post(officer, question, note="已受理：402室，民警今晚上门")
     for outsider in (committee, grid_worker):

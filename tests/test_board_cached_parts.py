@@ -5,6 +5,7 @@ The list cache also turns over with the minute (times read "3分钟前"); every 
 one frozen minute of that clock, so a change that failed to move the board version would be
 served from the cache instead of being hidden by a minute turning over mid-test.
 """
+
 import re
 from datetime import datetime, timedelta
 from html import escape, unescape
@@ -37,11 +38,18 @@ def one_minute(monkeypatch):
 
 # Reading pages ------------------------------------------------------------------------------
 
+
 def card(response, title: str) -> str:
     """The HTML of the card titled ``title`` on a feed or section page ("" when it is not there)."""
     heading = f'<h3 class="post-card__title">{escape(title, quote=False)}</h3>'
-    return next((block for block in re.findall(r'<article class="post-card.*?</article>', text_of(response), re.S)
-                 if heading in block), "")
+    return next(
+        (
+            block
+            for block in re.findall(r'<article class="post-card.*?</article>', text_of(response), re.S)
+            if heading in block
+        ),
+        "",
+    )
 
 
 def card_counts(block: str) -> tuple[int, int]:
@@ -77,8 +85,13 @@ def case_tag(block: str) -> str | None:
 
 def tally(response) -> dict[str, str]:
     """Option label → "2票 · 66.7%" on a post page with a visible tally."""
-    return dict(re.findall(r'<span class="tally__label">([^<]*)</span>.*?<span class="tally__count">([^<]*)</span>',
-                           text_of(response), re.S))
+    return dict(
+        re.findall(
+            r'<span class="tally__label">([^<]*)</span>.*?<span class="tally__count">([^<]*)</span>',
+            text_of(response),
+            re.S,
+        )
+    )
 
 
 def turnout(response) -> str:
@@ -97,6 +110,7 @@ def board_version(compound) -> int:
 
 
 # 1. Likes -------------------------------------------------------------------------------------
+
 
 def test_a_neighbours_like_and_unlike_show_on_the_feed_and_the_post_page_at_once(world, resident):
     post = make_post(neighbour(world, name="吴刚"), world.compound_a, title="楼道灯坏了")
@@ -118,6 +132,7 @@ def test_a_neighbours_like_and_unlike_show_on_the_feed_and_the_post_page_at_once
 
 # 2. Replies -----------------------------------------------------------------------------------
 
+
 def test_a_neighbours_reply_shows_on_the_card_and_the_post_page_at_once(world, resident):
     post = make_post(neighbour(world, name="吴刚"), world.compound_a, title="楼道灯坏了")
     viewer = signed_in(resident)
@@ -135,6 +150,7 @@ def test_a_neighbours_reply_shows_on_the_card_and_the_post_page_at_once(world, r
 
 
 # 3. Moderation ----------------------------------------------------------------------------------
+
 
 def test_a_post_the_secretary_hides_leaves_the_feed_and_the_section_at_once(world, resident, secretary):
     post = make_post(neighbour(world, name="吴刚"), world.compound_a, title="卖保健品，加微信")
@@ -155,6 +171,7 @@ def test_a_post_the_secretary_hides_leaves_the_feed_and_the_section_at_once(worl
 
 # 4. Cases ---------------------------------------------------------------------------------------
 
+
 def test_the_cards_case_tag_follows_the_case(world, resident, secretary, dept_staff):
     post = make_post(resident, world.compound_a, title="广场变菜园")
     viewer = signed_in(neighbour(world, name="吴刚"))
@@ -173,6 +190,7 @@ def test_the_cards_case_tag_follows_the_case(world, resident, secretary, dept_st
 
 
 # 5. 党员 badge ------------------------------------------------------------------------------------
+
 
 def test_a_confirmed_party_badge_shows_on_the_members_posts_at_once(world, resident, secretary):
     member = neighbour(world, name="高建国", room="701")
@@ -194,9 +212,10 @@ def test_a_confirmed_party_badge_shows_on_the_members_posts_at_once(world, resid
 
 # 6. 议事厅 ------------------------------------------------------------------------------------------
 
+
 def test_a_vote_shows_on_the_live_tally_at_once_and_so_does_a_changed_vote(world, resident):
     proposal = open_proposal(resident, world.compound_a, show_tally_early=True)
-    voter, = residents_apart(world, world.compound_a, ["吴刚"])
+    (voter,) = residents_apart(world, world.compound_a, ["吴刚"])
     viewer = signed_in(resident)
     page = f"/p/{proposal.post_id}"
     assert tally(viewer.get(page)) == {"赞成": "0票 · 0.0%", "反对": "0票 · 0.0%", "弃权": "0票 · 0.0%"}
@@ -212,7 +231,8 @@ def test_a_vote_shows_on_the_live_tally_at_once_and_so_does_a_changed_vote(world
 
 
 def test_a_resident_verified_while_the_vote_runs_counts_in_the_turnout_at_once(
-        world, resident, secretary, pending_resident):
+    world, resident, secretary, pending_resident
+):
     """Who may vote is counted live while a proposal is open: verifying a resident changes the
     turnout line of its post page."""
     proposal = open_proposal(resident, world.compound_a, show_tally_early=True)
@@ -227,8 +247,8 @@ def test_a_resident_verified_while_the_vote_runs_counts_in_the_turnout_at_once(
 
 # 7. Staff roles -----------------------------------------------------------------------------------
 
-def test_a_resident_given_a_staff_role_sees_what_staff_see_without_signing_in_again(
-        world, resident, secretary, admin):
+
+def test_a_resident_given_a_staff_role_sees_what_staff_see_without_signing_in_again(world, resident, secretary, admin):
     author = neighbour(world, name="吴刚")
     hidden = make_post(author, world.compound_a, title="卖保健品，加微信")
     make_post(author, world.compound_a, title="楼道灯坏了")
@@ -240,9 +260,17 @@ def test_a_resident_given_a_staff_role_sees_what_staff_see_without_signing_in_ag
     assert not card(before, "卖保健品，加微信") and "吴先生" in card(before, "楼道灯坏了")
 
     district_admin = signed_in(admin)
-    assert district_admin.post(f"/admin/d/{world.district.id}/staff", data={
-        "phone": resident.phone, "role": StaffRole.SECRETARY.value, "scope": f"compound:{world.compound_a.id}",
-    }).status_code == 302
+    assert (
+        district_admin.post(
+            f"/admin/d/{world.district.id}/staff",
+            data={
+                "phone": resident.phone,
+                "role": StaffRole.SECRETARY.value,
+                "scope": f"compound:{world.compound_a.id}",
+            },
+        ).status_code
+        == 302
+    )
     as_staff = viewer.get(feed)
     assert as_staff.status_code == 200, "the role change ended the resident's session"
     assert "已隐藏" in card(as_staff, "卖保健品，加微信")
@@ -255,6 +283,7 @@ def test_a_resident_given_a_staff_role_sees_what_staff_see_without_signing_in_ag
 
 
 # 8. CSRF tokens in cached forms -----------------------------------------------------------------
+
 
 @pytest.fixture
 def csrf_on(app, monkeypatch):
@@ -298,8 +327,9 @@ class Browser:
 
 
 def form_token(page) -> str:
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
-                      page if isinstance(page, str) else text_of(page))
+    found = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', page if isinstance(page, str) else text_of(page)
+    )
     assert found, "no CSRF token in the form"
     return unescape(found.group(1))
 
@@ -349,13 +379,14 @@ def test_two_phones_back_from_a_restart_each_get_a_reply_form_that_works(world, 
     assert phone.get(f"/p/{post.id}").status_code == 200
 
     response = tablet.reply(post, "我也发现了")
-    assert response.status_code == 302, (
-        f"the tablet's reply was refused ({response.status_code}): "
-        + ("页面已过期" if "页面已过期" in text_of(response) else text_of(response)[:300]))
+    assert response.status_code == 302, f"the tablet's reply was refused ({response.status_code}): " + (
+        "页面已过期" if "页面已过期" in text_of(response) else text_of(response)[:300]
+    )
     assert replies_in_db(post) == 1
 
 
 # 9. What a warm page costs --------------------------------------------------------------------
+
 
 def statements(client, url, *, cached: bool) -> int:
     """SQL statements a GET of ``url`` runs in a fresh session, as each request in production has:
@@ -380,8 +411,11 @@ def test_a_neighbours_first_look_at_a_page_someone_loaded_costs_a_few_fixed_quer
     for body in ("一", "二", "三"):
         make_reply(resident, post, body)
     client, other = signed_in(resident), signed_in(neighbour(world, name="郑洁", room="602"))
-    urls = {"feed": f"/c/{world.compound_a.id}", "section": f"/c/{world.compound_a.id}/s/matters",
-            "post": f"/p/{post.id}"}
+    urls = {
+        "feed": f"/c/{world.compound_a.id}",
+        "section": f"/c/{world.compound_a.id}/s/matters",
+        "post": f"/p/{post.id}",
+    }
 
     counts = {}
     for name, url in urls.items():
@@ -389,8 +423,12 @@ def test_a_neighbours_first_look_at_a_page_someone_loaded_costs_a_few_fixed_quer
         cold = statements(client, url, cached=False)
         warm = statements(client, url, cached=True)
         neighbours_first = statements(other, url, cached=True)
-        counts[name] = {"cold (page_statements)": cold_expired, "cold": cold, "warm": warm,
-                        "neighbour's first": neighbours_first}
+        counts[name] = {
+            "cold (page_statements)": cold_expired,
+            "cold": cold,
+            "warm": warm,
+            "neighbour's first": neighbours_first,
+        }
     for name, seen in counts.items():
         assert seen["warm"] < min(seen["cold"], seen["cold (page_statements)"]), f"the {name} page: {seen}"
         expected = {"feed": 3, "section": 4, "post": 3}[name]
@@ -410,6 +448,7 @@ def test_a_secretarys_second_look_is_cheaper_too_but_built_afresh(world, secreta
 
 # 10. Times ------------------------------------------------------------------------------------
 
+
 def test_card_times_move_on_with_the_clock(world, resident, monkeypatch):
     noon = datetime(2025, 6, 1, 4, 0)  # 12:00 in Shanghai: two hours later is the same local day
     post = make_post(neighbour(world, name="吴刚"), world.compound_a, title="楼道灯坏了")
@@ -425,6 +464,7 @@ def test_card_times_move_on_with_the_clock(world, resident, monkeypatch):
 
 
 # 11. The version itself ------------------------------------------------------------------------
+
 
 def test_each_like_and_unlike_moves_its_compounds_version_and_no_other(world, resident, other_compound_resident):
     post = make_post(neighbour(world, name="吴刚"), world.compound_a)
@@ -448,7 +488,6 @@ def test_each_like_and_unlike_moves_its_compounds_version_and_no_other(world, re
     assert board_version(world.compound_a) == unliked
 
 
-
 def test_a_cached_proposal_page_closes_the_vote_when_its_deadline_passes(world, resident, monkeypatch):
     """The page changes by itself at the deadline: a part that shows an open vote expires then,
     even within the minute and with nothing written."""
@@ -462,8 +501,10 @@ def test_a_cached_proposal_page_closes_the_vote_when_its_deadline_passes(world, 
     viewer = signed_in(resident)
     page = f"/p/{proposal.post_id}"
 
-    for now, expected, not_expected in ((minute + timedelta(seconds=10), "投票中", "已截止"),
-                                        (minute + timedelta(seconds=40), "已截止", "投票中")):
+    for now, expected, not_expected in (
+        (minute + timedelta(seconds=10), "投票中", "已截止"),
+        (minute + timedelta(seconds=40), "已截止", "投票中"),
+    ):
         for module in (cached_parts, timeutil, deliberation_models, deliberation_services):
             monkeypatch.setattr(module, "utcnow", lambda now=now: now, raising=False)
         shown = text_of(viewer.get(page))
@@ -484,6 +525,7 @@ def test_a_page_kept_per_viewer_that_keeps_expiring_still_loads_each_time(world,
 
 # 12. Whole pages ------------------------------------------------------------------------------
 
+
 def test_a_kept_page_still_shows_the_message_of_what_the_resident_just_did(world, resident):
     """A report moves no board version, so the post page is the one kept a moment ago; the
     confirmation flashed on the way back must show all the same, and only once."""
@@ -491,8 +533,7 @@ def test_a_kept_page_still_shows_the_message_of_what_the_resident_just_did(world
     viewer = signed_in(resident)
     assert "举报已提交" not in text_of(viewer.get(f"/p/{post.id}"))
 
-    back = viewer.post(f"/p/{post.id}/report", data={"reason": "advertising", "detail": ""},
-                       follow_redirects=True)
+    back = viewer.post(f"/p/{post.id}/report", data={"reason": "advertising", "detail": ""}, follow_redirects=True)
     assert back.status_code == 200 and "举报已提交，居委会会尽快处理" in text_of(back)
     assert "举报已提交" not in text_of(viewer.get(f"/p/{post.id}"))
 
@@ -523,12 +564,22 @@ def test_an_article_shared_by_another_compound_is_never_kept_under_the_readers_b
     compound_c = world.compound("宝杨宝龙", world.street_a)
     db.session.commit()
     reader = signed_in(world.resident(compound_c, name="冯婷", building="2", room="201"))
-    article = make_post(secretary, world.compound_a, key="guide", title="高龄津贴申领", body="带上户口本",
-                        topic="养老服务", shared_with_street=True)
+    article = make_post(
+        secretary,
+        world.compound_a,
+        key="guide",
+        title="高龄津贴申领",
+        body="带上户口本",
+        topic="养老服务",
+        shared_with_street=True,
+    )
     assert "带上户口本" in text_of(reader.get(f"/p/{article.id}"))
 
-    services.edit_post(secretary, article, services.PostDraft(
-        title="高龄津贴申领", body="带上身份证", topic="养老服务", shared_with_street=True))
+    services.edit_post(
+        secretary,
+        article,
+        services.PostDraft(title="高龄津贴申领", body="带上身份证", topic="养老服务", shared_with_street=True),
+    )
     db.session.commit()
     shown = text_of(reader.get(f"/p/{article.id}"))
     assert "带上身份证" in shown and "带上户口本" not in shown

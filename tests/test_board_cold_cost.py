@@ -3,6 +3,7 @@
 In a district most page loads are such first views (thousands of posts, each opened by a few
 neighbours), so their query count is fixed and small, whatever the page shows.
 """
+
 from board_helpers import make_post, make_reply, neighbour, signed_in, text_of
 from cases_helpers import department_of, new_case, walk
 from conftest import count_queries
@@ -26,8 +27,10 @@ def first_view(client, url) -> tuple[int, str]:
 def test_a_post_with_replies_to_replies_loads_them_with_their_authors_in_one_query(world, resident):
     """The replies' authors, and the replies they answer with their authors, come with the replies:
     the user, the post, its author, the replies, its vote, its case and the viewer's like."""
-    authors = [neighbour(world, name=name, room=room) for name, room in
-               (("吴刚", "601"), ("郑洁", "602"), ("王芳", "603"), ("赵磊", "604"))]
+    authors = [
+        neighbour(world, name=name, room=room)
+        for name, room in (("吴刚", "601"), ("郑洁", "602"), ("王芳", "603"), ("赵磊", "604"))
+    ]
     post = make_post(authors[0], world.compound_a, title="楼道灯坏了")
     previous = None
     for i in range(12):
@@ -39,8 +42,7 @@ def test_a_post_with_replies_to_replies_loads_them_with_their_authors_in_one_que
     assert statements == 7
 
 
-def test_a_feed_whose_cards_show_cases_loads_no_departments_and_no_likes_twice(
-        world, resident, secretary, dept_staff):
+def test_a_feed_whose_cards_show_cases_loads_no_departments_and_no_likes_twice(world, resident, secretary, dept_staff):
     """The user, whether they asked privately, pins, the page, the cards' cases, the street, the
     sections and the viewer's likes: the cards show a case's status, never its departments."""
     department = department_of(dept_staff)

@@ -1,4 +1,5 @@
 """The compound feed: keyset pages, pinned and hidden posts, a fixed query cost, the banner, 消息, scope."""
+
 import re
 from datetime import timedelta
 
@@ -29,8 +30,9 @@ def write_posts(author, compound, count, same_time=False):
     """``count`` posts titled 帖子00…, one minute apart (or all at one moment), oldest first."""
     moment = utcnow() - timedelta(days=1)
     for i in range(count):
-        post = services.create_post(author, compound, section("neighbours"),
-                                    services.PostDraft(title=f"帖子{i:02d}", body=f"第{i}条"))
+        post = services.create_post(
+            author, compound, section("neighbours"), services.PostDraft(title=f"帖子{i:02d}", body=f"第{i}条")
+        )
         post.created_at = moment if same_time else moment + timedelta(minutes=i)
     db.session.commit()
 
@@ -41,6 +43,7 @@ def titles(first, last):
 
 
 # Pages ----------------------------------------------------------------------------------------
+
 
 def test_feed_pages_by_20_with_load_more(world, resident, login_as):
     write_posts(resident, world.compound_a, 45)
@@ -139,12 +142,16 @@ def busy_posts(world, count, start=0, key="neighbours"):
     three likes: every card has something that could cost a query of its own."""
     authors = people(world, count + 2)
     for i in range(count):
-        post = services.create_post(authors[i], world.compound_a, section(key),
-                                    services.PostDraft(title=f"帖子{start + i}", body="正文", aid_kind="request"),
-                                    fake_photos(3))
+        post = services.create_post(
+            authors[i],
+            world.compound_a,
+            section(key),
+            services.PostDraft(title=f"帖子{start + i}", body="正文", aid_kind="request"),
+            fake_photos(3),
+        )
         first = services.add_reply(authors[i + 1], post, "第一条回复")
         services.add_reply(authors[i + 2], post, "回复楼上", reply_to=first)
-        for liker in authors[i:i + 3]:
+        for liker in authors[i : i + 3]:
             services.toggle_like(liker, post)
     db.session.commit()
 
@@ -170,8 +177,13 @@ def test_section_page_costs_the_same_with_5_or_40_posts(world, resident, login_a
 
 
 def test_post_page_costs_the_same_with_3_or_50_replies(world, resident, secretary, officer, login_as):
-    post = services.create_post(resident, world.compound_a, section("mutual_aid"),
-                                services.PostDraft(title="求助", body="正文", aid_kind="request"), fake_photos(3))
+    post = services.create_post(
+        resident,
+        world.compound_a,
+        section("mutual_aid"),
+        services.PostDraft(title="求助", body="正文", aid_kind="request"),
+        fake_photos(3),
+    )
     db.session.commit()
     url = f"/p/{post.id}"
 
@@ -190,6 +202,7 @@ def test_post_page_costs_the_same_with_3_or_50_replies(world, resident, secretar
 
 
 # The banner and 消息 ------------------------------------------------------------------------------
+
 
 def test_banner_shows_the_figures_kept_on_the_compound(world, resident, login_as):
     compound = world.compound_a
@@ -228,13 +241,18 @@ def test_messages_are_private(world, resident, login_as):
 
 # Compound boundary ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def compound_a_post(world, resident, secretary):
     """A post of compound A with a real photo and a reply; yields the ids its URLs need."""
     stored = photos.store_images([image_bytes()])
-    post = services.create_post(resident, world.compound_a, section("second_hand"),
-                                services.PostDraft(title="出一张书桌", body="自提", price_yuan="80", condition="used"),
-                                stored)
+    post = services.create_post(
+        resident,
+        world.compound_a,
+        section("second_hand"),
+        services.PostDraft(title="出一张书桌", body="自提", price_yuan="80", condition="used"),
+        stored,
+    )
     reply = services.add_reply(secretary, post, "注意交易安全")
     db.session.commit()
     photo_id = db.session.scalar(sa.select(Photo.id).where(Photo.post_id == post.id))

@@ -1,4 +1,5 @@
 """Reports and the secretary's moderation: queue, hide/restore, dismiss, pin, who may, the audit trail."""
+
 import pytest
 import sqlalchemy as sa
 from board_helpers import (
@@ -43,9 +44,11 @@ def file_reports(post, reply, reporters):
 
 
 def kinds(user):
-    return list(db.session.scalars(
-        sa.select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Notification.kind).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    )
 
 
 def audit_actions():
@@ -54,18 +57,22 @@ def audit_actions():
 
 # Reporting ------------------------------------------------------------------------------------
 
+
 def test_resident_reports_a_post_and_a_reply(world, spam, reporters):
     post, reply = spam
     client = signed_in(reporters[0])
     form = text_of(client.get(f"/p/{post.id}/report"))
     assert all(reason.label in form for reason in ReportReason)
-    response = client.post(f"/p/{post.id}/report", data={"reason": "advertising", "detail": "广告"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/p/{post.id}/report", data={"reason": "advertising", "detail": "广告"}, follow_redirects=True
+    )
     assert "举报已提交，居委会会尽快处理" in flashes(response)
     assert client.post(f"/p/{post.id}/report?reply={reply.id}", data={"reason": "abuse"}).status_code == 302
     rows = db.session.execute(sa.select(Report.reply_id, Report.reason, Report.status).order_by(Report.id)).all()
-    assert rows == [(None, ReportReason.ADVERTISING, ReportStatus.OPEN),
-                    (reply.id, ReportReason.ABUSE, ReportStatus.OPEN)]
+    assert rows == [
+        (None, ReportReason.ADVERTISING, ReportStatus.OPEN),
+        (reply.id, ReportReason.ABUSE, ReportStatus.OPEN),
+    ]
 
 
 def test_duplicate_report_gets_a_clear_message(world, spam, reporters):
@@ -93,6 +100,7 @@ def test_queue_lists_open_reports(world, spam, reporters, secretary):
 
 
 # Hide, restore, dismiss ----------------------------------------------------------------------
+
 
 def test_hidden_post_shows_the_reason_instead_of_the_body(world, spam, reporters, resident, secretary):
     post, _ = spam
@@ -171,6 +179,7 @@ def test_dismiss_keeps_the_content_and_tells_the_reporter(world, spam, reporters
 
 # Pin --------------------------------------------------------------------------------------------
 
+
 def test_pin_puts_the_post_first_and_unpin_takes_it_back(world, resident, secretary):
     oldest = make_post(secretary, world.compound_a, "notice", title="停水通知")
     make_post(resident, world.compound_a, title="楼道灯坏了")
@@ -191,6 +200,7 @@ def test_pin_puts_the_post_first_and_unpin_takes_it_back(world, resident, secret
 
 
 # Who may moderate ------------------------------------------------------------------------------
+
 
 def test_committee_staff_may_moderate(world, spam, committee):
     post, _ = spam
@@ -216,15 +226,28 @@ def test_every_moderation_action_is_audited_and_nothing_is_deleted(world, spam, 
     file_reports(*spam, reporters)
     staff = signed_in(secretary)
     steps = [
-        ("hide", "", {"reason": "广告"}), ("restore", "", {}), ("hide", f"?reply={reply.id}", {"reason": "广告"}),
-        ("restore", f"?reply={reply.id}", {}), ("dismiss", "", {}), ("pin", "", {}), ("unpin", "", {}),
-        ("lock", "", {}), ("unlock", "", {}),
+        ("hide", "", {"reason": "广告"}),
+        ("restore", "", {}),
+        ("hide", f"?reply={reply.id}", {"reason": "广告"}),
+        ("restore", f"?reply={reply.id}", {}),
+        ("dismiss", "", {}),
+        ("pin", "", {}),
+        ("unpin", "", {}),
+        ("lock", "", {}),
+        ("unlock", "", {}),
     ]
     for verb, query, data in steps:
         assert staff.post(f"/p/{post.id}/{verb}{query}", data=data).status_code == 302
     assert audit_actions() == [
-        "post.hidden", "post.restored", "reply.hidden", "reply.restored", "reports.dismissed",
-        "post.pinned", "post.unpinned", "post.locked", "post.unlocked",
+        "post.hidden",
+        "post.restored",
+        "reply.hidden",
+        "reply.restored",
+        "reports.dismissed",
+        "post.pinned",
+        "post.unpinned",
+        "post.locked",
+        "post.unlocked",
     ]
     assert db.session.get(Post, post.id) is not None and db.session.get(Reply, reply.id) is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Report)) == 3

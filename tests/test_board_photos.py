@@ -1,5 +1,6 @@
 """Photos on posts: checked by content, re-encoded without EXIF/GPS, served only inside the compound;
 heavy images decoded within bounded memory; a full or read-only disk loses neither files nor the typed post."""
+
 import errno
 import itertools
 import os
@@ -32,8 +33,10 @@ def stored_files() -> set[str]:
 
 
 def compose(client, compound, *files):
-    return client.post(f"/c/{compound.id}/s/neighbours/new",
-                       data={"title": "小区的花开了", "body": "拍了几张", "photos": upload(*files)})
+    return client.post(
+        f"/c/{compound.id}/s/neighbours/new",
+        data={"title": "小区的花开了", "body": "拍了几张", "photos": upload(*files)},
+    )
 
 
 def assert_typed_text_kept(response) -> None:
@@ -71,8 +74,12 @@ def posted_photo(world, resident):
 
 def test_upload_stores_photos_and_serves_the_thumbnail(world, resident, login_as):
     client = login_as(resident)
-    response = compose(client, world.compound_a, ("a.jpg", image_bytes(size=(800, 600))),
-                       ("b.png", image_bytes("PNG", size=(300, 500), color=(0, 90, 200))))
+    response = compose(
+        client,
+        world.compound_a,
+        ("a.jpg", image_bytes(size=(800, 600))),
+        ("b.png", image_bytes("PNG", size=(300, 500), color=(0, 90, 200))),
+    )
     assert response.status_code == 302
     first, second = photos()
     assert (first.width, first.height, second.width, second.height) == (800, 600, 300, 500)
@@ -241,14 +248,18 @@ def test_a_16_megapixel_png_is_decoded_once_and_never_copied_at_full_size(tmp_pa
     assert megabytes < 125  # the one decode is 64 MB (109 measured); a full-size copy would add 64 more
 
 
-@pytest.mark.parametrize(("name", "size", "save_args"), [
-    ("40mp.png", AUDIT_SIZE, {"format": "PNG"}),
-    ("20mp.png", (5000, 4000), {"format": "PNG"}),
-    ("10mp.webp", (4000, 2500), {"format": "WEBP"}),
-    ("20mp-progressive.jpg", (5000, 4000), {"format": "JPEG", "progressive": True}),
-])
+@pytest.mark.parametrize(
+    ("name", "size", "save_args"),
+    [
+        ("40mp.png", AUDIT_SIZE, {"format": "PNG"}),
+        ("20mp.png", (5000, 4000), {"format": "PNG"}),
+        ("10mp.webp", (4000, 2500), {"format": "WEBP"}),
+        ("20mp-progressive.jpg", (5000, 4000), {"format": "JPEG", "progressive": True}),
+    ],
+)
 def test_images_that_decode_at_full_size_are_refused_past_their_cap_before_decoding(
-        world, resident, login_as, tmp_path, name, size, save_args):
+    world, resident, login_as, tmp_path, name, size, save_args
+):
     path = tmp_path / name
     Image.new("RGB", size, (120, 160, 200)).save(path, **save_args)
     assert path.stat().st_size < 2_000_000  # light files, heavy to decode
@@ -266,9 +277,11 @@ def test_a_large_baseline_jpeg_from_a_phone_camera_is_still_accepted(world, resi
 
 # A full or read-only disk -------------------------------------------------------------------
 
+
 @pytest.fixture
 def disk_fills_after(monkeypatch):
     """disk_fills_after(n): the n+1st write to a file comes up short, the ones after fail with ENOSPC."""
+
     def fill(writes: int) -> None:
         real_write, calls = os.write, itertools.count()
 
@@ -277,10 +290,11 @@ def disk_fills_after(monkeypatch):
             if call < writes:
                 return real_write(descriptor, data)
             if call == writes:
-                return real_write(descriptor, bytes(data)[:len(data) // 2])
+                return real_write(descriptor, bytes(data)[: len(data) // 2])
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
         monkeypatch.setattr(os, "write", write)
+
     return fill
 
 
@@ -315,8 +329,9 @@ def test_an_unexpected_error_after_the_photos_are_written_removes_them(world, re
 
 
 def test_a_text_only_post_needs_no_upload_directory(world, resident, login_as, upload_dir_unavailable):
-    response = login_as(resident).post(f"/c/{world.compound_a.id}/s/neighbours/new",
-                                       data={"title": "小区的花开了", "body": "拍了几张"})
+    response = login_as(resident).post(
+        f"/c/{world.compound_a.id}/s/neighbours/new", data={"title": "小区的花开了", "body": "拍了几张"}
+    )
     assert response.status_code == 302 and post_count() == 1
 
 

@@ -1,4 +1,5 @@
 """Writing on the board: who may post where, what a post must have, how its text shows, edit and delete."""
+
 import re
 from datetime import timedelta
 
@@ -23,15 +24,19 @@ def posts():
 
 # Who may post where ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("who, key, status, role", [
-    ("resident", "matters", 302, AuthorRole.RESIDENT),
-    ("resident", "notice", 403, None),
-    ("secretary", "notice", 302, AuthorRole.SECRETARY),
-    ("officer", "police", 302, AuthorRole.POLICE),
-    ("officer", "notice", 403, None),
-    ("pending_resident", "matters", 403, None),
-    ("other_compound_resident", "matters", 404, None),
-])
+
+@pytest.mark.parametrize(
+    "who, key, status, role",
+    [
+        ("resident", "matters", 302, AuthorRole.RESIDENT),
+        ("resident", "notice", 403, None),
+        ("secretary", "notice", 302, AuthorRole.SECRETARY),
+        ("officer", "police", 302, AuthorRole.POLICE),
+        ("officer", "notice", 403, None),
+        ("pending_resident", "matters", 403, None),
+        ("other_compound_resident", "matters", 404, None),
+    ],
+)
 def test_who_may_post_where(request, world, login_as, who, key, status, role):
     client = login_as(request.getfixturevalue(who))
     response = compose(client, world.compound_a, key)
@@ -44,12 +49,15 @@ def test_who_may_post_where(request, world, login_as, who, key, status, role):
         assert (post.section.key, post.author_role, post.compound_id) == (key, role, world.compound_a.id)
 
 
-@pytest.mark.parametrize("who, key, decision", [
-    ("resident", "notice", Decision.FORBIDDEN),
-    ("officer", "notice", Decision.FORBIDDEN),
-    ("pending_resident", "matters", Decision.FORBIDDEN),
-    ("other_compound_resident", "matters", Decision.NOT_FOUND),
-])
+@pytest.mark.parametrize(
+    "who, key, decision",
+    [
+        ("resident", "notice", Decision.FORBIDDEN),
+        ("officer", "notice", Decision.FORBIDDEN),
+        ("pending_resident", "matters", Decision.FORBIDDEN),
+        ("other_compound_resident", "matters", Decision.NOT_FOUND),
+    ],
+)
 def test_create_post_service_refuses(request, world, who, key, decision):
     with pytest.raises(PermissionDenied) as refused:
         make_post(request.getfixturevalue(who), world.compound_a, key)
@@ -63,6 +71,7 @@ def test_compose_page_offers_only_sections_the_user_may_post_in(world, resident,
 
 
 # What a post must have ---------------------------------------------------------------------
+
 
 def test_title_is_required_and_typed_body_is_kept(world, resident, login_as):
     response = compose(login_as(resident), world.compound_a, "matters", title="  ", body="电梯又停了，已经两天")
@@ -80,6 +89,7 @@ def test_body_is_required_and_typed_title_is_kept(world, resident, login_as):
 
 
 # Plain text --------------------------------------------------------------------------------
+
 
 def test_body_is_plain_text_escaped_with_line_breaks_and_safe_links(world, resident, login_as):
     client = login_as(resident)
@@ -111,6 +121,7 @@ def test_title_is_escaped_on_the_feed_and_the_post(world, resident, login_as):
 
 # Editing -----------------------------------------------------------------------------------
 
+
 def test_author_edits_within_24_hours_and_the_post_says_edited(world, resident, login_as):
     post = make_post(resident, world.compound_a)
     client = login_as(resident)
@@ -139,6 +150,7 @@ def test_someone_else_cannot_edit(world, resident, login_as):
 
 
 # Deleting ----------------------------------------------------------------------------------
+
 
 def test_delete_is_soft_and_only_moderators_still_see_the_post(world, resident, secretary, login_as):
     post = make_post(resident, world.compound_a, title="找到一只猫")

@@ -1,4 +1,5 @@
 """Replies (order, official badges, mentions, locks) and likes (toggle, exact counts, scope)."""
+
 import itertools
 import re
 import threading
@@ -30,6 +31,7 @@ def inbox(user) -> list[NotificationKind]:
 
 
 # Replies --------------------------------------------------------------------------------------
+
 
 def test_replies_are_listed_oldest_first(world, resident, login_as):
     post = make_post(resident, world.compound_a)
@@ -120,6 +122,7 @@ def test_reply_count_is_kept_on_the_post(world, resident, login_as):
 
 
 # Likes ----------------------------------------------------------------------------------------
+
 
 def test_like_toggles_through_the_json_endpoint(world, resident, login_as):
     post = make_post(resident, world.compound_a)

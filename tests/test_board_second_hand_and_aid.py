@@ -1,4 +1,5 @@
 """闲置物品 (price, condition, 在售/已预订/已出) and 互助 (求助/帮忙, 已解决, thanks)."""
+
 import itertools
 import re
 
@@ -33,6 +34,7 @@ def sell(seller, compound, title="儿童自行车", **fields):
 
 # 闲置物品 -------------------------------------------------------------------------------------
 
+
 def test_second_hand_needs_a_price_or_free(world, resident, login_as):
     response = compose(login_as(resident), world.compound_a, "second_hand", condition="used")
     assert field_error(response, "price_yuan") == "请填写价格，或勾选“免费送”"
@@ -47,13 +49,16 @@ def test_second_hand_price_must_be_a_number(world, resident, login_as):
 NOT_A_NUMBER, OUT_OF_RANGE = "价格请填写数字，最多两位小数，如 50 或 12.5", "价格应在0到100万元之间"
 
 
-@pytest.mark.parametrize("price, messages", [
-    ("-5", {NOT_A_NUMBER, OUT_OF_RANGE}),
-    ("2000000", {OUT_OF_RANGE}),
-    ("nan", {NOT_A_NUMBER}),
-    ("inf", {NOT_A_NUMBER, OUT_OF_RANGE}),  # float() accepts these: infinity
-    ("1e999", {NOT_A_NUMBER, OUT_OF_RANGE}),
-])
+@pytest.mark.parametrize(
+    "price, messages",
+    [
+        ("-5", {NOT_A_NUMBER, OUT_OF_RANGE}),
+        ("2000000", {OUT_OF_RANGE}),
+        ("nan", {NOT_A_NUMBER}),
+        ("inf", {NOT_A_NUMBER, OUT_OF_RANGE}),  # float() accepts these: infinity
+        ("1e999", {NOT_A_NUMBER, OUT_OF_RANGE}),
+    ],
+)
 def test_impossible_prices_get_a_message(world, resident, login_as, price, messages):
     response = compose(login_as(resident), world.compound_a, "second_hand", price_yuan=price, condition="used")
     assert response.status_code == 200
@@ -81,8 +86,10 @@ def test_prices_show_in_yuan_or_as_free(world, resident, login_as):
 
 
 ALLOWED = {
-    (TradeStatus.AVAILABLE, TradeStatus.RESERVED), (TradeStatus.AVAILABLE, TradeStatus.GONE),
-    (TradeStatus.RESERVED, TradeStatus.AVAILABLE), (TradeStatus.RESERVED, TradeStatus.GONE),
+    (TradeStatus.AVAILABLE, TradeStatus.RESERVED),
+    (TradeStatus.AVAILABLE, TradeStatus.GONE),
+    (TradeStatus.RESERVED, TradeStatus.AVAILABLE),
+    (TradeStatus.RESERVED, TradeStatus.GONE),
 }
 
 
@@ -147,12 +154,15 @@ def test_editing_the_title_keeps_the_price(world, resident, login_as):
     form = text_of(client.get(f"/p/{post.id}/edit"))
     shown = re.search(r'<input [^>]*id="price_yuan"[^>]*value="([^"]*)"', form).group(1)
     assert shown == "12345.67"
-    client.post(f"/p/{post.id}/edit", data={"title": "钢琴（可小刀）", "body": "九成新", "price_yuan": shown,
-                                             "condition": "used"})
+    client.post(
+        f"/p/{post.id}/edit",
+        data={"title": "钢琴（可小刀）", "body": "九成新", "price_yuan": shown, "condition": "used"},
+    )
     assert (post.title, post.price_label) == ("钢琴（可小刀）", "¥12345.67")
 
 
 # 互助 -----------------------------------------------------------------------------------------
+
 
 def ask_for_help(author, compound, title="求助搬柜子"):
     return make_post(author, compound, "mutual_aid", title=title, body="周六上午需要两个人", aid_kind="request")
@@ -184,8 +194,9 @@ def test_only_the_author_marks_fulfilled(world, resident, login_as):
 def test_thanking_someone_who_did_not_reply_is_refused(world, resident, login_as):
     post = ask_for_help(resident, world.compound_a)
     stranger = neighbour(world)
-    response = login_as(resident).post(f"/p/{post.id}/fulfilled", data={"helper": str(stranger.id)},
-                                       follow_redirects=True)
+    response = login_as(resident).post(
+        f"/p/{post.id}/fulfilled", data={"helper": str(stranger.id)}, follow_redirects=True
+    )
     assert "只能感谢在帖子下回复过的邻居" in flashes(response)
     assert post.aid_status is AidStatus.OPEN and post.thanked_user_id is None
     assert world.compound_a.solved_count == 0
@@ -195,8 +206,9 @@ def test_thanks_to_a_helper_who_replied_shows_on_the_post(world, resident, login
     post = ask_for_help(resident, world.compound_a)
     helper = neighbour(world, name="吴刚")
     make_reply(helper, post, "我周六有空，来帮你")
-    response = login_as(resident).post(f"/p/{post.id}/fulfilled",
-                                       data={"helper": str(helper.id), "note": "谢谢帮我搬柜子"})
+    response = login_as(resident).post(
+        f"/p/{post.id}/fulfilled", data={"helper": str(helper.id), "note": "谢谢帮我搬柜子"}
+    )
     assert response.status_code == 302
     assert world.compound_a.solved_count == 1
     page = text_of(signed_in(neighbour(world, name="郑洁", room="602")).get(f"/p/{post.id}"))

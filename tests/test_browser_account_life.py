@@ -1,5 +1,6 @@
 """Browser story: a resident forgets the password, the 居委会 hands out a code, the resident sets a new
 one; later a name change waits in the queue and a 禁言 shows its reason. Screenshots at phone size."""
+
 import os
 import re
 

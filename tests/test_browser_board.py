@@ -1,4 +1,5 @@
 """Browser story: a resident posts to 身边事 with a photo, a neighbour replies, the secretary pins it."""
+
 import os
 from io import BytesIO
 

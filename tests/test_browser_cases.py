@@ -1,5 +1,6 @@
 """Browser story 广场变菜园: a resident posts, the secretary files and dispatches, 城管 resolves,
 the resident rates 满意, and the street dashboard counts it closed."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """Browser story: a resident votes on a 议题, changes the vote, the deadline passes, the result shows."""
+
 import os
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
 """Browser story: a resident scans the QR, registers, the secretary approves, the resident is in."""
+
 import os
 
 import pytest

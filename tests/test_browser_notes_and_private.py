@@ -1,5 +1,6 @@
 """Browser stories on a phone: the author of a voted-on 议题 adds a 补充说明 instead of editing it;
 a resident's private question to the police says who can read it."""
+
 import os
 
 import pytest
@@ -19,7 +20,9 @@ def sign_in(page, live_server, user):
 
 
 def test_the_author_adds_a_note_to_a_voted_on_proposal(browser_page, live_server, world, resident, artifacts_dir):
-    proposal = open_proposal(resident, world.compound_a, body="楼道充电有火灾隐患，物业提出在3号楼旁建12个充电位，每户每月15元。")
+    proposal = open_proposal(
+        resident, world.compound_a, body="楼道充电有火灾隐患，物业提出在3号楼旁建12个充电位，每户每月15元。"
+    )
     cast(residents_apart(world, world.compound_a, ["吴刚"])[0], proposal, "赞成")
     post_id = proposal.post_id
     db.session.commit()  # one SQLite writer: release the test's transaction for the server

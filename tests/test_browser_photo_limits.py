@@ -1,4 +1,5 @@
 """Browser: a photo over 10 MB is refused as soon as it is chosen, before a long upload."""
+
 import pytest
 from test_browser_board import photo_file, sign_in
 

@@ -1,4 +1,5 @@
 """Browser: search from the board, and 这些帖子可能与你的问题相同 while composing."""
+
 import os
 
 import pytest
@@ -14,8 +15,12 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 def test_search_and_similar_posts(browser_page, live_server, world, resident, artifacts_dir):
     neighbour = world.resident(world.compound_a, name="吴刚", salutation=Salutation.MR, building="12", room="301")
-    board.create_post(resident, world.compound_a, section_by_key("matters"),
-                      board.PostDraft(title="3号楼电梯又坏了", body="困在电梯里半小时，物业电话打不通。"))
+    board.create_post(
+        resident,
+        world.compound_a,
+        section_by_key("matters"),
+        board.PostDraft(title="3号楼电梯又坏了", body="困在电梯里半小时，物业电话打不通。"),
+    )
     phone, compound_id = neighbour.phone, world.compound_a.id
     db.session.commit()
     page = browser_page

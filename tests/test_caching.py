@@ -1,6 +1,7 @@
 """The caching seam (community_board/caching.py), on both backends: every field a board page shows,
 changed through the ORM or by a Core statement, shows on every page showing it at the next load;
 shared entries hold nothing of one viewer."""
+
 import re
 from html import escape
 
@@ -84,7 +85,9 @@ def test_every_field_a_board_page_shows_shows_at_once_when_changed(world, secret
     db.session.commit()
 
     for page in shown_on:
-        assert escape(_text(value), quote=False) in text_of(viewer.get(pages[page])), f"{page} still shows the old {field}"
+        assert escape(_text(value), quote=False) in text_of(viewer.get(pages[page])), (
+            f"{page} still shows the old {field}"
+        )
 
 
 def _entries() -> list[str]:
@@ -95,8 +98,9 @@ def _entries() -> list[str]:
     return [raw.decode() for raw in (backend.client.get(k) for k in backend.client.scan_iter(f"{prefix}*")) if raw]
 
 
-def test_shared_entries_hold_nothing_of_the_viewer_and_each_viewer_gets_their_own_bits(world, resident, app,
-                                                                                      monkeypatch, backend):
+def test_shared_entries_hold_nothing_of_the_viewer_and_each_viewer_gets_their_own_bits(
+    world, resident, app, monkeypatch, backend
+):
     post = make_post(neighbour(world, name="吴刚"), world.compound_a, title="楼道灯坏了")
     liker, other = signed_in(resident), signed_in(neighbour(world, name="郑洁", room="602"))
     services.toggle_like(resident, post)

@@ -1,5 +1,6 @@
 """Case types belong to a district: its admin edits its own list only, and cases filed there choose
 from that list; every new district starts with the defaults."""
+
 import pytest
 import sqlalchemy as sa
 from cases_helpers import case_type, make_post, signed_in, text_of
@@ -25,8 +26,11 @@ def jiading_admin(world, jiading):
 
 
 def names(district) -> list[str]:
-    return list(db.session.scalars(sa.select(CaseType.name).where(CaseType.district_id == district.id)
-                                   .order_by(CaseType.sort_order)))
+    return list(
+        db.session.scalars(
+            sa.select(CaseType.name).where(CaseType.district_id == district.id).order_by(CaseType.sort_order)
+        )
+    )
 
 
 def test_every_district_starts_with_the_defaults(world, jiading):
@@ -43,17 +47,25 @@ def test_an_admin_cannot_disable_another_districts_case_type(world, jiading, jia
     db.session.refresh(baoshan_hygiene)
     assert baoshan_hygiene.active
 
-    response = client.post(f"/admin/d/{jiading.id}/case-types/{case_type('环境卫生', jiading).id}/disable",
-                           follow_redirects=True)
+    response = client.post(
+        f"/admin/d/{jiading.id}/case-types/{case_type('环境卫生', jiading).id}/disable", follow_redirects=True
+    )
     assert "已停用" in text_of(response)
     assert not case_type("环境卫生", jiading).active and baoshan_hygiene.active
-    assert db.session.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "case_type.disabled",
-                                                              AuditEntry.district_id == jiading.id)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                AuditEntry.action == "case_type.disabled", AuditEntry.district_id == jiading.id
+            )
+        )
+        == 1
+    )
 
 
 def test_an_admin_sees_and_adds_to_their_own_list_only(world, jiading, jiading_admin, admin):
-    response = signed_in(jiading_admin).post(f"/admin/d/{jiading.id}/case-types", data={"name": "高空抛物"},
-                                             follow_redirects=True)
+    response = signed_in(jiading_admin).post(
+        f"/admin/d/{jiading.id}/case-types", data={"name": "高空抛物"}, follow_redirects=True
+    )
     assert "已添加类型：高空抛物" in text_of(response)
     assert names(jiading)[-1] == "高空抛物"
 
@@ -84,9 +96,21 @@ def test_filing_offers_the_districts_own_case_types(world, jiading, resident, se
 
 
 def test_create_admin_gives_a_new_district_the_defaults(app):
-    result = app.test_cli_runner().invoke(args=[
-        "create-admin", "--district", "嘉定区", "--code", "jd", "--phone", "13600000009", "--name", "吴军",
-        "--password", "Start2024"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "create-admin",
+            "--district",
+            "嘉定区",
+            "--code",
+            "jd",
+            "--phone",
+            "13600000009",
+            "--name",
+            "吴军",
+            "--password",
+            "Start2024",
+        ]
+    )
 
     assert result.exit_code == 0, result.output
     district = db.session.scalar(sa.select(District).where(District.name == "嘉定区"))

@@ -1,5 +1,6 @@
 """Two staff changing one case at once: the second is told "该工单已被他人更新，请刷新" and
 nothing of theirs is saved (a version column, optimistic locking)."""
+
 import pytest
 from cases_helpers import (
     department_of,
@@ -37,7 +38,8 @@ SECOND_STEPS = {
 
 @pytest.mark.parametrize("verb", list(SECOND_STEPS))
 def test_the_second_of_two_staff_acting_on_the_same_version_is_told_to_refresh(
-        world, resident, secretary, committee, dept_staff, verb):
+    world, resident, secretary, committee, dept_staff, verb
+):
     department = department_of(dept_staff)
     case = new_case(secretary, resident)
     first, second = signed_in(secretary), signed_in(committee)
@@ -45,11 +47,17 @@ def test_the_second_of_two_staff_acting_on_the_same_version_is_told_to_refresh(
     seen_by_second = page_version(second.get(f"/cases/{case.id}"))
     assert seen_by_first == seen_by_second
 
-    assert first.post(f"/cases/{case.id}/escalate",
-                      data={"version": seen_by_first, "public_note": "居民区协调不了"}).status_code == 302
+    assert (
+        first.post(
+            f"/cases/{case.id}/escalate", data={"version": seen_by_first, "public_note": "居民区协调不了"}
+        ).status_code
+        == 302
+    )
     before = event_count(case)
 
-    response = second.post(f"/cases/{case.id}/{verb}", data={"version": seen_by_second, **SECOND_STEPS[verb](department)})
+    response = second.post(
+        f"/cases/{case.id}/{verb}", data={"version": seen_by_second, **SECOND_STEPS[verb](department)}
+    )
     assert response.status_code == 409
     assert STALE_MESSAGE in errors_shown(response)
 
@@ -62,12 +70,18 @@ def test_the_second_of_two_staff_acting_on_the_same_version_is_told_to_refresh(
     # escalating again, which is the street grid centre's call once the case is at the street level.
     assert page_version(response) == str(case.version) != seen_by_second
     expected = 403 if verb == "escalate" else 302
-    assert second.post(f"/cases/{case.id}/{verb}",
-                       data={"version": page_version(response), **SECOND_STEPS[verb](department)}).status_code == expected
+    assert (
+        second.post(
+            f"/cases/{case.id}/{verb}", data={"version": page_version(response), **SECOND_STEPS[verb](department)}
+        ).status_code
+        == expected
+    )
 
 
 @pytest.mark.parametrize("verb", ["accept", "resolve"])
-def test_two_handlers_pressing_the_same_step_the_second_is_told_to_refresh(world, resident, secretary, dept_staff, verb):
+def test_two_handlers_pressing_the_same_step_the_second_is_told_to_refresh(
+    world, resident, secretary, dept_staff, verb
+):
     department = department_of(dept_staff)
     colleague = world.staff(StaffRole.DEPARTMENT, department, name="孙涛")
     case = new_case(secretary, resident, departments=[department])
@@ -77,7 +91,9 @@ def test_two_handlers_pressing_the_same_step_the_second_is_told_to_refresh(world
     version = page_version(first.get(f"/cases/{case.id}"))
     assert page_version(second.get(f"/cases/{case.id}")) == version
 
-    assert first.post(f"/cases/{case.id}/{verb}", data={"version": version, "public_note": "周勇处理"}).status_code == 302
+    assert (
+        first.post(f"/cases/{case.id}/{verb}", data={"version": version, "public_note": "周勇处理"}).status_code == 302
+    )
     before = event_count(case)
     response = second.post(f"/cases/{case.id}/{verb}", data={"version": version, "public_note": "孙涛处理"})
 
@@ -88,6 +104,7 @@ def test_two_handlers_pressing_the_same_step_the_second_is_told_to_refresh(world
 
 
 # The ORM race ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def filed_case(world, resident, secretary):

@@ -1,5 +1,6 @@
 """Dashboards for a compound, a street and the district: figures checked against hand-computed
 sets, SVG charts without script, scope, and the CSV export."""
+
 import csv
 import io
 import random
@@ -27,9 +28,12 @@ def people(resident, secretary, dept_staff):
 def street_b_people(world):
     """A reporter, a secretary and a department of street B, for cases that must not count on street A."""
     department = world.department("罗店镇城管中队", street=world.street_b)
-    return dict(filer=world.staff(StaffRole.SECRETARY, world.compound_b, name="张伟"),
-                worker=world.staff(StaffRole.DEPARTMENT, department, name="孙涛"), department=department,
-                reporter=world.resident(world.compound_b, name="孙建华", building="21"))
+    return dict(
+        filer=world.staff(StaffRole.SECRETARY, world.compound_b, name="张伟"),
+        worker=world.staff(StaffRole.DEPARTMENT, department, name="孙涛"),
+        department=department,
+        reporter=world.resident(world.compound_b, name="孙建华", building="21"),
+    )
 
 
 def build(people, status, title, **kwargs) -> Case:
@@ -46,8 +50,10 @@ def kpi(response, label) -> str:
 
 # Closure rate ---------------------------------------------------------------------------------
 
-def test_forty_cases_with_thirty_nine_closed_is_a_closure_rate_of_97_5_percent(world, grid_worker, people,
-                                                                                 street_b_people):
+
+def test_forty_cases_with_thirty_nine_closed_is_a_closure_rate_of_97_5_percent(
+    world, grid_worker, people, street_b_people
+):
     for i in range(39):
         build(people, S.CLOSED, f"已办结的问题{i:02d}")
     build(people, S.DISPATCHED, "还在办的问题")
@@ -110,8 +116,9 @@ def test_an_odd_number_of_resolve_times(world, people):
 
 
 def test_satisfaction_rate_counts_answers_not_silence(world, grid_worker, people):
-    for i, answer in enumerate([Satisfaction.SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASIC,
-                                Satisfaction.UNSATISFIED]):
+    for i, answer in enumerate(
+        [Satisfaction.SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED]
+    ):
         build(people, S.RESOLVED, f"问题{i}")
         case = db.session.query(Case).order_by(Case.id.desc()).first()
         services.rate(people["reporter"], case, answer)
@@ -147,6 +154,7 @@ def test_overdue_now_counts_open_cases_past_their_deadline(world, grid_worker, p
 
 # Trend and types ----------------------------------------------------------------------------
 
+
 def week_label(moment) -> str:
     day = to_local(moment).date()
     monday = day - timedelta(days=day.weekday())
@@ -157,22 +165,35 @@ def test_weekly_trend_counts_filed_and_closed_per_week(world, people):
     now = utcnow()
     build(people, S.FILED, "本周新立案")
     place(build(people, S.CLOSED, "本周立案本周结案"), closed_at=now)
-    place(build(people, S.CLOSED, "两周前立案上周结案"), created_at=now - timedelta(days=14),
-          closed_at=now - timedelta(days=7))
-    place(build(people, S.CLOSED, "十周前立案两周前结案"), created_at=now - timedelta(days=70),
-          closed_at=now - timedelta(days=14))
+    place(
+        build(people, S.CLOSED, "两周前立案上周结案"),
+        created_at=now - timedelta(days=14),
+        closed_at=now - timedelta(days=7),
+    )
+    place(
+        build(people, S.CLOSED, "十周前立案两周前结案"),
+        created_at=now - timedelta(days=70),
+        closed_at=now - timedelta(days=14),
+    )
 
     weeks = dashboard.figures(Case.street_id == world.street_a.id).weeks
     assert len(weeks) == dashboard.WEEKS
-    assert [label for label, _, _ in weeks[-3:]] == [week_label(now - timedelta(days=14)),
-                                                    week_label(now - timedelta(days=7)), week_label(now)]
+    assert [label for label, _, _ in weeks[-3:]] == [
+        week_label(now - timedelta(days=14)),
+        week_label(now - timedelta(days=7)),
+        week_label(now),
+    ]
     assert [(filed, closed) for _, filed, closed in weeks] == [(0, 0)] * 5 + [(1, 1), (0, 1), (2, 1)]
 
 
 def test_the_weekly_filed_bars_leave_out_withdrawn_cases_like_the_filed_figure(world, people):
     now = utcnow()
     build(people, S.CLOSED, "本周结案")
-    place(build(people, S.WITHDRAWN, "上周不予立案"), created_at=now - timedelta(days=7), closed_at=now - timedelta(days=7))
+    place(
+        build(people, S.WITHDRAWN, "上周不予立案"),
+        created_at=now - timedelta(days=7),
+        closed_at=now - timedelta(days=7),
+    )
     build(people, S.WITHDRAWN, "本周不予立案")
 
     figures = dashboard.figures(Case.street_id == world.street_a.id)
@@ -205,6 +226,7 @@ def test_the_dashboard_draws_svg_charts_without_script(world, grid_worker, peopl
 
 # Scope --------------------------------------------------------------------------------------
 
+
 def test_each_dashboard_counts_only_its_own_cases(world, admin, grid_worker, people, street_b_people):
     compound_c = world.compound("泗塘新村", world.street_a)
     db.session.commit()
@@ -216,8 +238,11 @@ def test_each_dashboard_counts_only_its_own_cases(world, admin, grid_worker, peo
     build(street_b_people, S.CLOSED, "罗店镇的问题二")
 
     filed = {
-        ("compound", world.compound_a.id): 1, ("compound", compound_c.id): 1, ("street", world.street_a.id): 2,
-        ("street", world.street_b.id): 2, ("district", world.district.id): 4,
+        ("compound", world.compound_a.id): 1,
+        ("compound", compound_c.id): 1,
+        ("street", world.street_a.id): 2,
+        ("street", world.street_b.id): 2,
+        ("district", world.district.id): 4,
     }
     client = signed_in(admin)
     for (level, node_id), count in filed.items():
@@ -232,8 +257,7 @@ def test_each_dashboard_counts_only_its_own_cases(world, admin, grid_worker, peo
     assert street_a.get(f"/dashboard/compound/{world.compound_b.id}").status_code == 404
 
 
-def test_residents_are_refused_and_other_streets_do_not_find_the_dashboard(world, resident, secretary,
-                                                                           street_b_people):
+def test_residents_are_refused_and_other_streets_do_not_find_the_dashboard(world, resident, secretary, street_b_people):
     client = signed_in(resident)
     assert client.get(f"/dashboard/compound/{world.compound_a.id}").status_code == 403
     assert client.get(f"/dashboard/compound/{world.compound_a.id}/cases.csv").status_code == 403
@@ -248,8 +272,10 @@ def test_residents_are_refused_and_other_streets_do_not_find_the_dashboard(world
 
 # CSV ----------------------------------------------------------------------------------------
 
-def test_the_csv_export_opens_in_excel_with_the_columns_and_one_row_per_case_in_view(world, grid_worker, people,
-                                                                                     street_b_people):
+
+def test_the_csv_export_opens_in_excel_with_the_columns_and_one_row_per_case_in_view(
+    world, grid_worker, people, street_b_people
+):
     closed = build(people, S.CLOSED, "广场变菜园")
     place(closed, resolve_minutes=90)
     late = build(people, S.DISPATCHED, "楼道堆物")
@@ -277,8 +303,9 @@ def test_the_csv_export_opens_in_excel_with_the_columns_and_one_row_per_case_in_
     assert by_number[withdrawn.number]["状态"] == "不予立案"
 
 
-def test_a_dashboard_seen_a_moment_ago_shows_a_new_case_and_a_closed_one_at_once(world, people, grid_worker,
-                                                                                 monkeypatch):
+def test_a_dashboard_seen_a_moment_ago_shows_a_new_case_and_a_closed_one_at_once(
+    world, people, grid_worker, monkeypatch
+):
     """Figures are kept for the minute, but any change to a case of the scope shows on the next load."""
     frozen = utcnow()
     monkeypatch.setattr(dashboard, "utcnow", lambda: frozen)  # the same minute throughout

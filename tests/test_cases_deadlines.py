@@ -1,5 +1,6 @@
 """Deadlines by priority, the 已超期 mark, escalation one level per run with a frozen clock,
 escalation by hand, `flask cases escalate`, and closing cases left unrated for 7 days."""
+
 import re
 from datetime import timedelta
 
@@ -29,8 +30,12 @@ S = CaseStatus
 
 # Deadlines -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("priority", "hours"), [(Priority.URGENT, 4), (Priority.NORMAL, 72), (Priority.LOW, 168)],
-                         ids=["紧急", "一般", "较低"])
+
+@pytest.mark.parametrize(
+    ("priority", "hours"),
+    [(Priority.URGENT, 4), (Priority.NORMAL, 72), (Priority.LOW, 168)],
+    ids=["紧急", "一般", "较低"],
+)
 def test_the_deadline_follows_the_priority(world, resident, secretary, priority, hours):
     case = new_case(secretary, resident, priority=priority)
     assert case.deadline_at - case.created_at == timedelta(hours=hours)
@@ -88,6 +93,7 @@ def test_overdue_cases_are_marked_in_every_list_and_on_the_post(world, resident,
 
 
 # Escalation with a frozen clock -------------------------------------------------------------
+
 
 @pytest.fixture
 def grid_staff(world):
@@ -172,8 +178,10 @@ def test_staff_escalate_by_hand_with_a_reason(world, resident, secretary, grid_s
     assert reload(case).level is Level.COMPOUND
 
     page = client.get(f"/cases/{case.id}")
-    response = client.post(f"/cases/{case.id}/escalate",
-                           data={"version": page_version(page), "public_note": "涉及多个部门，居民区协调不了"})
+    response = client.post(
+        f"/cases/{case.id}/escalate",
+        data={"version": page_version(page), "public_note": "涉及多个部门，居民区协调不了"},
+    )
     assert response.status_code == 302
     case = reload(case)
     assert case.level is Level.STREET
@@ -184,12 +192,17 @@ def test_staff_escalate_by_hand_with_a_reason(world, resident, secretary, grid_s
 
 # The clock's command and auto-close ---------------------------------------------------------
 
+
 def test_flask_cases_escalate_escalates_and_closes_and_prints_the_counts(app, world, resident, secretary, dept_staff):
     department = department_of(dept_staff)
     people = dict(filer=secretary, worker=dept_staff, department=department, reporter=resident)
     late = new_case(secretary, resident, title="广场变菜园", priority=Priority.URGENT)
-    place(late, created_at=utcnow() - timedelta(hours=6), deadline_at=utcnow() - timedelta(hours=2),
-          next_escalation_at=utcnow() - timedelta(hours=2))
+    place(
+        late,
+        created_at=utcnow() - timedelta(hours=6),
+        deadline_at=utcnow() - timedelta(hours=2),
+        next_escalation_at=utcnow() - timedelta(hours=2),
+    )
     on_time = new_case(secretary, resident, title="楼道堆物")
     unrated = walk(new_case(secretary, resident, title="路灯不亮"), S.RESOLVED, **people)
     place(unrated, resolved_at=utcnow() - timedelta(days=8))

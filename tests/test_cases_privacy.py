@@ -1,5 +1,6 @@
 """What each person sees of a case: residents get the public steps with role labels; staff get
 internal notes and names; other streets get nothing (404); departments see their own cases."""
+
 import pytest
 from cases_helpers import department_of, event_count, events, messages, new_case, reload, signed_in, text_of, walk
 
@@ -53,8 +54,9 @@ def test_residents_see_roles_and_departments_never_staff_names(world, resident, 
     assert labels[EventKind.ACCEPTED] == department_of(dept_staff).name
 
 
-@pytest.mark.parametrize(("role", "label"), [(StaffRole.COMMITTEE, "居委会工作人员"),
-                                             (StaffRole.GRID_STREET, "街镇网格化中心")])
+@pytest.mark.parametrize(
+    ("role", "label"), [(StaffRole.COMMITTEE, "居委会工作人员"), (StaffRole.GRID_STREET, "街镇网格化中心")]
+)
 def test_other_staff_are_labelled_by_their_role(world, resident, role, label):
     node = world.compound_a if role is StaffRole.COMMITTEE else world.street_a
     staff = world.staff(role, node, name="陈敏")
@@ -72,6 +74,7 @@ def test_staff_on_the_case_page_see_internal_notes_and_names(world, secretary, d
 
 # Other streets --------------------------------------------------------------------------------
 
+
 def outsiders(world):
     """Staff whose scope does not reach street A: street B's grid centre, compound B's secretary,
     a department of street B."""
@@ -88,8 +91,12 @@ def test_staff_of_another_street_can_neither_see_nor_touch_a_case(world, dept_st
     outsider = outsiders(world)[who]
     before = (handled_case.status, handled_case.level, handled_case.version, event_count(handled_case))
     client = signed_in(outsider)
-    data = {"version": str(handled_case.version), "public_note": "越权操作", "internal_note": "越权",
-            "departments": [department_of(dept_staff).id]}
+    data = {
+        "version": str(handled_case.version),
+        "public_note": "越权操作",
+        "internal_note": "越权",
+        "departments": [department_of(dept_staff).id],
+    }
 
     assert client.get(f"/cases/{handled_case.id}").status_code == 404
     for verb in views.STEPS:

@@ -1,4 +1,5 @@
 """Case pages cost a fixed number of SQL statements, however many cases or events they show."""
+
 from board_helpers import fake_photos
 from cases_helpers import department_of, event_count, new_case, signed_in, walk
 from conftest import page_statements
@@ -18,14 +19,22 @@ def street_cases(world, count, start=0):
     priority and departments: every row has something that could cost a query of its own."""
     compound_c = world.compound(f"泗塘新村{start}", world.street_a)
     db.session.commit()
-    filers = {world.compound_a.id: world.staff(StaffRole.SECRETARY, world.compound_a, name="李秀英"),
-              compound_c.id: world.staff(StaffRole.SECRETARY, compound_c, name="卫东")}
+    filers = {
+        world.compound_a.id: world.staff(StaffRole.SECRETARY, world.compound_a, name="李秀英"),
+        compound_c.id: world.staff(StaffRole.SECRETARY, compound_c, name="卫东"),
+    }
     departments = [world.department(f"部门{start}-{i}", DepartmentKind.OTHER, world.street_a) for i in range(3)]
     for i in range(start, start + count):
         compound = world.compound_a if i % 2 else compound_c
         reporter = world.resident(compound, name="冯敏", building=str(i), room="101")
-        new_case(filers[compound.id], reporter, title=f"问题{i:02d}", type_name=TYPES[i % len(TYPES)],
-                 priority=PRIORITIES[i % 3], departments=departments[: i % 4])
+        new_case(
+            filers[compound.id],
+            reporter,
+            title=f"问题{i:02d}",
+            type_name=TYPES[i % len(TYPES)],
+            priority=PRIORITIES[i % 3],
+            departments=departments[: i % 4],
+        )
 
 
 def test_the_inbox_costs_the_same_for_3_cases_and_for_25(world, grid_worker):
@@ -50,8 +59,12 @@ def busy_case(world, resident, secretary, dept_staff, extra_events: int, reopene
             services.rate(resident, case, Satisfaction.UNSATISFIED, "没清理干净")
             db.session.commit()
             written = 2
-        staff = [secretary, dept_staff, world.staff(StaffRole.COMMITTEE, world.compound_a, name="陈敏"),
-                 world.staff(StaffRole.GRID_STREET, world.street_a, name="赵磊")]
+        staff = [
+            secretary,
+            dept_staff,
+            world.staff(StaffRole.COMMITTEE, world.compound_a, name="陈敏"),
+            world.staff(StaffRole.GRID_STREET, world.street_a, name="赵磊"),
+        ]
         for i in range(4):
             extra = world.department(f"增派部门{i}", DepartmentKind.OTHER, world.street_a)
             worker = world.staff(StaffRole.DEPARTMENT, extra, name=f"员工{i}")
@@ -85,8 +98,10 @@ def test_the_case_page_costs_the_same_with_3_events_and_with_20(world, resident,
 def test_the_street_and_district_dashboards_cost_the_same_for_3_cases_and_for_25(world, grid_worker):
     district_worker = world.staff(StaffRole.GRID_DISTRICT, world.district, name="钱程")
     street_client, district_client = signed_in(grid_worker), signed_in(district_worker)
-    pages = [(street_client, f"/dashboard/street/{world.street_a.id}"),
-             (district_client, f"/dashboard/district/{world.district.id}")]
+    pages = [
+        (street_client, f"/dashboard/street/{world.street_a.id}"),
+        (district_client, f"/dashboard/district/{world.district.id}"),
+    ]
     street_cases(world, 3)
     few = [page_statements(client, url) for client, url in pages]
     street_cases(world, 22, start=3)

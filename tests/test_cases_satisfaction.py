@@ -1,4 +1,5 @@
 """回访: the reporter rates a resolved case; satisfied closes it, unsatisfied sends it back."""
+
 import pytest
 from cases_helpers import department_of, events, messages, new_case, page_version, reload, signed_in, text_of, walk
 
@@ -41,8 +42,9 @@ def test_the_reporter_is_asked_to_rate_only_once_the_case_is_resolved(world, res
 @pytest.mark.parametrize("answer", [Satisfaction.SATISFIED, Satisfaction.BASIC], ids=["满意", "基本满意"])
 def test_satisfied_and_basically_satisfied_close_the_case(world, resident, secretary, people, answer):
     case = walk(new_case(secretary, resident), S.RESOLVED, **people)
-    response = signed_in(resident).post(f"/cases/{case.id}/rate",
-                                        data={"satisfaction": answer.value, "comment": "处理得很快"})
+    response = signed_in(resident).post(
+        f"/cases/{case.id}/rate", data={"satisfaction": answer.value, "comment": "处理得很快"}
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/p/{case.post_id}#case")
 
     case = reload(case)
@@ -54,14 +56,16 @@ def test_satisfied_and_basically_satisfied_close_the_case(world, resident, secre
     assert "已结案" in messages(resident)[-1]
 
 
-def test_unsatisfied_reopens_the_case_tells_the_handlers_and_it_can_be_rated_again(world, resident, secretary,
-                                                                                    dept_staff, people):
+def test_unsatisfied_reopens_the_case_tells_the_handlers_and_it_can_be_rated_again(
+    world, resident, secretary, dept_staff, people
+):
     committee = world.staff(StaffRole.COMMITTEE, world.compound_a, name="陈敏")
     case = walk(new_case(secretary, resident), S.RESOLVED, **people)
     told = {user.id: len(messages(user)) for user in (dept_staff, secretary, committee)}
 
-    response = signed_in(resident).post(f"/cases/{case.id}/rate",
-                                        data={"satisfaction": "unsatisfied", "comment": "菜还在，没有恢复"})
+    response = signed_in(resident).post(
+        f"/cases/{case.id}/rate", data={"satisfaction": "unsatisfied", "comment": "菜还在，没有恢复"}
+    )
     assert response.status_code == 302
     case = reload(case)
     assert case.status is S.IN_PROGRESS and case.reopen_count == 1
@@ -77,8 +81,12 @@ def test_unsatisfied_reopens_the_case_tells_the_handlers_and_it_can_be_rated_aga
     worker = signed_in(dept_staff)
     page = worker.get(f"/cases/{case.id}")
     assert "重新处置" in text_of(page)
-    assert worker.post(f"/cases/{case.id}/resolve", data={"version": page_version(page),
-                                                          "public_note": "已翻土补种草皮"}).status_code == 302
+    assert (
+        worker.post(
+            f"/cases/{case.id}/resolve", data={"version": page_version(page), "public_note": "已翻土补种草皮"}
+        ).status_code
+        == 302
+    )
     case = reload(case)
     assert case.status is S.RESOLVED and case.resolved_at is not None
     assert rating_form_shown(signed_in(resident), case)

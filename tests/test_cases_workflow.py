@@ -1,5 +1,6 @@
 """The case workflow: the transition table, who may do each step, filing (numbers, once only,
 dispatch at once), 增派, resolving, the case card on the post, notifications."""
+
 import itertools
 
 import pytest
@@ -34,16 +35,22 @@ PAIRS = list(itertools.product(CaseStatus, CaseStatus))
 
 # The transition table ---------------------------------------------------------------------
 
+
 def test_the_table_is_the_workflow_of_the_issue():
     assert set(services.TRANSITIONS) == {
-        (S.FILED, S.DISPATCHED), (S.FILED, S.WITHDRAWN), (S.DISPATCHED, S.IN_PROGRESS),
-        (S.IN_PROGRESS, S.RESOLVED), (S.RESOLVED, S.CLOSED), (S.RESOLVED, S.IN_PROGRESS),
+        (S.FILED, S.DISPATCHED),
+        (S.FILED, S.WITHDRAWN),
+        (S.DISPATCHED, S.IN_PROGRESS),
+        (S.IN_PROGRESS, S.RESOLVED),
+        (S.RESOLVED, S.CLOSED),
+        (S.RESOLVED, S.IN_PROGRESS),
     }
 
 
 @pytest.mark.parametrize(("start", "to"), PAIRS, ids=[f"{a.value}-{b.value}" for a, b in PAIRS])
 def test_every_pair_of_statuses_is_applied_with_one_event_or_refused_by_name(
-        world, resident, secretary, dept_staff, start, to):
+    world, resident, secretary, dept_staff, start, to
+):
     case = new_case(secretary, resident)
     walk(case, start, filer=secretary, worker=dept_staff, department=department_of(dept_staff), reporter=resident)
     before = event_count(case)
@@ -70,6 +77,7 @@ def test_every_pair_of_statuses_is_applied_with_one_event_or_refused_by_name(
 
 # Who may do each step ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def second_department(world):
     return world.department("吴淞街道物业公司", DepartmentKind.PROPERTY, world.street_a)
@@ -94,52 +102,71 @@ def test_compound_staff_and_grid_centres_dispatch_and_withdraw(world, resident, 
 
     page = client.get(f"/cases/{to_dispatch.id}")
     assert page.status_code == 200 and "派单" in text_of(page)
-    response = client.post(f"/cases/{to_dispatch.id}/dispatch",
-                           data={"version": page_version(page), "departments": [department.id]})
+    response = client.post(
+        f"/cases/{to_dispatch.id}/dispatch", data={"version": page_version(page), "departments": [department.id]}
+    )
     assert response.status_code == 302
     assert reload(to_dispatch).status is S.DISPATCHED
     assert reload(to_dispatch).department_ids == {department.id}
 
     page = client.get(f"/cases/{to_withdraw.id}")
-    response = client.post(f"/cases/{to_withdraw.id}/withdraw",
-                           data={"version": page_version(page), "public_note": "属于家庭内部事务"})
+    response = client.post(
+        f"/cases/{to_withdraw.id}/withdraw", data={"version": page_version(page), "public_note": "属于家庭内部事务"}
+    )
     assert response.status_code == 302
     assert reload(to_withdraw).status is S.WITHDRAWN
     assert events(to_withdraw)[-1].public_note == "属于家庭内部事务"
 
 
 @pytest.mark.parametrize("who", ["dept_staff", "grid_worker"])
-def test_the_dispatched_department_and_grid_staff_accept_and_resolve(request, world, resident, secretary, dept_staff, who):
+def test_the_dispatched_department_and_grid_staff_accept_and_resolve(
+    request, world, resident, secretary, dept_staff, who
+):
     actor = request.getfixturevalue(who)
     case = new_case(secretary, resident, departments=[department_of(dept_staff)])
     client = signed_in(actor)
 
     page = client.get(f"/cases/{case.id}")
     assert page.status_code == 200 and "接单处置" in text_of(page)
-    assert client.post(f"/cases/{case.id}/accept",
-                       data={"version": page_version(page), "public_note": "下午到现场"}).status_code == 302
+    assert (
+        client.post(
+            f"/cases/{case.id}/accept", data={"version": page_version(page), "public_note": "下午到现场"}
+        ).status_code
+        == 302
+    )
     assert reload(case).status is S.IN_PROGRESS
 
     page = client.get(f"/cases/{case.id}")
-    assert client.post(f"/cases/{case.id}/resolve",
-                       data={"version": page_version(page), "public_note": "已恢复绿化带"}).status_code == 302
+    assert (
+        client.post(
+            f"/cases/{case.id}/resolve", data={"version": page_version(page), "public_note": "已恢复绿化带"}
+        ).status_code
+        == 302
+    )
     case = reload(case)
     assert case.status is S.RESOLVED and case.resolved_at is not None and case.resolve_minutes is not None
 
 
-def test_compound_staff_do_not_handle_and_departments_do_not_dispatch(world, resident, secretary, dept_staff,
-                                                                      second_department):
+def test_compound_staff_do_not_handle_and_departments_do_not_dispatch(
+    world, resident, secretary, dept_staff, second_department
+):
     case = new_case(secretary, resident, departments=[department_of(dept_staff)])
     version = str(case.version)
 
     assert signed_in(secretary).post(f"/cases/{case.id}/accept", data={"version": version}).status_code == 403
-    assert signed_in(dept_staff).post(f"/cases/{case.id}/dispatch", data={
-        "version": version, "departments": [second_department.id]}).status_code == 403
+    assert (
+        signed_in(dept_staff)
+        .post(f"/cases/{case.id}/dispatch", data={"version": version, "departments": [second_department.id]})
+        .status_code
+        == 403
+    )
     case = reload(case)
     assert case.status is S.DISPATCHED and case.department_ids == {department_of(dept_staff).id}
 
 
-def test_a_department_the_case_was_not_dispatched_to_gets_404(world, resident, secretary, dept_staff, second_department):
+def test_a_department_the_case_was_not_dispatched_to_gets_404(
+    world, resident, secretary, dept_staff, second_department
+):
     outsider = world.staff(StaffRole.DEPARTMENT, second_department, name="孙涛")
     case = new_case(secretary, resident, departments=[department_of(dept_staff)])
     client = signed_in(outsider)
@@ -153,8 +180,12 @@ def test_residents_get_403_on_the_case_page(world, resident, secretary):
     case = new_case(secretary, resident)
     client = signed_in(resident)
     assert client.get(f"/cases/{case.id}").status_code == 403
-    assert client.post(f"/cases/{case.id}/withdraw", data={"version": str(case.version),
-                                                           "public_note": "不要了"}).status_code == 403
+    assert (
+        client.post(
+            f"/cases/{case.id}/withdraw", data={"version": str(case.version), "public_note": "不要了"}
+        ).status_code
+        == 403
+    )
     assert reload(case).status is S.FILED
 
 
@@ -172,12 +203,15 @@ def test_police_file_posts_of_the_police_section_only(world, resident, officer):
     assert filed is not None and filed.priority is Priority.URGENT and filed.reporter_id == resident.id
 
     assert client.get(f"/p/{matter.id}/case/new").status_code == 403
-    assert client.post(f"/p/{matter.id}/case/new",
-                       data={"case_type": police_type.id, "priority": "normal"}).status_code == 403
+    assert (
+        client.post(f"/p/{matter.id}/case/new", data={"case_type": police_type.id, "priority": "normal"}).status_code
+        == 403
+    )
     assert db.session.scalar(sa.select(Case).where(Case.post_id == matter.id)) is None
 
 
 # Filing ------------------------------------------------------------------------------------
+
 
 def test_filing_numbers_cases_by_day_and_the_post_shows_the_number(world, resident, secretary):
     today = to_local(utcnow()).strftime("%Y%m%d")
@@ -196,9 +230,15 @@ def test_filing_over_http_with_departments_dispatches_at_once(world, resident, s
 
     form = client.get(f"/p/{post.id}/case/new")
     assert form.status_code == 200 and department.name in text_of(form)
-    response = client.post(f"/p/{post.id}/case/new", data={
-        "case_type": case_type("市容绿化").id, "priority": "normal", "departments": [department.id],
-        "note": "已电话联系发帖居民"})
+    response = client.post(
+        f"/p/{post.id}/case/new",
+        data={
+            "case_type": case_type("市容绿化").id,
+            "priority": "normal",
+            "departments": [department.id],
+            "note": "已电话联系发帖居民",
+        },
+    )
     assert response.status_code == 302
     case = db.session.scalar(sa.select(Case).where(Case.post_id == post.id))
     assert response.headers["Location"].endswith(f"/cases/{case.id}")
@@ -242,8 +282,10 @@ def test_redispatch_adds_departments(world, resident, secretary, dept_staff, sec
 
     page = client.get(f"/cases/{case.id}")
     assert "增派部门" in text_of(page)
-    response = client.post(f"/cases/{case.id}/dispatch", data={
-        "version": page_version(page), "departments": [second_department.id], "public_note": "需要物业配合"})
+    response = client.post(
+        f"/cases/{case.id}/dispatch",
+        data={"version": page_version(page), "departments": [second_department.id], "public_note": "需要物业配合"},
+    )
     assert response.status_code == 302
     case = reload(case)
     assert case.status is S.IN_PROGRESS
@@ -277,11 +319,15 @@ def test_resolving_needs_a_note_of_what_was_done(world, resident, secretary, dep
     assert events(case)[-1].kind is EventKind.ACCEPTED
 
 
-@pytest.mark.parametrize(("verb", "data", "message"), [
-    ("dispatch", {}, "请至少选择一个部门"),
-    ("withdraw", {"public_note": ""}, "请填写不予立案的原因，居民会看到它"),
-    ("escalate", {"public_note": ""}, "请填写升级原因"),
-], ids=["dispatch", "withdraw", "escalate"])
+@pytest.mark.parametrize(
+    ("verb", "data", "message"),
+    [
+        ("dispatch", {}, "请至少选择一个部门"),
+        ("withdraw", {"public_note": ""}, "请填写不予立案的原因，居民会看到它"),
+        ("escalate", {"public_note": ""}, "请填写升级原因"),
+    ],
+    ids=["dispatch", "withdraw", "escalate"],
+)
 def test_a_step_missing_what_it_needs_says_why_and_changes_nothing(world, resident, secretary, verb, data, message):
     case = new_case(secretary, resident)
     client = signed_in(secretary)
@@ -297,8 +343,10 @@ def test_a_step_missing_what_it_needs_says_why_and_changes_nothing(world, reside
 
 # The case on the post, notifications ------------------------------------------------------
 
+
 def test_the_post_shows_the_case_card_with_its_status_to_every_resident_of_the_compound(
-        world, resident, secretary, dept_staff, other_compound_resident):
+    world, resident, secretary, dept_staff, other_compound_resident
+):
     neighbour = world.resident(world.compound_a, name="吴刚", building="6", room="601")
     case = new_case(secretary, resident)
 
@@ -320,8 +368,12 @@ def test_the_reporter_is_told_of_every_public_status_change(world, resident, sec
     expected = [f"已立案，编号 {case.number}"]
     assert len(messages(resident)) == 1 and expected[0] in messages(resident)[0]
 
-    for status, text in [(S.DISPATCHED, "已派单"), (S.IN_PROGRESS, "正在处置中"), (S.RESOLVED, "已办结，请对处理结果进行评价"),
-                         (S.CLOSED, "已结案")]:
+    for status, text in [
+        (S.DISPATCHED, "已派单"),
+        (S.IN_PROGRESS, "正在处置中"),
+        (S.RESOLVED, "已办结，请对处理结果进行评价"),
+        (S.CLOSED, "已结案"),
+    ]:
         walk(case, status, filer=secretary, worker=dept_staff, department=department, reporter=resident)
         got = messages(resident)
         assert len(got) == len(expected) + 1, status
@@ -333,8 +385,9 @@ def test_the_reporter_is_told_of_every_public_status_change(world, resident, sec
     assert "不予立案" in messages(resident)[-1] and withdrawn.number in messages(resident)[-1]
 
 
-def test_department_staff_are_told_when_a_case_reaches_them_and_only_then(world, resident, secretary, dept_staff,
-                                                                           second_department):
+def test_department_staff_are_told_when_a_case_reaches_them_and_only_then(
+    world, resident, secretary, dept_staff, second_department
+):
     other_staff = world.staff(StaffRole.DEPARTMENT, second_department, name="孙涛")
     case = new_case(secretary, resident)
     assert messages(dept_staff) == []
@@ -347,6 +400,7 @@ def test_department_staff_are_told_when_a_case_reaches_them_and_only_then(world,
 
 # The story of the issue, over HTTP ----------------------------------------------------------
 
+
 def test_the_square_turned_vegetable_garden_story(world, resident, secretary, dept_staff, grid_worker):
     """A resident posts 广场变菜园; the secretary files it and dispatches it to three departments;
     the squad accepts and resolves it; the resident sees every step, rates 满意, the case closes and
@@ -355,16 +409,22 @@ def test_the_square_turned_vegetable_garden_story(world, resident, secretary, de
     grid_centre = world.department("吴淞街道网格化中心", DepartmentKind.GRID_CENTRE, world.street_a)
     property_company = world.department("吴淞新城物业", DepartmentKind.PROPERTY, world.street_a)
     reporter = signed_in(resident)
-    posted = reporter.post(f"/c/{world.compound_a.id}/s/matters/new",
-                           data={"title": "广场变菜园", "body": "有人把广场的绿化带挖了种菜"})
+    posted = reporter.post(
+        f"/c/{world.compound_a.id}/s/matters/new", data={"title": "广场变菜园", "body": "有人把广场的绿化带挖了种菜"}
+    )
     assert posted.status_code == 302
     post_id = int(posted.headers["Location"].rsplit("/", 1)[1])
 
     office = signed_in(secretary)
     assert f'href="/p/{post_id}/case/new"' in text_of(office.get(f"/p/{post_id}"))
-    filed = office.post(f"/p/{post_id}/case/new", data={
-        "case_type": case_type("市容绿化").id, "priority": "normal",
-        "departments": [squad.id, grid_centre.id, property_company.id]})
+    filed = office.post(
+        f"/p/{post_id}/case/new",
+        data={
+            "case_type": case_type("市容绿化").id,
+            "priority": "normal",
+            "departments": [squad.id, grid_centre.id, property_company.id],
+        },
+    )
     assert filed.status_code == 302
     case = db.session.scalar(sa.select(Case).where(Case.post_id == post_id))
     assert case.department_ids == {squad.id, grid_centre.id, property_company.id}
@@ -372,16 +432,27 @@ def test_the_square_turned_vegetable_garden_story(world, resident, secretary, de
     squad_client = signed_in(dept_staff)
     assert "广场变菜园" in text_of(squad_client.get("/cases"))
     page = squad_client.get(f"/cases/{case.id}")
-    assert squad_client.post(f"/cases/{case.id}/accept", data={
-        "version": page_version(page), "public_note": "明早到现场"}).status_code == 302
+    assert (
+        squad_client.post(
+            f"/cases/{case.id}/accept", data={"version": page_version(page), "public_note": "明早到现场"}
+        ).status_code
+        == 302
+    )
     page = squad_client.get(f"/cases/{case.id}")
-    assert squad_client.post(f"/cases/{case.id}/resolve", data={
-        "version": page_version(page), "public_note": "已清除菜地，恢复绿化"}).status_code == 302
+    assert (
+        squad_client.post(
+            f"/cases/{case.id}/resolve", data={"version": page_version(page), "public_note": "已清除菜地，恢复绿化"}
+        ).status_code
+        == 302
+    )
 
     post_page = text_of(reporter.get(f"/p/{post_id}"))
     for step in ("立案", "派单", "接单处置", "办结", "明早到现场", "已清除菜地，恢复绿化", "您满意吗"):
         assert step in post_page, step
-    assert reporter.post(f"/cases/{case.id}/rate", data={"satisfaction": "satisfied", "comment": "谢谢"}).status_code == 302
+    assert (
+        reporter.post(f"/cases/{case.id}/rate", data={"satisfaction": "satisfied", "comment": "谢谢"}).status_code
+        == 302
+    )
     assert reload(case).status is S.CLOSED
 
     dashboard = signed_in(grid_worker).get(f"/dashboard/street/{world.street_a.id}")

@@ -1,4 +1,5 @@
 """`flask seed-demo`: loads the demo district once, however often it runs, and prints the logins."""
+
 import sqlalchemy as sa
 from stdnum.cn import ric
 from werkzeug.security import check_password_hash
@@ -43,7 +44,8 @@ def test_seed_demo_is_idempotent(app):
     assert first["Compound"] == 4
     assert first["User"] > 10
     assert first["Household"] < db.session.scalar(
-        sa.select(sa.func.count()).where(User.resident_status == ResidentStatus.VERIFIED))  # a shared address
+        sa.select(sa.func.count()).where(User.resident_status == ResidentStatus.VERIFIED)
+    )  # a shared address
 
 
 def test_seed_demo_prints_one_working_login_per_demo_account(app):

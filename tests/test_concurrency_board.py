@@ -3,6 +3,7 @@ and vote changes through the real pages): nobody gets an error page, every count
 it counts, everything a resident was told was saved is there, and the board's version moved once
 per write (the cached board parts are keyed by it). On PostgreSQL these writes once took their row
 locks in different orders and deadlocked."""
+
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -103,18 +104,21 @@ def test_200_mixed_writes_at_once_fail_none_and_keep_every_count_exact(world, re
     assert post.reply_count == len(replies) == 1 + RESIDENTS * ACTIONS.count("reply")
 
     proposal = fresh(proposal)
-    ballots = {b.voter_id: b.option_id for b in db.session.scalars(
-        sa.select(Ballot).where(Ballot.proposal_id == proposal.id))}
+    ballots = {
+        b.voter_id: b.option_id for b in db.session.scalars(sa.select(Ballot).where(Ballot.proposal_id == proposal.id))
+    }
     assert ballots == {person.id: options[choice] for person, (_, choice, *_) in zip(people, outcomes, strict=False)}
     assert proposal.ballot_count == len(ballots) == RESIDENTS
     assert {o.id: o.vote_count for o in proposal.options} == {
-        option: sum(1 for chosen in ballots.values() if chosen == option) for option in options}
+        option: sum(1 for chosen in ballots.values() if chosen == option) for option in options
+    }
 
     # Every write moved the board's version, once: a page cached before it is never served again.
     assert version_of(world.compound_a) - start == RESIDENTS * len(ACTIONS)
 
 
 # Run again once when the database aborted the transaction --------------------------------------
+
 
 def aborted(orig: Exception) -> OperationalError:
     """What SQLAlchemy raises when PostgreSQL aborts a statement with ``orig``."""
@@ -137,8 +141,9 @@ def abort_once(module, name: str, monkeypatch, orig: Exception, calls: list) -> 
     monkeypatch.setattr(module, name, once)
 
 
-@pytest.mark.parametrize("orig", [pg_errors.DeadlockDetected(), pg_errors.SerializationFailure()],
-                         ids=["deadlock", "serialization"])
+@pytest.mark.parametrize(
+    "orig", [pg_errors.DeadlockDetected(), pg_errors.SerializationFailure()], ids=["deadlock", "serialization"]
+)
 def test_a_like_a_reply_and_a_vote_change_the_database_aborted_once_are_saved_once(world, resident, monkeypatch, orig):
     post = make_post(resident, world.compound_a)
     proposal = open_proposal(resident, world.compound_a)
@@ -153,8 +158,9 @@ def test_a_like_a_reply_and_a_vote_change_the_database_aborted_once_are_saved_on
     abort_once(services, "add_reply", monkeypatch, orig, calls)
     assert client.post(f"/p/{post.id}/reply", data={"body": "我家也是"}).status_code == 302
     abort_once(deliberation, "vote", monkeypatch, orig, calls)
-    changed = client.post(f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, "反对")},
-                          follow_redirects=True)
+    changed = client.post(
+        f"/p/{proposal.post_id}/vote", data={"option": option_id(proposal, "反对")}, follow_redirects=True
+    )
     assert "已投票，截止前可以修改" in flashes(changed)
 
     assert calls == ["toggle_like"] * 2 + ["add_reply"] * 2 + ["vote"] * 2
@@ -166,11 +172,15 @@ def test_a_like_a_reply_and_a_vote_change_the_database_aborted_once_are_saved_on
     assert version_of(world.compound_a) - start == 3
 
 
-@pytest.mark.parametrize("orig, runs", [
-    (pg_errors.DeadlockDetected(), 2),  # aborted again: the second time is the last
-    (pg_errors.QueryCanceled(), 1),  # a statement timeout is not a conflict that goes away
-    (OSError("database is locked"), 1),  # SQLite already waited its busy timeout
-], ids=["deadlock-twice", "timeout", "sqlite-locked"])
+@pytest.mark.parametrize(
+    "orig, runs",
+    [
+        (pg_errors.DeadlockDetected(), 2),  # aborted again: the second time is the last
+        (pg_errors.QueryCanceled(), 1),  # a statement timeout is not a conflict that goes away
+        (OSError("database is locked"), 1),  # SQLite already waited its busy timeout
+    ],
+    ids=["deadlock-twice", "timeout", "sqlite-locked"],
+)
 def test_a_transaction_is_run_again_only_once_and_only_after_a_conflict(app, world, resident, orig, runs):
     post = make_post(resident, world.compound_a)
     runs_made = []

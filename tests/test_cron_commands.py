@@ -1,6 +1,7 @@
 """The cron jobs in README run as written: `flask cases escalate` and `flask deliberation close-due`
 from the repository root, with the venv's flask and no FLASK_APP in the environment (.flaskenv
 names the app), against a database of their own."""
+
 import os
 import secrets
 import subprocess

@@ -1,6 +1,7 @@
 """议事厅: opening a proposal, one vote per resident or household (enforced by the database, also
 when two requests arrive at once), changing the vote until the deadline, closing at the deadline,
 the tally hidden or shown, turnout against the electorate and the threshold, the outcome."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -62,6 +63,7 @@ def minute(moment):
 
 # Opening a proposal -------------------------------------------------------------------------------
 
+
 def test_a_resident_opens_a_proposal_with_the_default_options(world, resident):
     client = signed_in(resident)
     deadline = utcnow() + timedelta(days=3, hours=5)
@@ -89,9 +91,16 @@ def test_a_resident_opens_a_proposal_with_the_default_options(world, resident):
 
 def test_custom_options_one_vote_per_household_a_live_tally_and_a_threshold(world, resident):
     client = signed_in(resident)
-    response = client.post(new_url(world.compound_a), data=proposal_form(
-        title="广场舞时间调整", options="周一晚上\n\n  周三晚上  \n周五晚上\n", electorate="households",
-        show_tally_early=True, threshold=50))
+    response = client.post(
+        new_url(world.compound_a),
+        data=proposal_form(
+            title="广场舞时间调整",
+            options="周一晚上\n\n  周三晚上  \n周五晚上\n",
+            electorate="households",
+            show_tally_early=True,
+            threshold=50,
+        ),
+    )
 
     assert response.status_code == 302
     [proposal] = proposals()
@@ -116,16 +125,19 @@ def test_who_may_not_open_a_proposal(request, world, who, status):
     assert proposals() == [] and post_count() == 0
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"deadline": timedelta(minutes=10)}, "deadline", "截止时间至少在半小时以后"),
-    ({"deadline": timedelta(days=91)}, "deadline", "投票期最长90天"),
-    ({"options": "赞成\n反对\n赞成"}, "options", "选项不能重复"),
-    ({"options": "赞成\n 赞成 "}, "options", "选项不能重复"),
-    ({"options": "赞成"}, "options", "至少需要两个选项"),
-    ({"options": "\n".join(f"方案{i}" for i in range(11))}, "options", "最多10个选项"),
-    ({"threshold": 0}, "turnout_threshold", "请填写1到100之间的数字"),
-    ({"threshold": 101}, "turnout_threshold", "请填写1到100之间的数字"),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"deadline": timedelta(minutes=10)}, "deadline", "截止时间至少在半小时以后"),
+        ({"deadline": timedelta(days=91)}, "deadline", "投票期最长90天"),
+        ({"options": "赞成\n反对\n赞成"}, "options", "选项不能重复"),
+        ({"options": "赞成\n 赞成 "}, "options", "选项不能重复"),
+        ({"options": "赞成"}, "options", "至少需要两个选项"),
+        ({"options": "\n".join(f"方案{i}" for i in range(11))}, "options", "最多10个选项"),
+        ({"threshold": 0}, "turnout_threshold", "请填写1到100之间的数字"),
+        ({"threshold": 101}, "turnout_threshold", "请填写1到100之间的数字"),
+    ],
+)
 def test_a_proposal_the_rules_refuse_shows_why_and_nothing_is_saved(world, resident, changes, field, message):
     fields = dict(changes)
     if "deadline" in fields:
@@ -148,26 +160,38 @@ def test_a_deadline_is_required(world, resident):
 def test_deadlines_just_inside_the_limits_are_accepted(world, resident):
     client = signed_in(resident)
     for title, ahead in (("四十分钟后截止", timedelta(minutes=40)), ("八十九天后截止", timedelta(days=89))):
-        assert client.post(new_url(world.compound_a), data=proposal_form(
-            title=title, deadline=utcnow() + ahead)).status_code == 302
+        assert (
+            client.post(
+                new_url(world.compound_a), data=proposal_form(title=title, deadline=utcnow() + ahead)
+            ).status_code
+            == 302
+        )
     assert len(proposals()) == 2
 
 
-@pytest.mark.parametrize("draft_changes, field, message", [
-    ({"turnout_threshold": 0}, "turnout_threshold", "参与率门槛应在1%到100%之间"),
-    ({"turnout_threshold": 101}, "turnout_threshold", "参与率门槛应在1%到100%之间"),
-    ({"options": ["同意", "同意 "]}, "options", "选项不能重复"),
-    ({"options": ["只有一个"]}, "options", "至少需要两个选项"),
-    ({"options": ["甲", "乙" * 31]}, "options", "每个选项最多30个字"),
-    ({"deadline_at": timedelta(minutes=29)}, "deadline", "截止时间至少在半小时以后"),
-    ({"deadline_at": timedelta(days=90, minutes=5)}, "deadline", "投票期最长90天"),
-])
+@pytest.mark.parametrize(
+    "draft_changes, field, message",
+    [
+        ({"turnout_threshold": 0}, "turnout_threshold", "参与率门槛应在1%到100%之间"),
+        ({"turnout_threshold": 101}, "turnout_threshold", "参与率门槛应在1%到100%之间"),
+        ({"options": ["同意", "同意 "]}, "options", "选项不能重复"),
+        ({"options": ["只有一个"]}, "options", "至少需要两个选项"),
+        ({"options": ["甲", "乙" * 31]}, "options", "每个选项最多30个字"),
+        ({"deadline_at": timedelta(minutes=29)}, "deadline", "截止时间至少在半小时以后"),
+        ({"deadline_at": timedelta(days=90, minutes=5)}, "deadline", "投票期最长90天"),
+    ],
+)
 def test_the_service_checks_the_same_rules(world, resident, draft_changes, field, message):
     fields = {"options": [], "electorate": Electorate.RESIDENTS, "deadline_at": timedelta(days=3), **draft_changes}
     fields["deadline_at"] = utcnow() + fields["deadline_at"]
     with pytest.raises(ValidationError) as refused:
-        services.open_proposal(resident, world.compound_a, section("deliberation"),
-                               PostDraft(title="议题", body="背景"), services.ProposalDraft(**fields))
+        services.open_proposal(
+            resident,
+            world.compound_a,
+            section("deliberation"),
+            PostDraft(title="议题", body="背景"),
+            services.ProposalDraft(**fields),
+        )
     assert (refused.value.field, refused.value.message) == (field, message)
 
 
@@ -180,6 +204,7 @@ def test_residents_discuss_under_a_proposal_like_any_post(world, resident):
 
 
 # Voting ---------------------------------------------------------------------------------------------
+
 
 def test_a_resident_votes_once_and_may_change_the_vote_until_the_deadline(world, resident):
     proposal = open_proposal(resident, world.compound_a)
@@ -246,8 +271,14 @@ def test_one_vote_per_household_the_second_member_is_told_the_family_voted(world
 def test_the_database_refuses_a_second_ballot_for_the_same_voter(world, resident):
     proposal = open_proposal(resident, world.compound_a)
     cast(resident, proposal, "赞成")
-    db.session.add(Ballot(proposal_id=proposal.id, option_id=option_id(proposal, "反对"), voter_id=resident.id,
-                          voter_key=f"u{resident.id}"))
+    db.session.add(
+        Ballot(
+            proposal_id=proposal.id,
+            option_id=option_id(proposal, "反对"),
+            voter_id=resident.id,
+            voter_key=f"u{resident.id}",
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -258,8 +289,14 @@ def test_the_database_refuses_a_second_ballot_for_the_same_household(world, resi
     proposal = open_proposal(resident, world.compound_a, electorate=Electorate.HOUSEHOLDS)
     first, second = household(world, world.compound_a, ["王芳", "王磊"])
     cast(first, proposal, "赞成")
-    db.session.add(Ballot(proposal_id=proposal.id, option_id=option_id(proposal, "反对"), voter_id=second.id,
-                          voter_key=f"h{second.household_id}"))
+    db.session.add(
+        Ballot(
+            proposal_id=proposal.id,
+            option_id=option_id(proposal, "反对"),
+            voter_id=second.id,
+            voter_key=f"h{second.household_id}",
+        )
+    )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -343,6 +380,7 @@ def test_a_resident_awaiting_verification_cannot_vote(world, resident, pending_r
 
 # The deadline -------------------------------------------------------------------------------------
 
+
 def test_with_a_frozen_clock_voting_stops_and_the_proposal_closes_exactly_at_the_deadline(world, resident):
     proposal = open_proposal(resident, world.compound_a)
     voters = residents_apart(world, world.compound_a, ["吴刚", "郑洁"])
@@ -391,6 +429,7 @@ def test_flask_deliberation_close_due_closes_only_proposals_past_their_deadline(
 
 # The tally ---------------------------------------------------------------------------------------
 
+
 def three_votes(world, proposal):
     voters = residents_apart(world, world.compound_a, ["吴刚", "郑洁", "冯涛"])
     for voter, label in zip(voters, ["赞成", "赞成", "反对"], strict=False):
@@ -402,8 +441,11 @@ def test_the_tally_is_hidden_until_the_deadline_unless_the_proposal_shows_it_ear
     hidden = open_proposal(resident, world.compound_a, title="票数截止后公布")
     live = open_proposal(resident, world.compound_a, title="实时公开票数", show_tally_early=True)
     three_votes(world, hidden)
-    for voter, label in zip(residents_apart(world, world.compound_a, ["褚明", "卫红", "蒋平"], building="10"),
-                            ["赞成", "赞成", "反对"], strict=False):
+    for voter, label in zip(
+        residents_apart(world, world.compound_a, ["褚明", "卫红", "蒋平"], building="10"),
+        ["赞成", "赞成", "反对"],
+        strict=False,
+    ):
         cast(voter, live, label)
     client = signed_in(resident)
 
@@ -424,13 +466,17 @@ def test_the_tally_is_hidden_until_the_deadline_unless_the_proposal_shows_it_ear
         assert shown in text_of(page)
 
 
-@pytest.mark.parametrize("threshold, verdict", [
-    (80, "未达到参与率门槛"),
-    (75, "达到门槛，结果有效"),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "threshold, verdict",
+    [
+        (80, "未达到参与率门槛"),
+        (75, "达到门槛，结果有效"),
+        (None, None),
+    ],
+)
 def test_turnout_counts_verified_residents_of_the_compound_against_the_threshold(
-        world, resident, pending_resident, other_compound_resident, secretary, threshold, verdict):
+    world, resident, pending_resident, other_compound_resident, secretary, threshold, verdict
+):
     opener = resident
     proposal = open_proposal(opener, world.compound_a, threshold=threshold)
     three_votes(world, proposal)  # 3 of 4 verified residents; pending, staff and other compounds don't count
@@ -511,6 +557,7 @@ def test_a_turnout_exactly_at_the_threshold_meets_it(world, resident):
 
 # The outcome -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("outcome", list(Outcome))
 def test_compound_staff_record_the_outcome_after_the_deadline(world, resident, committee, outcome):
     proposal = open_proposal(resident, world.compound_a)
@@ -518,8 +565,9 @@ def test_compound_staff_record_the_outcome_after_the_deadline(world, resident, c
     proposal = pass_deadline(proposal)
     note = "居委会将会同物业两周内拿出实施方案并公示"
 
-    response = signed_in(committee).post(f"/p/{proposal.post_id}/outcome",
-                                         data={"outcome": outcome.value, "note": note}, follow_redirects=True)
+    response = signed_in(committee).post(
+        f"/p/{proposal.post_id}/outcome", data={"outcome": outcome.value, "note": note}, follow_redirects=True
+    )
     assert "已记录决议" in flashes(response)
     proposal = fresh(proposal)
     assert (proposal.outcome, proposal.outcome_note, proposal.outcome_by_id) == (outcome, note, committee.id)
@@ -551,13 +599,15 @@ def test_a_refused_outcome_tells_the_secretary_why(world, resident, secretary):
     proposal = open_proposal(resident, world.compound_a)
     client = signed_in(secretary)
 
-    response = client.post(f"/p/{proposal.post_id}/outcome", data={"outcome": "passed", "note": "提前通过"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/p/{proposal.post_id}/outcome", data={"outcome": "passed", "note": "提前通过"}, follow_redirects=True
+    )
     assert "投票截止后才能记录决议" in text_of(response)
 
     pass_deadline(proposal)
-    response = client.post(f"/p/{proposal.post_id}/outcome", data={"outcome": "passed", "note": ""},
-                           follow_redirects=True)
+    response = client.post(
+        f"/p/{proposal.post_id}/outcome", data={"outcome": "passed", "note": ""}, follow_redirects=True
+    )
     assert "请写明决议内容" in text_of(response)
     assert fresh(proposal).outcome is None
 
@@ -580,8 +630,9 @@ def test_a_proposal_can_be_filed_as_a_case_like_any_post(world, resident, secret
     signed_in(secretary).post(f"/p/{proposal.post_id}/outcome", data={"outcome": "passed", "note": "同意安装"})
 
     assert signed_in(resident).get(f"/p/{proposal.post_id}/case/new").status_code == 403
-    response = signed_in(secretary).post(f"/p/{proposal.post_id}/case/new",
-                                         data={"case_type": case_type("市容绿化").id, "priority": "normal"})
+    response = signed_in(secretary).post(
+        f"/p/{proposal.post_id}/case/new", data={"case_type": case_type("市容绿化").id, "priority": "normal"}
+    )
     assert response.status_code == 302
     db.session.commit()
     case = db.session.scalar(sa.select(Case).where(Case.post_id == proposal.post_id))

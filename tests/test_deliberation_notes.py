@@ -1,5 +1,6 @@
 """议事厅: once someone voted, the question and its options stay as voted on; corrections go in
 补充说明 (text, author, time), shown above the choice and the tally, newest last."""
+
 import re
 from html import unescape
 
@@ -45,8 +46,10 @@ def post_of(proposal) -> Post:
 
 
 def note_texts(page: str) -> list[str]:
-    return [unescape(re.sub(r"<[^>]+>", "", body)).strip()
-            for body in re.findall(r'<div class="proposal-note__body">(.*?)</div>', page, re.S)]
+    return [
+        unescape(re.sub(r"<[^>]+>", "", body)).strip()
+        for body in re.findall(r'<div class="proposal-note__body">(.*?)</div>', page, re.S)
+    ]
 
 
 def board_version(compound) -> int:
@@ -55,6 +58,7 @@ def board_version(compound) -> int:
 
 
 # Frozen once voted on -------------------------------------------------------------------------
+
 
 def test_once_someone_voted_the_author_cannot_edit_the_question(world, resident, voted):
     client = signed_in(resident)
@@ -91,6 +95,7 @@ def test_before_any_vote_the_question_may_be_edited_but_never_the_options(world,
 
 # 补充说明 ----------------------------------------------------------------------------------------
 
+
 def test_the_author_adds_notes_shown_above_the_choice_newest_last(world, resident, voted):
     client = signed_in(resident)
     assert client.get(f"/p/{voted.post_id}/note").status_code == 200
@@ -102,7 +107,7 @@ def test_the_author_adds_notes_shown_above_the_choice_newest_last(world, residen
     page = text_of(client.get(f"/p/{voted.post_id}"))
     assert note_texts(page) == ["更正：是5号楼旁，不是3号楼", "费用由维修基金支出 <script>alert(1)</script>"]
     assert "<script>alert(1)" not in page  # cleaned by the one sanitizer
-    card = page[page.index('id="proposal"'):]
+    card = page[page.index('id="proposal"') :]
     assert card.index("data-proposal-note") < card.index('class="vote-form"')
     for note in db.session.scalars(sa.select(ProposalNote)):  # who wrote it, when (Shanghai time)
         assert re.search(rf"周女士.*?· <time[^>]*>{format_local(note.created_at, '%m-%d %H:%M')}</time>", card, re.S)
@@ -116,7 +121,7 @@ def test_notes_show_above_the_tally_once_voting_is_over(world, resident, secreta
     voted.deadline_at = voted.created_at  # the vote is over: the tally shows
     db.session.commit()
     card = text_of(signed_in(resident).get(f"/p/{voted.post_id}"))
-    card = card[card.index('id="proposal"'):]
+    card = card[card.index('id="proposal"') :]
     assert card.index("物业已确认施工方案") < card.index("data-tally")
     assert "李书记" in card
 
@@ -132,12 +137,22 @@ def test_a_note_moves_the_board_version_so_kept_pages_show_it(world, resident, v
     assert note_texts(text_of(client.get(f"/p/{voted.post_id}"))) == ["补充：施工期两周"]
 
 
-@pytest.mark.parametrize("who, status", [
-    ("secretary", 302), ("committee", 302), ("officer", 403), ("neighbour", 403), ("other_compound_resident", 404),
-])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("secretary", 302),
+        ("committee", 302),
+        ("officer", 403),
+        ("neighbour", 403),
+        ("other_compound_resident", 404),
+    ],
+)
 def test_who_may_add_a_note(request, world, voted, who, status):
-    user = (residents_apart(world, world.compound_a, ["郑强"], building="11")[0] if who == "neighbour"
-            else request.getfixturevalue(who))
+    user = (
+        residents_apart(world, world.compound_a, ["郑强"], building="11")[0]
+        if who == "neighbour"
+        else request.getfixturevalue(who)
+    )
     client = signed_in(user)
     assert client.post(f"/p/{voted.post_id}/note", data={"body": "补充"}).status_code == status
     assert client.get(f"/p/{voted.post_id}/note").status_code == (200 if status == 302 else status)
@@ -170,7 +185,10 @@ def test_a_refused_note_says_why(world, voted):
     neighbour = residents_apart(world, world.compound_a, ["郑强"], building="11")[0]
     client = signed_in(neighbour)
 
-    for response in (client.get(f"/p/{voted.post_id}/note"), client.post(f"/p/{voted.post_id}/note", data={"body": "补充"})):
+    for response in (
+        client.get(f"/p/{voted.post_id}/note"),
+        client.post(f"/p/{voted.post_id}/note", data={"body": "补充"}),
+    ):
         assert response.status_code == 403
         assert "只有议题的发起人和居委会可以添加补充说明" in text_of(response)
     with pytest.raises(PermissionDenied) as refused:

@@ -1,4 +1,5 @@
 """The compound's join QR code: page, images, poster, rotation."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -66,17 +67,29 @@ def test_rotating_expires_the_old_code_and_the_new_one_registers(app, world, log
     assert "已生成新的二维码，旧二维码已失效" in page
     assert new_token != old_token
     assert f"/join/{new_token}" in page
-    assert db.session.scalar(sa.select(AuditEntry.actor_id).where(AuditEntry.action == "join_code.rotated")) == secretary.id
+    assert (
+        db.session.scalar(sa.select(AuditEntry.actor_id).where(AuditEntry.action == "join_code.rotated"))
+        == secretary.id
+    )
 
     visitor = app.test_client()
     expired = visitor.get(f"/join/{old_token}")
     assert expired.status_code == 410
     assert "二维码已失效" in expired.get_data(as_text=True)
 
-    response = visitor.post(f"/join/{new_token}", data={
-        "phone": "13912345678", "password": "anjia2026", "real_name": "林晓", "salutation": "ms",
-        "building": "7", "unit": "1", "room": "301", "consent": "y",
-    })
+    response = visitor.post(
+        f"/join/{new_token}",
+        data={
+            "phone": "13912345678",
+            "password": "anjia2026",
+            "real_name": "林晓",
+            "salutation": "ms",
+            "building": "7",
+            "unit": "1",
+            "room": "301",
+            "consent": "y",
+        },
+    )
     assert response.headers["Location"] == f"/join/{new_token}/received"
     user = db.session.scalar(sa.select(User).where(User.phone == "13912345678"))
     assert (user.compound_id, user.resident_status) == (world.compound_a.id, ResidentStatus.PENDING)

@@ -1,5 +1,6 @@
 """Guessing someone's password: refused per address, slowed per account by a question and a pace,
 never a lockout of the owner (the 等保 profile alone locks, as that standard asks)."""
+
 import html
 import re
 import time
@@ -105,8 +106,9 @@ def test_each_question_is_answered_once(app, resident, clock):
     login(guesser, resident.phone, "Wrong5678", challenge_token=token, challenge_answer=str(answer))
     clock.advance(app.config["LOGIN_ACCOUNT_PACE"])  # not told to wait: the replay reaches the question
 
-    replayed = login(from_address(app, "203.0.113.9"), resident.phone, PASSWORD,
-                     challenge_token=token, challenge_answer=str(answer))
+    replayed = login(
+        from_address(app, "203.0.113.9"), resident.phone, PASSWORD, challenge_token=token, challenge_answer=str(answer)
+    )
     assert "验证问题回答不正确" in replayed.get_data(as_text=True)
 
 
@@ -137,6 +139,7 @@ def test_signing_in_clears_the_failures(app, resident):
 
 # The 等保 profile ------------------------------------------------------------------------------
 
+
 def test_dengbao_locks_an_account_for_fifteen_minutes_after_five_failures(app, resident, dengbao, clock):
     for n in range(5):
         clock.advance(app.config["LOGIN_ACCOUNT_PACE"])  # a patient guesser: every guess is checked
@@ -144,8 +147,9 @@ def test_dengbao_locks_an_account_for_fifteen_minutes_after_five_failures(app, r
         page = login(client, resident.phone, "Wrong1234").get_data(as_text=True)
         if token_and_answer := question(page):
             token, answer = token_and_answer
-            page = login(client, resident.phone, "Wrong1234", challenge_token=token,
-                         challenge_answer=str(answer)).get_data(as_text=True)
+            page = login(
+                client, resident.phone, "Wrong1234", challenge_token=token, challenge_answer=str(answer)
+            ).get_data(as_text=True)
     assert "该账号已锁定15分钟" in page
 
     owner = from_address(app, "198.51.100.20")
@@ -181,13 +185,14 @@ def scripted_guess(client, phone, password):
     page = login(client, phone, password).get_data(as_text=True)
     if asked := question(page):
         token, answer = asked
-        page = login(client, phone, password, challenge_token=token, challenge_answer=str(answer)).get_data(as_text=True)
+        page = login(client, phone, password, challenge_token=token, challenge_answer=str(answer)).get_data(
+            as_text=True
+        )
     return page
 
 
 def attack(app, phone, addresses=12):
-    return [scripted_guess(from_address(app, f"203.0.113.{n + 1}"), phone, f"Guess{n:04d}x")
-            for n in range(addresses)]
+    return [scripted_guess(from_address(app, f"203.0.113.{n + 1}"), phone, f"Guess{n:04d}x") for n in range(addresses)]
 
 
 def test_a_script_guessing_from_many_addresses_gets_one_guess_per_pace(app, resident, checked_passwords):
@@ -249,7 +254,9 @@ def test_told_to_wait_the_typed_answer_stays_for_the_next_try(app, resident, clo
     owner = from_address(app, "198.51.100.21")
     token, answer = question(login(owner, resident.phone, PASSWORD).get_data(as_text=True))
 
-    page = login(owner, resident.phone, PASSWORD, challenge_token=token, challenge_answer=str(answer)).get_data(as_text=True)
+    page = login(owner, resident.phone, PASSWORD, challenge_token=token, challenge_answer=str(answer)).get_data(
+        as_text=True
+    )
 
     assert WAIT.search(page)
     assert question(page) == (token, answer) and f'value="{answer}"' in page
@@ -284,7 +291,8 @@ def test_a_device_cookie_that_keeps_failing_is_trusted_no_more(app, resident, ch
 
 
 def test_ipv6_addresses_of_one_64_share_the_address_limit(app, resident):
-    statuses = [login(from_address(app, f"2001:db8:1:2::{n + 1:x}"), "13999999999", "Wrong1234").status_code
-                for n in range(6)]
+    statuses = [
+        login(from_address(app, f"2001:db8:1:2::{n + 1:x}"), "13999999999", "Wrong1234").status_code for n in range(6)
+    ]
     assert statuses == [200] * 5 + [429]
     assert login(from_address(app, "2001:db8:1:3::1"), "13999999998", "Wrong1234").status_code == 200

@@ -2,6 +2,7 @@
 
 Always on a fresh SQLite file; also on a fresh PostgreSQL schema when TEST_DATABASE_URL is set.
 """
+
 import os
 import secrets
 from datetime import datetime
@@ -104,28 +105,57 @@ def test_0011_gives_each_district_its_own_case_types_and_moves_its_cases(fresh_a
                 compound = _insert(bind, t["compounds"], district_id=district, street_id=street, name="小区")
                 user = _insert(bind, t["users"], phone=f"1390000000{district}", real_name="周丽")
                 section = bind.execute(sa.text("SELECT min(id) FROM sections")).scalar()
-                post = _insert(bind, t["posts"], district_id=district, street_id=street, compound_id=compound,
-                               section_id=section, author_id=user)
-                filed.append((district, _insert(bind, t["cases"], number=f"{code}-1", district_id=district,
-                                                street_id=street, compound_id=compound, post_id=post,
-                                                reporter_id=user, case_type_id=case_type)))
+                post = _insert(
+                    bind,
+                    t["posts"],
+                    district_id=district,
+                    street_id=street,
+                    compound_id=compound,
+                    section_id=section,
+                    author_id=user,
+                )
+                filed.append(
+                    (
+                        district,
+                        _insert(
+                            bind,
+                            t["cases"],
+                            number=f"{code}-1",
+                            district_id=district,
+                            street_id=street,
+                            compound_id=compound,
+                            post_id=post,
+                            reporter_id=user,
+                            case_type_id=case_type,
+                        ),
+                    )
+                )
 
         flask_migrate.upgrade(revision="0011")
         with db.engine.connect() as bind:
             if bind.dialect.name == "sqlite":  # the migration turned them off for the rebuild
                 assert bind.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             rows = _case_types(bind)
-            moved = bind.execute(sa.text(
-                "SELECT cases.district_id, case_types.district_id, case_types.name FROM cases "
-                "JOIN case_types ON case_types.id = cases.case_type_id ORDER BY cases.id")).all()
+            moved = bind.execute(
+                sa.text(
+                    "SELECT cases.district_id, case_types.district_id, case_types.name FROM cases "
+                    "JOIN case_types ON case_types.id = cases.case_type_id ORDER BY cases.id"
+                )
+            ).all()
         defaults = [(name, name != "违章搭建") for name in DEFAULT_CASE_TYPES] + [("噪音扰民", True)]
         assert rows == [(district, name, active) for district, _ in filed for name, active in defaults]
-        assert [tuple(row) for row in moved] == [(filed[0][0], filed[0][0], "治安"), (filed[1][0], filed[1][0], "噪音扰民")]
+        assert [tuple(row) for row in moved] == [
+            (filed[0][0], filed[0][0], "治安"),
+            (filed[1][0], filed[1][0], "噪音扰民"),
+        ]
 
         flask_migrate.downgrade(revision="0010")
         with db.engine.connect() as bind:
             shared = bind.execute(sa.text("SELECT name, active FROM case_types ORDER BY sort_order")).all()
             assert [tuple(row) for row in shared] == defaults
-            assert bind.execute(sa.text("SELECT case_types.name FROM cases JOIN case_types "
-                                        "ON case_types.id = cases.case_type_id ORDER BY cases.id")).scalars().all() \
-                == ["治安", "噪音扰民"]
+            assert bind.execute(
+                sa.text(
+                    "SELECT case_types.name FROM cases JOIN case_types "
+                    "ON case_types.id = cases.case_type_id ORDER BY cases.id"
+                )
+            ).scalars().all() == ["治安", "噪音扰民"]

@@ -1,4 +1,5 @@
 """Database or Redis down: a friendly 503 that needs neither, and one short log line per failure."""
+
 import logging
 
 import pytest
@@ -75,12 +76,16 @@ def test_the_log_line_names_the_route_not_the_join_token(database_down, world, c
 
 # Redis (rate-limit storage) down ---------------------------------------------------------
 
+
 @pytest.fixture
 def redis_down(app):
     settings = config_module.TestingConfig()
-    yield create_app(settings, SECRET_KEY=app.config["SECRET_KEY"],
-                     RATELIMIT_STORAGE_URI="redis://127.0.0.1:1").test_client()  # a closed port
-    create_app(config_module.TestingConfig(), SECRET_KEY=app.config["SECRET_KEY"])  # the limiter is shared: back to memory://
+    yield create_app(
+        settings, SECRET_KEY=app.config["SECRET_KEY"], RATELIMIT_STORAGE_URI="redis://127.0.0.1:1"
+    ).test_client()  # a closed port
+    create_app(
+        config_module.TestingConfig(), SECRET_KEY=app.config["SECRET_KEY"]
+    )  # the limiter is shared: back to memory://
 
 
 def test_with_redis_down_login_fails_closed_with_a_friendly_503(redis_down, resident, caplog):

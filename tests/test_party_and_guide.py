@@ -1,6 +1,7 @@
 """党员亮身份 (the badge on posts and replies, the secretary's list, withdrawing a badge), answers
 marked helpful and a neighbour's page of contributions, and 办事指南 (Markdown cleaned by the one
 allow-list, grouped by topic, shared across a street)."""
+
 import re
 from html import unescape
 
@@ -33,8 +34,9 @@ PARTY_BADGE = '<span class="badge badge_party">党员</span>'
 @pytest.fixture
 def member(world):
     """高建国, a confirmed party member of compound A."""
-    return world.resident(world.compound_a, name="高建国", salutation=Salutation.MR, building="7", room="701",
-                          party=True)
+    return world.resident(
+        world.compound_a, name="高建国", salutation=Salutation.MR, building="7", room="701", party=True
+    )
 
 
 @pytest.fixture
@@ -64,6 +66,7 @@ def reply_block(response, body: str) -> str:
 
 # 党员亮身份 -----------------------------------------------------------------------------------------
 
+
 def test_the_party_badge_shows_on_posts_and_replies(world, member, resident, helper):
     theirs = make_post(member, world.compound_a, title="周六义务理发", body="在3号楼下，欢迎老人来")
     mine = make_post(resident, world.compound_a, title="楼道灯坏了")
@@ -78,8 +81,8 @@ def test_the_party_badge_shows_on_posts_and_replies(world, member, resident, hel
     assert PARTY_BADGE not in reply_block(page, "我也发现了")
 
     feed = text_of(client.get(f"/c/{world.compound_a.id}"))
-    card = feed[feed.index("周六义务理发"):]
-    card = card[:card.index("</article>")]
+    card = feed[feed.index("周六义务理发") :]
+    card = card[: card.index("</article>")]
     assert PARTY_BADGE in card
 
 
@@ -104,19 +107,25 @@ def test_the_secretary_withdraws_a_badge(world, member, secretary, helper):
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "party_badge.withdrawn"))
     assert entry is not None
     assert (entry.actor_id, entry.target_type, entry.target_id, entry.compound_id) == (
-        secretary.id, "users", member.id, world.compound_a.id)
+        secretary.id,
+        "users",
+        member.id,
+        world.compound_a.id,
+    )
     assert PARTY_BADGE not in post_head(signed_in(helper).get(f"/p/{post.id}"))
 
 
 def test_withdrawing_a_badge_nobody_holds_says_so(world, helper, secretary):
-    response = signed_in(secretary).post(f"/c/{world.compound_a.id}/party-members/{helper.id}/withdraw",
-                                         follow_redirects=True)
+    response = signed_in(secretary).post(
+        f"/c/{world.compound_a.id}/party-members/{helper.id}/withdraw", follow_redirects=True
+    )
     assert "该居民没有党员标识" in flashes(response)
     assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "party_badge.withdrawn")) is None
 
 
-@pytest.mark.parametrize("who, status", [("committee", 403), ("resident", 403), ("officer", 403),
-                                         ("other_secretary", 404)])
+@pytest.mark.parametrize(
+    "who, status", [("committee", 403), ("resident", 403), ("officer", 403), ("other_secretary", 404)]
+)
 def test_only_the_compounds_secretary_lists_members_and_withdraws_badges(request, world, member, who, status):
     client = signed_in(request.getfixturevalue(who))
     assert client.get(f"/c/{world.compound_a.id}/party-members").status_code == status
@@ -127,6 +136,7 @@ def test_only_the_compounds_secretary_lists_members_and_withdraws_badges(request
 
 
 # Helpful answers ---------------------------------------------------------------------------------
+
 
 def helpful_url(reply):
     return f"/p/{reply.post_id}/replies/{reply.id}/helpful"
@@ -153,8 +163,11 @@ def test_the_asker_marks_an_answer_helpful_and_can_take_it_back(world, resident,
 def test_only_the_asker_marks_answers_helpful(request, world, resident, helper, who):
     post = make_post(resident, world.compound_a, title="哪里可以修自行车")
     answer = make_reply(helper, post, "菜场门口有个修车摊")
-    actor = (world.resident(world.compound_a, name="郑洁", building="8", room="801") if who == "neighbour"
-             else request.getfixturevalue(who))
+    actor = (
+        world.resident(world.compound_a, name="郑洁", building="8", room="801")
+        if who == "neighbour"
+        else request.getfixturevalue(who)
+    )
     client = signed_in(actor)
     assert client.post(helpful_url(answer)).status_code == 403
     db.session.commit()
@@ -172,6 +185,7 @@ def test_the_asker_cannot_mark_their_own_reply(world, resident, helper):
 
 
 # A neighbour's page ------------------------------------------------------------------------------
+
 
 def profile_url(compound, user):
     return f"/c/{compound.id}/u/{user.id}"
@@ -203,8 +217,9 @@ def test_a_neighbours_page_lists_their_thanks_and_helpful_answers(world, residen
     assert "这条没被标记" not in page
 
 
-def test_a_neighbours_page_is_for_their_own_compound(world, resident, helper, other_compound_resident,
-                                                      pending_resident):
+def test_a_neighbours_page_is_for_their_own_compound(
+    world, resident, helper, other_compound_resident, pending_resident
+):
     client = signed_in(other_compound_resident)
     assert client.get(profile_url(world.compound_a, helper)).status_code == 404
     assert client.get(profile_url(world.compound_b, helper)).status_code == 404
@@ -276,24 +291,27 @@ def test_staff_write_a_guide_article_with_headings_lists_bold_and_links(request,
     assert "#" not in article.excerpt and "**" not in article.excerpt
 
 
-@pytest.mark.parametrize("payload", [
-    "<script>alert(1)</script>",
-    "<img src=x onerror=alert(1)>",
-    '<a href="javascript:alert(1)">点我</a>',
-    "[点我](javascript:alert(1))",
-    "[点我](JaVaScRiPt:alert(document.cookie))",
-    "[点我]( javascript:alert(1))",
-    "<javascript:alert(1)>",
-    "![图](https://evil.example/x.png)",
-    '![图](x" onerror="alert(1))',
-    '[点我](https://a.example/ "x\\" onmouseover=\\"alert(1)")',
-    "<svg onload=alert(1)>",
-    "<iframe src=//evil.example></iframe>",
-    "<<script>script>alert(1)<</script>/script>",
-    "`<script>alert(1)</script>`",
-    "    <script>alert(1)</script>",
-    '<div style="background:url(javascript:alert(1))">x</div>',
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        '<a href="javascript:alert(1)">点我</a>',
+        "[点我](javascript:alert(1))",
+        "[点我](JaVaScRiPt:alert(document.cookie))",
+        "[点我]( javascript:alert(1))",
+        "<javascript:alert(1)>",
+        "![图](https://evil.example/x.png)",
+        '![图](x" onerror="alert(1))',
+        '[点我](https://a.example/ "x\\" onmouseover=\\"alert(1)")',
+        "<svg onload=alert(1)>",
+        "<iframe src=//evil.example></iframe>",
+        "<<script>script>alert(1)<</script>/script>",
+        "`<script>alert(1)</script>`",
+        "    <script>alert(1)</script>",
+        '<div style="background:url(javascript:alert(1))">x</div>',
+    ],
+)
 def test_no_script_survives_in_a_guide_article(world, secretary, resident, payload):
     body = f"## 注意事项\n\n{payload}\n\n- 第一条\n"
     response = signed_in(secretary).post(f"/c/{world.compound_a.id}/s/guide/new", data=guide_form(body=body))
@@ -341,8 +359,13 @@ def guide_groups(response) -> list[tuple[str, list[str]]]:
 
 
 def test_the_guide_groups_articles_by_topic(world, secretary, resident):
-    for title, topic in (("居住证怎么办", "证件办理"), ("老年人助餐点", "养老服务"), ("身份证换领", "证件办理"),
-                         ("小区停车证申请", "停车管理"), ("居家养老上门服务", "养老服务")):
+    for title, topic in (
+        ("居住证怎么办", "证件办理"),
+        ("老年人助餐点", "养老服务"),
+        ("身份证换领", "证件办理"),
+        ("小区停车证申请", "停车管理"),
+        ("居家养老上门服务", "养老服务"),
+    ):
         make_post(secretary, world.compound_a, key="guide", title=title, body=f"## {title}\n\n- 第一步", topic=topic)
 
     page = signed_in(resident).get(f"/c/{world.compound_a.id}/s/guide")
@@ -363,11 +386,15 @@ def compound_c(world):
 
 
 def test_an_article_shared_with_the_street_reaches_every_compound_of_the_street(
-        world, secretary, compound_c, other_compound_resident):
-    response = signed_in(secretary).post(f"/c/{world.compound_a.id}/s/guide/new",
-                                         data=guide_form(title="高龄津贴申领", topic="养老服务", shared=True))
+    world, secretary, compound_c, other_compound_resident
+):
+    response = signed_in(secretary).post(
+        f"/c/{world.compound_a.id}/s/guide/new", data=guide_form(title="高龄津贴申领", topic="养老服务", shared=True)
+    )
     assert response.status_code == 302
-    unshared = make_post(secretary, world.compound_a, key="guide", title="本小区停车证", body="找物业", topic="停车管理")
+    unshared = make_post(
+        secretary, world.compound_a, key="guide", title="本小区停车证", body="找物业", topic="停车管理"
+    )
     [shared, _] = guide_posts()
     assert shared.shared_with_street is True and unshared.shared_with_street is False
 
@@ -390,8 +417,14 @@ def test_an_article_shared_with_the_street_reaches_every_compound_of_the_street(
 
 
 def test_a_shared_article_stays_in_its_own_compounds_feed(world, secretary, compound_c):
-    make_post(secretary, world.compound_a, key="guide", title="高龄津贴申领", body="## 条件", topic="养老服务",
-              shared_with_street=True)
+    make_post(
+        secretary,
+        world.compound_a,
+        key="guide",
+        title="高龄津贴申领",
+        body="## 条件",
+        topic="养老服务",
+        shared_with_street=True,
+    )
     neighbour_c = world.resident(compound_c, name="冯婷", building="2", room="201")
     assert "高龄津贴申领" not in card_titles(signed_in(neighbour_c).get(f"/c/{compound_c.id}"))
-

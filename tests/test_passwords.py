@@ -1,4 +1,5 @@
 """Password rules: ASVS 5.0 by default, the 等保 2.0 profile on request; the change-password limit."""
+
 from datetime import timedelta
 
 import pytest
@@ -12,38 +13,47 @@ COMMON = "这个密码太常见，容易被猜到，请换一个"
 CLASSES = "密码需包含大写字母、小写字母、数字、符号中的至少三类"
 
 
-@pytest.mark.parametrize("password", [
-    "correct horse battery staple",  # a passphrase without digits
-    "我家楼下的桂花开了",  # in Chinese
-    "anjia2026",
-    "x" * 20 + " 一句很长很长的话 " * 8,  # well over 64 characters
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct horse battery staple",  # a passphrase without digits
+        "我家楼下的桂花开了",  # in Chinese
+        "anjia2026",
+        "x" * 20 + " 一句很长很长的话 " * 8,  # well over 64 characters
+    ],
+)
 def test_asvs_accepts_long_or_uncommon_passwords_without_composition_rules(password):
     assert rules.password_problem(password) is None
 
 
-@pytest.mark.parametrize("password, problem", [
-    ("1234567", "密码至少8位"),
-    ("password1", COMMON),
-    ("Password1", COMMON),  # case does not make it rare
-    ("1qaz2wsx", COMMON),
-    ("woaini1314", COMMON),  # common in China, not in the English-based list
-    ("88888888", COMMON),  # repeats and runs, which the list leaves to rules
-    ("12121212", COMMON),
-    ("abcdefgh", COMMON),
-    ("87654321", COMMON),
-    ("x" * 129, "密码最多128位"),
-])
+@pytest.mark.parametrize(
+    "password, problem",
+    [
+        ("1234567", "密码至少8位"),
+        ("password1", COMMON),
+        ("Password1", COMMON),  # case does not make it rare
+        ("1qaz2wsx", COMMON),
+        ("woaini1314", COMMON),  # common in China, not in the English-based list
+        ("88888888", COMMON),  # repeats and runs, which the list leaves to rules
+        ("12121212", COMMON),
+        ("abcdefgh", COMMON),
+        ("87654321", COMMON),
+        ("x" * 129, "密码最多128位"),
+    ],
+)
 def test_asvs_refuses_short_and_common_passwords(password, problem):
     assert rules.password_problem(password) == problem
 
 
-@pytest.mark.parametrize("password, problem", [
-    ("Anjia-2026", None),
-    ("anjia2026", CLASSES),
-    ("correct horse battery staple", CLASSES),
-    ("Passw0rd1", COMMON),
-])
+@pytest.mark.parametrize(
+    "password, problem",
+    [
+        ("Anjia-2026", None),
+        ("anjia2026", CLASSES),
+        ("correct horse battery staple", CLASSES),
+        ("Passw0rd1", COMMON),
+    ],
+)
 def test_dengbao_asks_for_three_character_classes(password, problem):
     assert rules.password_problem(password, "dengbao") == problem
 
@@ -53,14 +63,16 @@ def test_the_policy_is_applied_when_a_password_is_set_not_at_sign_in(client, aut
     page = login_as(resident).post("/me/password", data={"current_password": PASSWORD, "new_password": PASSWORD})
     assert COMMON in page.get_data(as_text=True)  # ...which cannot be set again
 
-    response = client.post("/me/password", data={"current_password": PASSWORD,
-                                                  "new_password": "correct horse battery staple"})
+    response = client.post(
+        "/me/password", data={"current_password": PASSWORD, "new_password": "correct horse battery staple"}
+    )
     assert response.status_code == 302
     auth.logout()
     assert auth.login(resident, "correct horse battery staple").status_code == 302
 
 
 # The 等保 profile -------------------------------------------------------------------------------
+
 
 def test_dengbao_registration_asks_for_three_classes(client, world, dengbao):
     from community_board.compounds.services import active_join_code
@@ -100,6 +112,7 @@ def test_the_default_profile_never_forces_a_change(auth, resident):
 
 # The change-password limit -------------------------------------------------------------------
 
+
 def wrong_current_password(client):
     return client.post("/me/password", data={"current_password": "Wrong1234", "new_password": "anjia2026"})
 
@@ -136,13 +149,18 @@ def test_weak_new_passwords_do_not_count_as_guesses(app, resident):
         weak = client.post("/me/password", data={"current_password": PASSWORD, "new_password": "password1"})
         assert weak.status_code == 200 and COMMON in weak.get_data(as_text=True)
 
-    assert client.post("/me/password", data={"current_password": PASSWORD, "new_password": "Anjia-2026"}).status_code == 302
+    assert (
+        client.post("/me/password", data={"current_password": PASSWORD, "new_password": "Anjia-2026"}).status_code
+        == 302
+    )
 
 
 # The 等保 profile: an expired password is changed before anything else ------------------------
 
-def test_dengbao_sends_every_page_to_the_change_form_until_the_password_is_changed(client, auth, world, resident,
-                                                                                   dengbao):
+
+def test_dengbao_sends_every_page_to_the_change_form_until_the_password_is_changed(
+    client, auth, world, resident, dengbao
+):
     age_password(resident, 91)
     auth.login(resident)
 

@@ -1,4 +1,5 @@
 """Who may do what where: permissions.authorize, and the 404/403 rules over HTTP."""
+
 import pytest
 from flask_login import AnonymousUserMixin
 
@@ -16,21 +17,27 @@ A, F, N = Decision.ALLOW, Decision.FORBIDDEN, Decision.NOT_FOUND
 
 # The foundation's actions; features that add their own (the board…) test those themselves.
 ACTIONS = [
-    Action.VIEW_BOARD, Action.POST, Action.SEE_FULL_NAMES, Action.VERIFY_RESIDENTS, Action.MANAGE_JOIN_CODE,
-    Action.CONFIRM_PARTY_BADGE, Action.VIEW_AUDIT_LOG, Action.MANAGE_HIERARCHY,
+    Action.VIEW_BOARD,
+    Action.POST,
+    Action.SEE_FULL_NAMES,
+    Action.VERIFY_RESIDENTS,
+    Action.MANAGE_JOIN_CODE,
+    Action.CONFIRM_PARTY_BADGE,
+    Action.VIEW_AUDIT_LOG,
+    Action.MANAGE_HIERARCHY,
 ]
 
 # Expected decisions on compound A (吴淞新城, in 吴淞街道), one column per action above:
 #                           board post names verify join party audit hierarchy
 ON_COMPOUND_A = {
-    "secretary":               [A, A, A, A, A, A, A, F],
-    "committee":               [A, A, A, A, A, F, A, F],
-    "officer":                 [A, A, A, F, F, F, F, F],
-    "grid_worker":             [A, F, A, F, F, F, F, F],
-    "admin":                   [A, F, A, F, F, F, A, A],
-    "dept_staff":              [F, F, F, F, F, F, F, F],
-    "resident":                [A, A, F, F, F, F, F, F],
-    "pending_resident":        [F, F, F, F, F, F, F, F],
+    "secretary": [A, A, A, A, A, A, A, F],
+    "committee": [A, A, A, A, A, F, A, F],
+    "officer": [A, A, A, F, F, F, F, F],
+    "grid_worker": [A, F, A, F, F, F, F, F],
+    "admin": [A, F, A, F, F, F, A, A],
+    "dept_staff": [F, F, F, F, F, F, F, F],
+    "resident": [A, A, F, F, F, F, F, F],
+    "pending_resident": [F, F, F, F, F, F, F, F],
     "other_compound_resident": [N, N, N, N, N, N, N, N],
 }
 
@@ -87,17 +94,20 @@ def test_anonymous_sees_nothing(world):
     assert authorize(None, Action.VIEW_BOARD, world.compound_a) is N
 
 
-@pytest.mark.parametrize("outer, inner, expected", [
-    ((1, None, None), (1, None, None), True),  # a node covers itself
-    ((1, None, None), (1, 2, 3), True),  # district covers its compounds
-    ((1, 2, None), (1, 2, 3), True),  # street covers its compounds
-    ((1, 2, 3), (1, 2, 3), True),
-    ((1, 2, None), (1, 4, 5), False),  # another street's compound
-    ((1, 2, 3), (1, 2, 4), False),  # a sibling compound
-    ((1, 2, 3), (1, 2, None), False),  # a compound does not cover its street
-    ((1, 2, 3), (1, None, None), False),
-    ((1, None, None), (9, 2, 3), False),  # another district
-])
+@pytest.mark.parametrize(
+    "outer, inner, expected",
+    [
+        ((1, None, None), (1, None, None), True),  # a node covers itself
+        ((1, None, None), (1, 2, 3), True),  # district covers its compounds
+        ((1, 2, None), (1, 2, 3), True),  # street covers its compounds
+        ((1, 2, 3), (1, 2, 3), True),
+        ((1, 2, None), (1, 4, 5), False),  # another street's compound
+        ((1, 2, 3), (1, 2, 4), False),  # a sibling compound
+        ((1, 2, 3), (1, 2, None), False),  # a compound does not cover its street
+        ((1, 2, 3), (1, None, None), False),
+        ((1, None, None), (9, 2, 3), False),  # another district
+    ],
+)
 def test_covers(outer, inner, expected):
     assert covers(outer, inner) is expected
 
@@ -110,11 +120,23 @@ def test_related_works_both_ways():
 # HTTP ----------------------------------------------------------------------------------------
 
 COMPOUND_PAGES = [
-    "", "/residents", "/verification", "/party-members", "/join", "/join/qr.svg", "/join/qr.png", "/join/poster",
+    "",
+    "/residents",
+    "/verification",
+    "/party-members",
+    "/join",
+    "/join/qr.svg",
+    "/join/qr.png",
+    "/join/poster",
 ]
 STAFF_PAGES = ["/verification", "/party-members", "/join", "/join/qr.svg", "/join/qr.png", "/join/poster"]
-STAFF_POSTS = ["/join/rotate", "/verification/{resident}/approve", "/verification/{resident}/reject",
-               "/party-members/{resident}/confirm", "/party-members/{resident}/decline"]
+STAFF_POSTS = [
+    "/join/rotate",
+    "/verification/{resident}/approve",
+    "/verification/{resident}/reject",
+    "/party-members/{resident}/confirm",
+    "/party-members/{resident}/decline",
+]
 
 
 @pytest.mark.parametrize("role", ["other_compound_resident", "other_secretary"])
@@ -147,26 +169,30 @@ def test_staff_pages_of_own_compound_are_403_without_the_right(request, world, l
 
 @pytest.mark.parametrize("role", ["resident", "officer"])
 @pytest.mark.parametrize("action", STAFF_POSTS)
-def test_staff_actions_of_own_compound_are_403_without_the_right(request, world, login_as, pending_resident, role,
-                                                                 action):
+def test_staff_actions_of_own_compound_are_403_without_the_right(
+    request, world, login_as, pending_resident, role, action
+):
     client = login_as(request.getfixturevalue(role))
     url = f"/c/{world.compound_a.id}" + action.format(resident=pending_resident.id)
     assert client.post(url, data={"reason": "测试"}).status_code == 403
 
 
-@pytest.mark.parametrize("role, page, status", [
-    ("secretary", "/verification", 200),
-    ("secretary", "/party-members", 200),
-    ("committee", "/join", 200),
-    ("committee", "/party-members", 403),
-    ("resident", "", 200),
-    ("resident", "/residents", 200),
-    ("pending_resident", "", 403),
-    ("officer", "/residents", 200),
-    ("grid_worker", "", 200),
-    ("admin", "/residents", 200),
-    ("admin", "/verification", 403),
-])
+@pytest.mark.parametrize(
+    "role, page, status",
+    [
+        ("secretary", "/verification", 200),
+        ("secretary", "/party-members", 200),
+        ("committee", "/join", 200),
+        ("committee", "/party-members", 403),
+        ("resident", "", 200),
+        ("resident", "/residents", 200),
+        ("pending_resident", "", 403),
+        ("officer", "/residents", 200),
+        ("grid_worker", "", 200),
+        ("admin", "/residents", 200),
+        ("admin", "/verification", 403),
+    ],
+)
 def test_pages_of_own_compound(request, world, login_as, role, page, status):
     client = login_as(request.getfixturevalue(role))
     assert client.get(f"/c/{world.compound_a.id}{page}").status_code == status

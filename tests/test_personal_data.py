@@ -1,4 +1,5 @@
 """Personal data stays out of caches, cookies and logs (access logs included)."""
+
 import logging
 import os
 import subprocess
@@ -22,6 +23,7 @@ PHONE_SEARCHED = "13912345678"
 
 # Caches -------------------------------------------------------------------------------------
 
+
 def test_json_for_a_signed_in_user_is_not_cached(world, resident):
     response = signed_in(resident).get(f"/c/{world.compound_a.id}/similar?title=电梯坏了")
     assert response.mimetype == "application/json"
@@ -36,8 +38,10 @@ def test_the_csv_export_is_not_cached(world, grid_worker):
 
 def test_a_kept_photo_is_asked_for_again_and_refused_once_its_post_is_hidden(world, resident, secretary):
     client = signed_in(resident)
-    client.post(f"/c/{world.compound_a.id}/s/neighbours/new",
-                data={"title": "小区的花开了", "body": "拍了几张", "photos": upload(("a.jpg", image_bytes()))})
+    client.post(
+        f"/c/{world.compound_a.id}/s/neighbours/new",
+        data={"title": "小区的花开了", "body": "拍了几张", "photos": upload(("a.jpg", image_bytes()))},
+    )
     photo = db.session.scalars(db.select(Photo)).one()
     first = client.get(f"/photos/{photo.id}")
     assert first.headers["Cache-Control"] == "private, no-cache"  # kept, but checked before each use
@@ -52,16 +56,20 @@ def test_a_kept_photo_is_asked_for_again_and_refused_once_its_post_is_hidden(wor
 
 # Cookies ------------------------------------------------------------------------------------
 
+
 def session_of(app, client) -> dict:
     """What the signed (not encrypted) session cookie carries: anyone holding it can read this."""
     cookie = client.get_cookie("session").value
     return app.session_interface.get_signing_serializer(app).loads(cookie)
 
 
-@pytest.mark.parametrize("decision, data, message", [
-    ("approve", {}, "已通过该居民的认证"),
-    ("reject", {"reason": "查无此室号"}, "已退回该居民的申请"),
-])
+@pytest.mark.parametrize(
+    "decision, data, message",
+    [
+        ("approve", {}, "已通过该居民的认证"),
+        ("reject", {"reason": "查无此室号"}, "已退回该居民的申请"),
+    ],
+)
 def test_deciding_on_a_resident_keeps_their_name_out_of_the_cookie(app, world, secretary, decision, data, message):
     applicant = world.resident(name="钱学明", salutation=Salutation.MR, building="8", status=ResidentStatus.PENDING)
     client = signed_in(secretary)
@@ -75,10 +83,12 @@ def test_deciding_on_a_resident_keeps_their_name_out_of_the_cookie(app, world, s
 
 # Logs ---------------------------------------------------------------------------------------
 
+
 def test_failed_logins_over_the_limit_never_log_the_phone(client, resident, caplog):
     caplog.set_level(logging.DEBUG)
-    statuses = [client.post("/login", data={"phone": resident.phone, "password": "Wrong1234"}).status_code
-                for _ in range(6)]
+    statuses = [
+        client.post("/login", data={"phone": resident.phone, "password": "Wrong1234"}).status_code for _ in range(6)
+    ]
     assert statuses[-1] == 429
     assert resident.phone not in caplog.text
 
@@ -99,12 +109,27 @@ def test_gunicorns_access_log_names_routes_without_query_strings_or_tokens(tmp_p
     answers 503 and writes one line to the error log)."""
     port, token = free_port(), "a1b2c3d4e5f6a7b8"
     access_log = tmp_path / "access.log"
-    env = {**{k: v for k, v in os.environ.items() if k not in SETTINGS}, "CB_CONFIG": "bench",
-           "CB_INSTANCE_PATH": str(tmp_path)}
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in SETTINGS},
+        "CB_CONFIG": "bench",
+        "CB_INSTANCE_PATH": str(tmp_path),
+    }
     server = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-c", ROOT / "gunicorn.conf.py",
-         "-b", f"127.0.0.1:{port}", "--access-logfile", access_log, "community_board:create_app()"],
-        env=env, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "-c",
+            ROOT / "gunicorn.conf.py",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            access_log,
+            "community_board:create_app()",
+        ],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -141,6 +166,6 @@ def test_a_database_error_logs_the_route_and_stack_but_not_the_row_it_quotes(app
         raise IntegrityError("INSERT INTO users", None, Exception(detail))
 
     assert failing.test_client().get("/duplicate/7?phone=" + PHONE_SEARCHED).status_code == 500
-    assert 'Unhandled error on GET /duplicate/7: IntegrityError (Exception): duplicate key value' in caplog.text
+    assert "Unhandled error on GET /duplicate/7: IntegrityError (Exception): duplicate key value" in caplog.text
     assert "in duplicate" in caplog.text  # where it happened
     assert PHONE_SEARCHED not in caplog.text

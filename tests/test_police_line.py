@@ -1,6 +1,7 @@
 """警民直通车: bulletins reach every compound the officer serves and no other; private questions
 exist only for the asker, the compound's police and the secretary; 民警回复; the officer's queue of
 unanswered questions across their compounds; the median first-answer time; questions become cases."""
+
 import re
 from datetime import timedelta
 
@@ -57,11 +58,15 @@ def neighbour(world, name="吴刚", room="601", compound=None):
 
 # Bulletins ------------------------------------------------------------------------------------------
 
+
 def test_a_bulletin_reaches_every_compound_the_officer_serves_and_no_other(
-        world, beat_officer, compound_c, resident, resident_c, other_compound_resident):
+    world, beat_officer, compound_c, resident, resident_c, other_compound_resident
+):
     client = signed_in(beat_officer)
-    response = client.post(f"/c/{world.compound_a.id}/s/police/new", data={
-        "kind": "safety", "title": "近期小区电动车被盗多发", "body": "请把电动车停进车棚并上锁。"})
+    response = client.post(
+        f"/c/{world.compound_a.id}/s/police/new",
+        data={"kind": "safety", "title": "近期小区电动车被盗多发", "body": "请把电动车停进车棚并上锁。"},
+    )
 
     assert response.status_code == 302
     a_copy, c_copy = police_posts()
@@ -101,17 +106,21 @@ def test_the_officer_chooses_the_kind_residents_ask_questions_on_the_same_page(w
 
 
 def test_a_bulletin_from_a_compound_the_officer_does_not_serve_is_not_found(world, beat_officer):
-    response = signed_in(beat_officer).post(f"/c/{world.compound_b.id}/s/police/new", data={
-        "kind": "fraud", "title": "警惕诈骗", "body": "不要转账"})
+    response = signed_in(beat_officer).post(
+        f"/c/{world.compound_b.id}/s/police/new", data={"kind": "fraud", "title": "警惕诈骗", "body": "不要转账"}
+    )
     assert response.status_code == 404
     assert police_posts() == []
 
 
 # Questions -----------------------------------------------------------------------------------------
 
+
 def test_a_public_question_is_visible_to_neighbours(world, beat_officer, resident):
-    response = signed_in(resident).post(f"/c/{world.compound_a.id}/s/police/new", data={
-        "title": "小区门口的违停谁来管", "body": "每天早上都堵住消防通道"})
+    response = signed_in(resident).post(
+        f"/c/{world.compound_a.id}/s/police/new",
+        data={"title": "小区门口的违停谁来管", "body": "每天早上都堵住消防通道"},
+    )
     assert response.status_code == 302
     [question] = police_posts()
     assert question.is_private is False and question.bulletin_kind is None
@@ -125,8 +134,10 @@ def test_a_public_question_is_visible_to_neighbours(world, beat_officer, residen
 
 @pytest.fixture
 def private_question(world, beat_officer, resident):
-    response = signed_in(resident).post(f"/c/{world.compound_a.id}/s/police/new", data={
-        "title": "家里老人接到可疑电话", "body": "对方自称公安局要求转账到安全账户", "private": "y"})
+    response = signed_in(resident).post(
+        f"/c/{world.compound_a.id}/s/police/new",
+        data={"title": "家里老人接到可疑电话", "body": "对方自称公安局要求转账到安全账户", "private": "y"},
+    )
     assert response.status_code == 302
     [question] = police_posts()
     assert question.is_private is True
@@ -143,14 +154,17 @@ def test_a_private_question_does_not_exist_for_other_residents(world, private_qu
     assert db.session.get(Post, private_question.id).reply_count == 0
 
 
-@pytest.mark.parametrize("who, status", [
-    ("asker", 200),
-    ("beat_officer", 200),
-    ("secretary", 200),
-    ("committee", 404),
-    ("grid_worker", 404),
-    ("other_compound_resident", 404),
-])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("asker", 200),
+        ("beat_officer", 200),
+        ("secretary", 200),
+        ("committee", 404),
+        ("grid_worker", 404),
+        ("other_compound_resident", 404),
+    ],
+)
 def test_who_may_read_a_private_question(request, world, resident, private_question, who, status):
     viewer = resident if who == "asker" else request.getfixturevalue(who)
     client = signed_in(viewer)
@@ -173,8 +187,9 @@ def test_a_private_question_is_marked_as_such_for_those_who_see_it(request, worl
         card = re.search(r'<article class="post-card.*?</article>', text_of(client.get(listing)), re.S).group(0)
         assert "家里老人接到可疑电话" in card and PRIVATE_MARKER in card
     if who == "asker":  # the asker finds their own question by search too
-        hit = re.search(r'<a class="card search-hit".*?</a>', text_of(client.get("/search", query_string={"q": "可疑电话"})),
-                        re.S).group(0)
+        hit = re.search(
+            r'<a class="card search-hit".*?</a>', text_of(client.get("/search", query_string={"q": "可疑电话"})), re.S
+        ).group(0)
         assert f'href="/p/{private_question.id}"' in hit and PRIVATE_MARKER in hit
 
 
@@ -195,8 +210,12 @@ def test_police_answers_are_marked_and_set_the_first_answer_time(world, beat_off
     question = db.session.get(Post, question.id)
     assert question.first_answer_minutes == 42
     page = text_of(signed_in(resident).get(f"/p/{question.id}"))
-    marked = {body: "民警回复" in block for block in replies_on(page)
-              for body in ("我上次是去派出所报的", "可以拨打110", "另外请保留购车发票") if body in block}
+    marked = {
+        body: "民警回复" in block
+        for block in replies_on(page)
+        for body in ("我上次是去派出所报的", "可以拨打110", "另外请保留购车发票")
+        if body in block
+    }
     assert marked == {"我上次是去派出所报的": False, "可以拨打110": True, "另外请保留购车发票": True}
 
 
@@ -207,8 +226,10 @@ def replies_on(page: str) -> list[str]:
 
 # The officer's queue ---------------------------------------------------------------------------------
 
+
 def test_the_queue_lists_unanswered_questions_across_the_officers_compounds_oldest_first(
-        world, beat_officer, compound_c, resident, resident_c, other_compound_resident):
+    world, beat_officer, compound_c, resident, resident_c, other_compound_resident
+):
     now = utcnow()
     flyers = ask(resident, title="A小区：楼下有人发小广告", created_at=now - timedelta(hours=3))
     oldest = ask(resident_c, title="C小区：快递被冒领", created_at=now - timedelta(hours=5))
@@ -219,7 +240,10 @@ def test_the_queue_lists_unanswered_questions_across_the_officers_compounds_olde
     client = signed_in(beat_officer)
 
     assert queue_titles(client.get("/police/questions")) == [
-        "C小区：快递被冒领", "A小区：楼下有人发小广告", "A小区：私下反映家暴"]
+        "C小区：快递被冒领",
+        "A小区：楼下有人发小广告",
+        "A小区：私下反映家暴",
+    ]
 
     # A neighbour's reply is not an answer; the officer's is.
     make_reply(neighbour(world), flyers, "我也看到了")
@@ -250,6 +274,7 @@ def test_only_police_have_a_queue(request, who):
 
 # The median first-answer time ------------------------------------------------------------------------
 
+
 def answered(resident, officer, minutes: int, title: str):
     question = ask(resident, title=title, created_at=utcnow() - timedelta(minutes=minutes, seconds=20))
     make_reply(officer, question, "已收到，马上处理")
@@ -264,7 +289,8 @@ def test_the_section_shows_no_median_before_any_answer(world, beat_officer, resi
 
 
 def test_the_section_shows_the_median_first_answer_time_of_its_compound(
-        world, beat_officer, compound_c, resident, resident_c):
+    world, beat_officer, compound_c, resident, resident_c
+):
     for minutes in (240, 5, 600, 30, 90):  # median 90 minutes
         answered(resident, beat_officer, minutes, f"问题{minutes}")
     for minutes in (1, 2, 3):  # compound C answers faster; it does not count for A
@@ -295,6 +321,7 @@ def test_only_questions_to_the_police_count_for_the_median(world, beat_officer, 
 
 # Cases -------------------------------------------------------------------------------------------
 
+
 def test_the_officer_turns_a_question_into_a_case_but_cannot_file_other_posts(world, beat_officer, resident):
     question = ask(resident, title="有人在小区里推销保健品", body="专门骗老人", private=True)
     matter = make_post(resident, world.compound_a, key="matters", title="楼道灯坏了")
@@ -307,8 +334,10 @@ def test_the_officer_turns_a_question_into_a_case_but_cannot_file_other_posts(wo
     case = db.session.scalar(sa.select(Case).where(Case.post_id == question.id))
     assert case is not None and case.reporter_id == resident.id and case.compound_id == world.compound_a.id
 
-    assert client.post(f"/p/{matter.id}/case/new",
-                       data={"case_type": police_type.id, "priority": "normal"}).status_code == 403
+    assert (
+        client.post(f"/p/{matter.id}/case/new", data={"case_type": police_type.id, "priority": "normal"}).status_code
+        == 403
+    )
     assert db.session.scalar(sa.select(Case).where(Case.post_id == matter.id)) is None
 
 

@@ -1,4 +1,5 @@
 """What neighbours see of each other, party badges, and the keyed hash of ID numbers."""
+
 import re
 
 import pytest
@@ -25,15 +26,18 @@ def signed_in(app, user):
     return client
 
 
-@pytest.mark.parametrize("real_name, salutation, expected", [
-    ("周丽", "女士", "周女士"),
-    ("吴刚", "先生", "吴先生"),
-    ("欧阳娜娜", "女士", "欧阳女士"),
-    ("司马光明", "先生", "司马先生"),
-    ("欧阳", "女士", "欧女士"),  # a two-character name is surname 欧 + given name 阳
-    ("周丽", None, "周*"),
-    (" 周丽", "女士", "周女士"),
-])
+@pytest.mark.parametrize(
+    "real_name, salutation, expected",
+    [
+        ("周丽", "女士", "周女士"),
+        ("吴刚", "先生", "吴先生"),
+        ("欧阳娜娜", "女士", "欧阳女士"),
+        ("司马光明", "先生", "司马先生"),
+        ("欧阳", "女士", "欧女士"),  # a two-character name is surname 欧 + given name 阳
+        ("周丽", None, "周*"),
+        (" 周丽", "女士", "周女士"),
+    ],
+)
 def test_masked_name(real_name, salutation, expected):
     assert masked_name(real_name, salutation) == expected
 
@@ -43,7 +47,9 @@ def test_masked_phone(phone, expected):
     assert masked_phone(phone) == expected
 
 
-@pytest.mark.parametrize("last4, expected", [("1234", "****1234"), ("123X", "****123X"), (None, "未填写"), ("", "未填写")])
+@pytest.mark.parametrize(
+    "last4, expected", [("1234", "****1234"), ("123X", "****123X"), (None, "未填写"), ("", "未填写")]
+)
 def test_masked_id_number(last4, expected):
     assert masked_id_number(last4) == expected
 
@@ -133,4 +139,3 @@ def test_pending_resident_cannot_request_a_badge(login_as, pending_resident):
     response = login_as(pending_resident).post("/me/party-badge", follow_redirects=True)
     assert "通过实名认证后才能申请党员亮身份" in text_of(response)
     assert pending_resident.party_badge is PartyBadge.NONE
-

@@ -1,4 +1,5 @@
 """Production refuses to start on unsafe settings, one line each, from create_app, `flask` and gunicorn."""
+
 import os
 import secrets
 import socket
@@ -12,8 +13,17 @@ import config as config_module
 from community_board import ROOT, create_app
 
 VENV_BIN = Path(sys.executable).parent
-SETTINGS = ("SECRET_KEY", "ID_HASH_KEY", "COOKIE_SECURE", "REDIS_URL", "TRUSTED_HOSTS", "WEB_CONCURRENCY", "FLASK_DEBUG",
-            "DATABASE_URL", "CB_CONFIG")
+SETTINGS = (
+    "SECRET_KEY",
+    "ID_HASH_KEY",
+    "COOKIE_SECURE",
+    "REDIS_URL",
+    "TRUSTED_HOSTS",
+    "WEB_CONCURRENCY",
+    "FLASK_DEBUG",
+    "DATABASE_URL",
+    "CB_CONFIG",
+)
 
 
 @pytest.fixture
@@ -51,21 +61,27 @@ def test_redis_limits_allow_several_workers(production_env):
     assert create_app("production").config["RATELIMIT_STORAGE_URI"].startswith("redis://")
 
 
-@pytest.mark.parametrize("name, value, line", [
-    ("SECRET_KEY", "secret", "SECRET_KEY has 6 bytes, needs 32"),
-    ("SECRET_KEY", "please-change-me-to-a-long-random-value", "SECRET_KEY is a published or placeholder value"),
-    ("SECRET_KEY", "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
-     "SECRET_KEY is a published or placeholder value"),
-    ("SECRET_KEY", "a" * 32, "SECRET_KEY is too regular to be random"),
-    ("SECRET_KEY", "abcdefghij" * 4, "SECRET_KEY is too regular to be random"),
-    ("ID_HASH_KEY", "1", "ID_HASH_KEY has 1 bytes, needs 32"),
-    ("ID_HASH_KEY", "7" * 40, "ID_HASH_KEY is too regular to be random"),
-    ("ID_HASH_KEY", "change-me-to-something-long-and-random", "ID_HASH_KEY is a published or placeholder value"),
-    ("COOKIE_SECURE", "0", "COOKIE_SECURE=0"),
-    ("WEB_CONCURRENCY", "4", "rate limits kept in memory by each of 4 workers"),
-    ("TRUSTED_HOSTS", "", "TRUSTED_HOSTS is not set"),
-    ("FLASK_DEBUG", "1", "debug mode is on"),
-])
+@pytest.mark.parametrize(
+    "name, value, line",
+    [
+        ("SECRET_KEY", "secret", "SECRET_KEY has 6 bytes, needs 32"),
+        ("SECRET_KEY", "please-change-me-to-a-long-random-value", "SECRET_KEY is a published or placeholder value"),
+        (
+            "SECRET_KEY",
+            "192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf",
+            "SECRET_KEY is a published or placeholder value",
+        ),
+        ("SECRET_KEY", "a" * 32, "SECRET_KEY is too regular to be random"),
+        ("SECRET_KEY", "abcdefghij" * 4, "SECRET_KEY is too regular to be random"),
+        ("ID_HASH_KEY", "1", "ID_HASH_KEY has 1 bytes, needs 32"),
+        ("ID_HASH_KEY", "7" * 40, "ID_HASH_KEY is too regular to be random"),
+        ("ID_HASH_KEY", "change-me-to-something-long-and-random", "ID_HASH_KEY is a published or placeholder value"),
+        ("COOKIE_SECURE", "0", "COOKIE_SECURE=0"),
+        ("WEB_CONCURRENCY", "4", "rate limits kept in memory by each of 4 workers"),
+        ("TRUSTED_HOSTS", "", "TRUSTED_HOSTS is not set"),
+        ("FLASK_DEBUG", "1", "debug mode is on"),
+    ],
+)
 def test_production_refuses_to_start(production_env, name, value, line):
     production_env.setenv(name, value)
 
@@ -100,10 +116,16 @@ def test_other_configs_are_not_checked(production_env):
 
 # What an operator sees ---------------------------------------------------------------------
 
+
 def unsafe_environment(tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    return {**env, "CB_CONFIG": "production", "SECRET_KEY": "secret", "CB_INSTANCE_PATH": str(tmp_path),
-            "FLASK_APP": "community_board:create_app"}
+    return {
+        **env,
+        "CB_CONFIG": "production",
+        "SECRET_KEY": "secret",
+        "CB_INSTANCE_PATH": str(tmp_path),
+        "FLASK_APP": "community_board:create_app",
+    }
 
 
 def refusal_lines(result) -> list[str]:
@@ -111,15 +133,24 @@ def refusal_lines(result) -> list[str]:
     exited with an error and no traceback."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    return [line.removeprefix("Error: ") for line in result.stderr.splitlines()
-            if line.strip() and not line.startswith("[")]
+    return [
+        line.removeprefix("Error: ") for line in result.stderr.splitlines() if line.strip() and not line.startswith("[")
+    ]
 
 
 def test_flask_commands_print_the_refusal_without_a_traceback(tmp_path):
-    result = subprocess.run([VENV_BIN / "flask", "routes"], env=unsafe_environment(tmp_path), cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [VENV_BIN / "flask", "routes"],
+        env=unsafe_environment(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert [line.split(":")[0] for line in refusal_lines(result)] == [
-        "SECRET_KEY has 6 bytes, needs 32", "TRUSTED_HOSTS is not set"]
+        "SECRET_KEY has 6 bytes, needs 32",
+        "TRUSTED_HOSTS is not set",
+    ]
 
 
 def free_port() -> int:
@@ -131,17 +162,42 @@ def free_port() -> int:
 def test_gunicorn_prints_the_refusal_once_and_exits(tmp_path):
     """Its worker count (-w 2) reaches the check too."""
     result = subprocess.run(
-        [VENV_BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py", "-w", "2", "-b", f"127.0.0.1:{free_port()}",
-         "community_board:create_app()"],
-        env=unsafe_environment(tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=60)
+        [
+            VENV_BIN / "gunicorn",
+            "-c",
+            ROOT / "gunicorn.conf.py",
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{free_port()}",
+            "community_board:create_app()",
+        ],
+        env=unsafe_environment(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert [line.split(":")[0] for line in refusal_lines(result)] == [
-        "SECRET_KEY has 6 bytes, needs 32", "rate limits kept in memory by each of 2 workers (WEB_CONCURRENCY)",
-        "TRUSTED_HOSTS is not set"]
+        "SECRET_KEY has 6 bytes, needs 32",
+        "rate limits kept in memory by each of 2 workers (WEB_CONCURRENCY)",
+        "TRUSTED_HOSTS is not set",
+    ]
 
 
 def test_flask_run_with_flask_debug_is_refused_before_the_debugger_starts(tmp_path):
-    env = {**unsafe_environment(tmp_path), "SECRET_KEY": secrets.token_hex(32), "TRUSTED_HOSTS": "localhost",
-           "FLASK_DEBUG": "1"}
-    result = subprocess.run([VENV_BIN / "flask", "run", "--port", str(free_port())], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    env = {
+        **unsafe_environment(tmp_path),
+        "SECRET_KEY": secrets.token_hex(32),
+        "TRUSTED_HOSTS": "localhost",
+        "FLASK_DEBUG": "1",
+    }
+    result = subprocess.run(
+        [VENV_BIN / "flask", "run", "--port", str(free_port())],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert [line.split(":")[0] for line in refusal_lines(result)] == ["debug mode is on (FLASK_DEBUG=1 or --debug)"]

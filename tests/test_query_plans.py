@@ -1,6 +1,7 @@
 """The hot pages read posts through their indexes, never a full scan of the posts table; search walks
 its index newest first without sorting the matches; the ceiling route used by `make bench` touches
 no database."""
+
 import pytest
 import sqlalchemy as sa
 from board_helpers import signed_in
@@ -17,8 +18,10 @@ FULL_SCAN = {"sqlite": "SCAN posts", "postgresql": "Seq Scan on posts"}
 @pytest.fixture
 def busy_board(world, resident):
     matters = section_by_key("matters")
-    posts = [board.create_post(resident, world.compound_a, matters, board.PostDraft(title=f"电梯{i}", body="电梯停了"))
-             for i in range(30)]
+    posts = [
+        board.create_post(resident, world.compound_a, matters, board.PostDraft(title=f"电梯{i}", body="电梯停了"))
+        for i in range(30)
+    ]
     for i in range(5):
         board.add_reply(resident, posts[0], f"回复{i}")
     db.session.commit()
@@ -64,8 +67,9 @@ def test_hot_pages_read_posts_through_an_index(world, resident, busy_board, path
     assert statements
     for statement, parameters in statements:
         plan = plan_of(statement, parameters)
-        assert FULL_SCAN[db.engine.dialect.name] not in plan.replace("SCAN posts USING", "INDEX posts USING"), \
+        assert FULL_SCAN[db.engine.dialect.name] not in plan.replace("SCAN posts USING", "INDEX posts USING"), (
             f"{path}: full scan of posts in\n{statement}\n{plan}"
+        )
 
 
 @pytest.mark.parametrize("path", ["word", "one character", "next page", "open cases", "similar"])
@@ -76,7 +80,7 @@ def test_search_walks_its_index_newest_first_without_sorting(world, resident, bu
     url = {
         "word": "/search?q=电梯",
         "one character": "/search?q=梯",
-        "next page": f"/search?q=电梯&after={2 ** 31 - 1}",
+        "next page": f"/search?q=电梯&after={2**31 - 1}",
         "open cases": "/search?q=电梯&open=1",
         "similar": f"/c/{world.compound_a.id}/similar?title=电梯坏了",
     }[path]

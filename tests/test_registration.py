@@ -1,4 +1,5 @@
 """Registration by a compound's QR code: /join/<token>."""
+
 import html
 import re
 
@@ -18,8 +19,15 @@ from community_board.privacy import id_number_hmac
 
 def join_form(**changes):
     form = {
-        "phone": "13912345678", "password": "anjia2026", "real_name": "林晓", "salutation": "ms",
-        "building": "7", "unit": "1", "room": "301", "id_number": "", "consent": "y",
+        "phone": "13912345678",
+        "password": "anjia2026",
+        "real_name": "林晓",
+        "salutation": "ms",
+        "building": "7",
+        "unit": "1",
+        "room": "301",
+        "id_number": "",
+        "consent": "y",
     }
     form.update(changes)
     return {key: value for key, value in form.items() if value is not None}
@@ -67,7 +75,9 @@ def test_registration_creates_pending_resident_who_then_signs_in(client, auth, w
     assert (user.real_name, user.salutation, user.address) == ("林晓", Salutation.MS, "7号楼1单元301室")
     assert user.consented_at is not None
     assert user.household_id is None  # a household comes with verification
-    assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == user.id)) == "resident.registered"
+    assert (
+        db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.target_id == user.id)) == "resident.registered"
+    )
 
     assert client.get("/me").status_code == 302  # not signed in by registering: see the taken-number test
     assert auth.login("13912345678", "anjia2026").status_code == 302
@@ -76,19 +86,22 @@ def test_registration_creates_pending_resident_who_then_signs_in(client, auth, w
     assert "林晓" in me
 
 
-@pytest.mark.parametrize("changes, field, message", [
-    ({"phone": "12345"}, "phone", "请输入11位中国大陆手机号码"),
-    ({"phone": ""}, "phone", "请填写手机号"),
-    ({"password": "abcdefgh"}, "password", "这个密码太常见，容易被猜到，请换一个"),
-    ({"password": "lx13912345678"}, "password", "密码不能包含手机号"),
-    ({"password": "1234567"}, "password", "密码至少8位"),
-    ({"real_name": ""}, "real_name", "请填写真实姓名"),
-    ({"room": ""}, "room", "请填写室号"),
-    ({"building": "五号"}, "building", "楼号请填写数字或字母，最多8位"),
-    ({"salutation": None}, "salutation", "请选择称呼"),
-    ({"consent": None}, "consent", "请阅读并勾选同意个人信息保护说明"),
-    ({"id_number": "31011319800101001"}, "id_number", "身份证号应为18位"),
-])
+@pytest.mark.parametrize(
+    "changes, field, message",
+    [
+        ({"phone": "12345"}, "phone", "请输入11位中国大陆手机号码"),
+        ({"phone": ""}, "phone", "请填写手机号"),
+        ({"password": "abcdefgh"}, "password", "这个密码太常见，容易被猜到，请换一个"),
+        ({"password": "lx13912345678"}, "password", "密码不能包含手机号"),
+        ({"password": "1234567"}, "password", "密码至少8位"),
+        ({"real_name": ""}, "real_name", "请填写真实姓名"),
+        ({"room": ""}, "room", "请填写室号"),
+        ({"building": "五号"}, "building", "楼号请填写数字或字母，最多8位"),
+        ({"salutation": None}, "salutation", "请选择称呼"),
+        ({"consent": None}, "consent", "请阅读并勾选同意个人信息保护说明"),
+        ({"id_number": "31011319800101001"}, "id_number", "身份证号应为18位"),
+    ],
+)
 def test_invalid_field_shows_message_next_to_it_and_keeps_typed_values(client, join_url, changes, field, message):
     response = client.post(join_url, data=join_form(**changes))
     page = response.get_data(as_text=True)
@@ -112,12 +125,15 @@ def test_id_number_with_wrong_check_digit_is_refused(client, join_url):
     assert users_by_phone("13912345678") == []
 
 
-@pytest.mark.parametrize("typed", [
-    "+86 139 1234 5678",
-    "１３９１２３４５６７８",  # full-width, as a Chinese keyboard may type them
-    "＋８６ １３９－１２３４－５６７８",
-    "١٣٩١٢٣٤٥٦٧٨",  # Arabic-Indic
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+86 139 1234 5678",
+        "１３９１２３４５６７８",  # full-width, as a Chinese keyboard may type them
+        "＋８６ １３９－１２３４－５６７８",
+        "١٣٩١٢٣٤٥٦٧٨",  # Arabic-Indic
+    ],
+)
 def test_phone_is_normalised_to_ascii_digits(client, auth, join_url, typed):
     response = client.post(join_url, data=join_form(phone=typed))
     assert response.status_code == 302
@@ -137,22 +153,28 @@ def born_in(region: str, birth: str, serial: str = "042") -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-@pytest.mark.parametrize("id_number", [
-    born_in("310113", "19550312"),  # 宝山区 code, born before the district existed (1988)
-    born_in("310228", "19600101"),  # the old 宝山县 code
-    born_in("310228", "19371231", "017"),
-    born_in("310113", "19900101"),
-])
+@pytest.mark.parametrize(
+    "id_number",
+    [
+        born_in("310113", "19550312"),  # 宝山区 code, born before the district existed (1988)
+        born_in("310228", "19600101"),  # the old 宝山县 code
+        born_in("310228", "19371231", "017"),
+        born_in("310113", "19900101"),
+    ],
+)
 def test_id_numbers_with_a_right_check_digit_are_accepted_whatever_the_region_code_dates(client, join_url, id_number):
     assert client.post(join_url, data=join_form(id_number=id_number)).status_code == 302
     assert users_by_phone("13912345678")[0].id_number_last4 == id_number[-4:]
 
 
-@pytest.mark.parametrize("id_number, message", [
-    (born_in("310113", "19550231"), "身份证号中的出生日期不正确，请检查是否填写正确"),
-    (born_in("310113", "29550312"), "身份证号中的出生日期不正确，请检查是否填写正确"),
-    ("31011319550312A42X", "身份证号应为17位数字加1位数字或X"),
-])
+@pytest.mark.parametrize(
+    "id_number, message",
+    [
+        (born_in("310113", "19550231"), "身份证号中的出生日期不正确，请检查是否填写正确"),
+        (born_in("310113", "29550312"), "身份证号中的出生日期不正确，请检查是否填写正确"),
+        ("31011319550312A42X", "身份证号应为17位数字加1位数字或X"),
+    ],
+)
 def test_id_numbers_with_an_impossible_birth_date_or_letters_are_refused(client, join_url, id_number, message):
     page = client.post(join_url, data=join_form(id_number=id_number)).get_data(as_text=True)
     assert field_error(page, "id_number") == message
@@ -160,8 +182,11 @@ def test_id_numbers_with_an_impossible_birth_date_or_letters_are_refused(client,
 
 
 def account_messages(user):
-    return db.session.scalars(sa.select(Notification.text).where(
-        Notification.user_id == user.id, Notification.kind == NotificationKind.ACCOUNT)).all()
+    return db.session.scalars(
+        sa.select(Notification.text).where(
+            Notification.user_id == user.id, Notification.kind == NotificationKind.ACCOUNT
+        )
+    ).all()
 
 
 def test_a_taken_number_gets_the_same_answer_as_a_free_one_and_changes_nothing(app, world, join_url, resident):

@@ -1,6 +1,7 @@
 """搜索: any text finds exactly the posts that contain it (numbers and Latin words matched whole),
 newest first, page by page; what a viewer may not see never appears; new and edited posts are
 findable at once and keep their place; 我也遇到."""
+
 import importlib.util
 import re
 from html import unescape
@@ -45,20 +46,25 @@ def board_a(world, resident):
     ]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("停水", ["明天停水通知"]),
-    ("电梯", ["电梯维修公示", "电梯又坏了"]),
-    ("物业", ["电梯又坏了"]),
-    ("噪音", ["晚上噪音太大"]),
-    ("电梯维修", ["电梯维修公示"]),
-    ("广场变菜园", ["广场变菜园了"]),
-    ("5号楼", ["明天停水通知"]),
-    ("3单元", ["明天停水通知"]),
-    ("wifi", ["晚上噪音太大"]),
-    ("WiFi", ["晚上噪音太大"]),
-    ("地铁", []),
-])
-def test_words_phrases_and_mixed_text_find_exactly_the_posts_that_contain_them(world, resident, board_a, text, expected):
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("停水", ["明天停水通知"]),
+        ("电梯", ["电梯维修公示", "电梯又坏了"]),
+        ("物业", ["电梯又坏了"]),
+        ("噪音", ["晚上噪音太大"]),
+        ("电梯维修", ["电梯维修公示"]),
+        ("广场变菜园", ["广场变菜园了"]),
+        ("5号楼", ["明天停水通知"]),
+        ("3单元", ["明天停水通知"]),
+        ("wifi", ["晚上噪音太大"]),
+        ("WiFi", ["晚上噪音太大"]),
+        ("地铁", []),
+    ],
+)
+def test_words_phrases_and_mixed_text_find_exactly_the_posts_that_contain_them(
+    world, resident, board_a, text, expected
+):
     assert titles(resident, text, world.compound_a) == expected
 
 
@@ -87,7 +93,8 @@ def test_replies_are_searched_too(world, resident, board_a):
 
 
 def test_hidden_deleted_private_and_other_compound_content_never_appears(
-        world, resident, secretary, other_compound_resident, board_a):
+    world, resident, secretary, other_compound_resident, board_a
+):
     hidden, deleted = board_a[0], board_a[1]
     board.hide(secretary, hidden, "不实信息")
     board.delete_post(resident, deleted)
@@ -136,26 +143,32 @@ def test_the_author_household_cannot_say_me_too(world, resident, board_a):
     assert response.status_code == 409 and "您家" in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("title, body, text", [
-    ("水电通知", "小区暂停水电两天", "停水"),  # a dictionary cuts 暂停/水电: 停水 is no word of it
-    ("菜园", "中心广场变菜园了", "广场变菜园"),
-    ("车棚", "自行车棚顶漏雨", "行车棚"),
-    ("快递", "快递柜在东门", "递柜在东"),
-])
+@pytest.mark.parametrize(
+    "title, body, text",
+    [
+        ("水电通知", "小区暂停水电两天", "停水"),  # a dictionary cuts 暂停/水电: 停水 is no word of it
+        ("菜园", "中心广场变菜园了", "广场变菜园"),
+        ("车棚", "自行车棚顶漏雨", "行车棚"),
+        ("快递", "快递柜在东门", "递柜在东"),
+    ],
+)
 def test_any_text_a_post_contains_finds_it_however_a_dictionary_would_cut_it(world, resident, title, body, text):
     post(resident, world.compound_a, title, body)
     post(resident, world.compound_a, "无关", "今天天气不错")
     assert titles(resident, text, world.compound_a) == [title]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("5号楼", ["5号楼停电"]),
-    ("15号楼", ["15号楼漏水"]),
-    ("号楼", ["5号楼停电", "15号楼漏水"]),
-    ("wifi", ["wifi密码"]),
-    ("wifi6", ["wifi6路由器"]),
-    ("wif", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("5号楼", ["5号楼停电"]),
+        ("15号楼", ["15号楼漏水"]),
+        ("号楼", ["5号楼停电", "15号楼漏水"]),
+        ("wifi", ["wifi密码"]),
+        ("wifi6", ["wifi6路由器"]),
+        ("wif", []),
+    ],
+)
 def test_numbers_and_latin_words_match_whole_so_5号楼_does_not_find_15号楼(world, resident, text, expected):
     post(resident, world.compound_a, "15号楼漏水", "15号楼顶楼漏水")
     post(resident, world.compound_a, "wifi6路由器", "出一个wifi6路由器")
@@ -252,8 +265,11 @@ def test_the_upgrade_rewrites_the_words_of_existing_documents(world, resident, m
     key = f"p{made.id}"
     scope = f"c{world.compound_a.id} s{world.street_a.id}"
     documents = SearchDocument.__table__
-    db.session.execute(documents.update().where(documents.c.key == key)  # as 0005's jieba index left it
-                       .values(words=f"{scope} 水电 通知 小区 暂停 水电 两天"))
+    db.session.execute(
+        documents.update()
+        .where(documents.c.key == key)  # as 0005's jieba index left it
+        .values(words=f"{scope} 水电 通知 小区 暂停 水电 两天")
+    )
     db.session.commit()
     assert titles(resident, "停水", world.compound_a) == []
     db.session.commit()
@@ -267,13 +283,15 @@ def test_the_upgrade_rewrites_the_words_of_existing_documents(world, resident, m
 
 
 @pytest.mark.parametrize("window", [3, 7, 5000])
-def test_pages_list_every_match_newest_first_however_the_newest_documents_are_read(world, resident, monkeypatch,
-                                                                                  window):
+def test_pages_list_every_match_newest_first_however_the_newest_documents_are_read(
+    world, resident, monkeypatch, window
+):
     """On PostgreSQL the newest documents are read directly before the full-text index is asked:
     wherever that boundary falls, page after page gives exactly the matches, newest first."""
     monkeypatch.setattr(search, "NEWEST_WINDOW", window)
-    made = [post(resident, world.compound_a, f"第{i}帖", "明天停水，请储水" if i % 3 else "电梯又坏了")
-            for i in range(14)]
+    made = [
+        post(resident, world.compound_a, f"第{i}帖", "明天停水，请储水" if i % 3 else "电梯又坏了") for i in range(14)
+    ]
     expected = [p.title for p in reversed(made) if "停水" in p.body]
     shown, cursor = [], None
     for _page in range(10):

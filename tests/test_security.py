@@ -1,4 +1,5 @@
 """Security headers, the sanitizer, templates without inline script, the friendly 500 page."""
+
 import re
 from pathlib import Path
 
@@ -11,13 +12,16 @@ from community_board.security import render_plain_text, sanitize_html
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 
 
-@pytest.mark.parametrize("path, status", [
-    ("/login", 200),
-    ("/no-such-page", 404),
-    ("/static/css/app.css", 200),
-    ("/static/img/logo.svg", 200),
-    ("/me", 302),
-])
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/login", 200),
+        ("/no-such-page", 404),
+        ("/static/css/app.css", 200),
+        ("/static/img/logo.svg", 200),
+        ("/me", 302),
+    ],
+)
 def test_every_response_carries_the_security_headers(client, path, status):
     response = client.get(path)
 
@@ -120,8 +124,18 @@ def test_500_for_json_clients(broken_app):
     assert "secret-detail" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "/%09/evil.example", "/\t/evil.example", "/\\evil.example",
-                                    "https://evil.example/", "javascript:alert(1)", "/\n/evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "/%09/evil.example",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/\n/evil.example",
+    ],
+)
 def test_login_never_redirects_off_site(client, resident, target):
     response = client.post(f"/login?next={target}", data={"phone": resident.phone, "password": "Passw0rd1"})
     assert response.status_code == 302

@@ -1,5 +1,6 @@
 """`flask seed-district`: a synthetic district in bulk, with its counters and search index right,
 repeatable from its seed, and never on top of an existing district."""
+
 import hashlib
 from datetime import datetime
 
@@ -58,8 +59,9 @@ def test_small_district_has_every_kind_of_content(app):
     oldest, newest = db.session.execute(sa.select(sa.func.min(Case.created_at), sa.func.max(Case.created_at))).one()
     assert (newest - oldest).days > 365  # spread over two years
     for case in db.session.scalars(sa.select(Case)):
-        events = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                    .order_by(CaseEvent.id)).all()
+        events = db.session.scalars(
+            sa.select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        ).all()
         assert events[0].kind is EventKind.FILED
         assert [e.to_status for e in events if e.to_status][-1] is case.status
         assert all(a.created_at <= b.created_at for a, b in zip(events, events[1:], strict=False))
@@ -74,12 +76,15 @@ def test_counters_match_the_rows(app):
     district = seeded(app)
 
     for compound in db.session.scalars(sa.select(Compound).where(Compound.district_id == district.id)):
-        assert compound.post_count == count(sa.select(Post.id).where(Post.compound_id == compound.id,
-                                                                     Post.deleted_at.is_(None)))
-        assert compound.resident_count == count(sa.select(User.id).where(
-            User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED))
-        assert compound.solved_count == count(sa.select(Post.id).where(Post.compound_id == compound.id,
-                                                                       Post.aid_status == "fulfilled"))
+        assert compound.post_count == count(
+            sa.select(Post.id).where(Post.compound_id == compound.id, Post.deleted_at.is_(None))
+        )
+        assert compound.resident_count == count(
+            sa.select(User.id).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED)
+        )
+        assert compound.solved_count == count(
+            sa.select(Post.id).where(Post.compound_id == compound.id, Post.aid_status == "fulfilled")
+        )
     for column, model in ((Post.reply_count, Reply), (Post.like_count, Like), (Post.affected_count, MeToo)):
         counted = sa.select(sa.func.count()).where(model.post_id == Post.id).scalar_subquery()
         assert count(sa.select(Post.id).where(column != counted)) == 0, column
@@ -103,7 +108,8 @@ def test_every_post_and_reply_is_indexed_as_the_hook_would(app):
         assert document.visible is (post.hidden_at is None and post.deleted_at is None)
         assert document.private_to == (post.author_id if post.is_private else None)
     assert sum(d.visible for d in documents.values() if d.reply_id is None) == count(
-        sa.select(Post.id).where(Post.hidden_at.is_(None), Post.deleted_at.is_(None)))
+        sa.select(Post.id).where(Post.hidden_at.is_(None), Post.deleted_at.is_(None))
+    )
     # Each document as the indexer's hook would write it for its post or reply (a sample): words,
     # text, scope, visibility, time; text rendered as the services render it.
     for document in list(documents.values())[::25]:
@@ -118,11 +124,16 @@ def test_every_post_and_reply_is_indexed_as_the_hook_would(app):
         assert post.body_html == str(rendered)
         assert post.excerpt == _excerpt(post.body.replace("#", "").replace("*", ""))
     if db.engine.dialect.name == "sqlite":
-        triggers = set(db.session.scalars(sa.text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'")))
+        triggers = set(
+            db.session.scalars(
+                sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'")
+            )
+        )
         assert triggers == {"search_documents_ai", "search_documents_ad", "search_documents_au"}
     else:
-        assert db.session.scalar(sa.text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_search_documents_words'"))
+        assert db.session.scalar(
+            sa.text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_search_documents_words'")
+        )
 
 
 def _all_hits(viewer, text, compound):
@@ -138,16 +149,24 @@ def _all_hits(viewer, text, compound):
 def test_search_finds_a_known_phrase_exactly(app):
     seeded(app)
     compound = db.session.scalar(sa.select(Compound).order_by(Compound.post_count.desc()).limit(1))
-    viewer = db.session.scalar(sa.select(User).where(User.compound_id == compound.id,
-                                                     User.resident_status == ResidentStatus.VERIFIED).limit(1))
+    viewer = db.session.scalar(
+        sa.select(User).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED).limit(1)
+    )
 
     for text in ("广场变菜园", "停水", "电梯维修", "噪音", "水", "号楼"):
-        expected = [d.key for d in db.session.scalars(
-            sa.select(SearchDocument).where(SearchDocument.compound_id == compound.id, SearchDocument.visible.is_(True),
-                                            sa.or_(SearchDocument.private_to.is_(None),
-                                                   SearchDocument.private_to == viewer.id))
-            .order_by(SearchDocument.id.desc()))
-            if text.lower() in d.text]
+        expected = [
+            d.key
+            for d in db.session.scalars(
+                sa.select(SearchDocument)
+                .where(
+                    SearchDocument.compound_id == compound.id,
+                    SearchDocument.visible.is_(True),
+                    sa.or_(SearchDocument.private_to.is_(None), SearchDocument.private_to == viewer.id),
+                )
+                .order_by(SearchDocument.id.desc())
+            )
+            if text.lower() in d.text
+        ]
         assert expected, text
         assert _all_hits(viewer, text, compound) == expected, text
 
@@ -168,8 +187,7 @@ def test_a_second_run_with_the_same_name_is_refused(app):
 
 def _dry_run(seed_value: int):
     """The generator without a database: (hash of every row, post titles in id order)."""
-    plan = seeding.make_plan(seeding.DEFAULT_NAME, seeding.DEFAULT_CODE, None, None, None, seed_value,
-                                   True, AS_OF_TIME)
+    plan = seeding.make_plan(seeding.DEFAULT_NAME, seeding.DEFAULT_CODE, None, None, None, seed_value, True, AS_OF_TIME)
     with db.engine.connect() as connection:
         base = seeding.read_base(connection, "hash")
     generator = seeding.DistrictGenerator(plan, base)

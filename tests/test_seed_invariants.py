@@ -1,6 +1,7 @@
 """The seeders write data the app itself could have written: the same invariants (tests/invariants.py)
 hold for a small seeded district and for the demo made through the services; and the demo makes
 sense to a newcomer who signs in as each role."""
+
 from collections import Counter
 
 import pytest
@@ -40,17 +41,31 @@ def test_the_demo_made_through_the_services_keeps_the_invariants(app):
     assert broken_invariants() == []
 
 
-@pytest.mark.parametrize("damage, complaint", [
-    (sa.text("UPDATE posts SET reply_count = reply_count + 1 WHERE id = (SELECT MIN(post_id) FROM replies)"),
-     "post reply_count"),
-    (sa.text("UPDATE compounds SET resident_count = resident_count + 1"), "compound resident_count"),
-    (sa.text("UPDATE proposal_options SET vote_count = vote_count + 1"), "proposal option vote_count"),
-    (sa.text("UPDATE case_events SET to_status = 'closed', from_status = 'filed' "
-             "WHERE kind = 'dispatched' AND to_status = 'dispatched'"), "not in TRANSITIONS"),
-    (sa.text("UPDATE search_documents SET visible = NOT visible WHERE reply_id IS NULL"), "document visible"),
-    (sa.text("UPDATE search_documents SET created_at = created_at - 1 WHERE id = (SELECT MAX(id) FROM search_documents)"),
-     "document scope or time"),
-])
+@pytest.mark.parametrize(
+    "damage, complaint",
+    [
+        (
+            sa.text("UPDATE posts SET reply_count = reply_count + 1 WHERE id = (SELECT MIN(post_id) FROM replies)"),
+            "post reply_count",
+        ),
+        (sa.text("UPDATE compounds SET resident_count = resident_count + 1"), "compound resident_count"),
+        (sa.text("UPDATE proposal_options SET vote_count = vote_count + 1"), "proposal option vote_count"),
+        (
+            sa.text(
+                "UPDATE case_events SET to_status = 'closed', from_status = 'filed' "
+                "WHERE kind = 'dispatched' AND to_status = 'dispatched'"
+            ),
+            "not in TRANSITIONS",
+        ),
+        (sa.text("UPDATE search_documents SET visible = NOT visible WHERE reply_id IS NULL"), "document visible"),
+        (
+            sa.text(
+                "UPDATE search_documents SET created_at = created_at - 1 WHERE id = (SELECT MAX(id) FROM search_documents)"
+            ),
+            "document scope or time",
+        ),
+    ],
+)
 def test_the_invariants_notice_damage(app, damage, complaint):
     run(app, "seed-demo")
     if db.engine.dialect.name == "postgresql" and "created_at - 1" in str(damage):
@@ -66,8 +81,10 @@ def test_the_invariants_notice_damage(app, damage, complaint):
 def test_demo_cases_go_to_the_departments_their_type_and_compound_call_for(app):
     run(app, "seed-demo")
 
-    sent = {case.number: (case.case_type.name, {d.department.kind for d in case.departments}, case.compound.name)
-            for case in db.session.scalars(sa.select(Case))}
+    sent = {
+        case.number: (case.case_type.name, {d.department.kind for d in case.departments}, case.compound.name)
+        for case in db.session.scalars(sa.select(Case))
+    }
     assert len({frozenset(kinds) for _type, kinds, _compound in sent.values()}) >= 4
     for number, (type_name, kinds, _compound) in sent.items():
         if type_name == "治安" and kinds:
@@ -94,11 +111,15 @@ def test_demo_case_numbers_carry_the_day_each_case_was_filed(app):
 def test_search_shows_the_times_the_feed_shows(app):
     run(app, "seed-demo")
 
-    pairs = db.session.execute(sa.select(Post.created_at, SearchDocument.created_at)
-                               .join(SearchDocument, SearchDocument.key == sa.literal("p") + sa.cast(Post.id, sa.String))
-                               ).all()
+    pairs = db.session.execute(
+        sa.select(Post.created_at, SearchDocument.created_at).join(
+            SearchDocument, SearchDocument.key == sa.literal("p") + sa.cast(Post.id, sa.String)
+        )
+    ).all()
     assert pairs and all(post == document for post, document in pairs)
-    spread = db.session.execute(sa.select(sa.func.min(SearchDocument.created_at), sa.func.max(SearchDocument.created_at))).one()
+    spread = db.session.execute(
+        sa.select(sa.func.min(SearchDocument.created_at), sa.func.max(SearchDocument.created_at))
+    ).one()
     assert (spread[1] - spread[0]).days >= 20  # a month of posts, not all "刚刚"
 
 
@@ -106,18 +127,26 @@ def test_a_first_login_shows_a_few_new_messages_not_dozens(app, client):
     run(app, "seed-demo")
 
     for _role, _compound, phone in logins():
-        unread = db.session.scalar(sa.select(sa.func.count()).select_from(Notification).join(Notification.user)
-                                   .where(Notification.read_at.is_(None), sa.text("users.phone = :phone"))
-                                   .params(phone=phone))
+        unread = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .join(Notification.user)
+            .where(Notification.read_at.is_(None), sa.text("users.phone = :phone"))
+            .params(phone=phone)
+        )
         assert unread <= 10, phone
 
 
 def test_the_full_text_definitions_are_what_the_migrations_made(app):
     if db.engine.dialect.name == "sqlite":
-        made = dict(db.session.execute(sa.text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'")).all())
+        made = dict(
+            db.session.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'")
+            ).all()
+        )
         assert made == schema.FTS_TRIGGERS
     else:
-        definition = db.session.scalar(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
-                                       {"name": schema.GIN_INDEX_NAME})
+        definition = db.session.scalar(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": schema.GIN_INDEX_NAME}
+        )
         assert "USING gin (to_tsvector('simple'::regconfig, words))" in definition

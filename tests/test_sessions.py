@@ -1,4 +1,5 @@
 """Sessions: a fresh one at sign-in and sign-out (CSRF token included), and an end after idle time."""
+
 import re
 from datetime import timedelta
 
@@ -42,10 +43,13 @@ def clock(monkeypatch):
 
 # A fresh session at sign-in and sign-out ------------------------------------------------------
 
+
 def test_a_csrf_token_from_before_sign_in_is_refused_after_it(client, resident, csrf):
     before = csrf_token(client.get("/login").get_data(as_text=True))
-    assert client.post("/login", data={"phone": resident.phone, "password": "Passw0rd1",
-                                       "csrf_token": before}).status_code == 302
+    assert (
+        client.post("/login", data={"phone": resident.phone, "password": "Passw0rd1", "csrf_token": before}).status_code
+        == 302
+    )
 
     refused = client.post("/logout", data={"csrf_token": before})
     assert refused.status_code == 400
@@ -58,16 +62,27 @@ def test_a_csrf_token_from_before_sign_in_is_refused_after_it(client, resident, 
 
 
 def test_a_csrf_token_from_before_sign_out_is_refused_after_it(client, resident, csrf):
-    client.post("/login", data={"phone": resident.phone, "password": "Passw0rd1",
-                                "csrf_token": csrf_token(client.get("/login").get_data(as_text=True))})
+    client.post(
+        "/login",
+        data={
+            "phone": resident.phone,
+            "password": "Passw0rd1",
+            "csrf_token": csrf_token(client.get("/login").get_data(as_text=True)),
+        },
+    )
     signed_in_token = csrf_token(client.get("/me").get_data(as_text=True))
     client.post("/logout", data={"csrf_token": signed_in_token})
 
-    assert client.post("/login", data={"phone": resident.phone, "password": "Passw0rd1",
-                                       "csrf_token": signed_in_token}).status_code == 400
+    assert (
+        client.post(
+            "/login", data={"phone": resident.phone, "password": "Passw0rd1", "csrf_token": signed_in_token}
+        ).status_code
+        == 400
+    )
 
 
 # Idle time ---------------------------------------------------------------------------------
+
 
 def test_a_staff_session_ends_after_thirty_idle_minutes(client, auth, secretary, clock):
     auth.login(secretary)
@@ -153,13 +168,26 @@ def test_idle_times_follow_the_profile_and_the_settings(monkeypatch):
 
 
 def test_leaving_starts_a_fresh_session_too(client, resident, csrf):
-    client.post("/login", data={"phone": resident.phone, "password": "Passw0rd1",
-                                "csrf_token": csrf_token(client.get("/login").get_data(as_text=True))})
+    client.post(
+        "/login",
+        data={
+            "phone": resident.phone,
+            "password": "Passw0rd1",
+            "csrf_token": csrf_token(client.get("/login").get_data(as_text=True)),
+        },
+    )
     signed_in_token = csrf_token(client.get("/me/leave").get_data(as_text=True))
 
-    left = client.post("/me/leave", data={"password": "Passw0rd1", "confirm": "y", "csrf_token": signed_in_token},
-                       follow_redirects=True)
+    left = client.post(
+        "/me/leave",
+        data={"password": "Passw0rd1", "confirm": "y", "csrf_token": signed_in_token},
+        follow_redirects=True,
+    )
 
     assert "您的账号已注销" in left.get_data(as_text=True)
-    assert client.post("/login", data={"phone": "13999999999", "password": "Passw0rd1",
-                                       "csrf_token": signed_in_token}).status_code == 400
+    assert (
+        client.post(
+            "/login", data={"phone": "13999999999", "password": "Passw0rd1", "csrf_token": signed_in_token}
+        ).status_code
+        == 400
+    )

@@ -5,6 +5,7 @@ GET declared @writes_on_get and a CLI job in write_transactions take their trans
 @writes_after_slow_work hashes passwords and processes images holding no transaction at all. On
 PostgreSQL a pooled connection that sat idle is checked before use, so a dropped connection costs
 no failed page."""
+
 import sqlite3
 
 import pytest
@@ -76,6 +77,7 @@ def count_posts() -> int:
 
 # Page views read outside a transaction, and cannot write -----------------------------------------
 
+
 def test_a_page_view_reads_outside_a_transaction(world, resident, fresh_session):
     with current_app.test_request_context("/", method="GET"):
         assert count_posts() == 0
@@ -89,12 +91,16 @@ def test_a_query_with_a_common_table_expression_is_still_a_read(world, resident,
         assert not in_database_transaction()
 
 
-@pytest.mark.parametrize("write", [
-    lambda user: (message(user.id, "悄悄写下"), db.session.flush()),
-    lambda user: db.session.execute(sa.update(Notification).values(text="悄悄写下")),
-    lambda user: db.session.get(type(user), user.id, with_for_update=True),
-    lambda user: db.session.execute(sa.text("SET LOCAL statement_timeout = 1000")),
-], ids=["an ORM flush", "a Core UPDATE", "a locking read", "a SET LOCAL"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda user: (message(user.id, "悄悄写下"), db.session.flush()),
+        lambda user: db.session.execute(sa.update(Notification).values(text="悄悄写下")),
+        lambda user: db.session.get(type(user), user.id, with_for_update=True),
+        lambda user: db.session.execute(sa.text("SET LOCAL statement_timeout = 1000")),
+    ],
+    ids=["an ORM flush", "a Core UPDATE", "a locking read", "a SET LOCAL"],
+)
 def test_a_page_view_that_writes_fails_loudly_and_writes_nothing(world, resident, fresh_session, write):
     """Not a silent statement-by-statement commit: the view must be declared."""
     with current_app.test_request_context("/", method="GET"):
@@ -113,6 +119,7 @@ def test_a_page_view_cannot_commit_work(world, resident, fresh_session):
 
 # A GET that writes says so, on whichever side of @login_required --------------------------------
 
+
 def leaving_a_message():
     """A fresh view function that writes a message to whoever opens it."""
 
@@ -123,13 +130,18 @@ def leaving_a_message():
     return view
 
 
-@pytest.mark.parametrize("view, status, written", [
-    (login_required(leaving_a_message()), 500, 0),
-    (writes_on_get(login_required(leaving_a_message())), 200, 1),
-    (login_required(writes_on_get(leaving_a_message())), 200, 1),
-], ids=["undeclared", "declared above @login_required", "declared below @login_required"])
-def test_a_get_that_writes_is_declared_above_or_below_login_required(world, resident, monkeypatch,
-                                                                     view, status, written):
+@pytest.mark.parametrize(
+    "view, status, written",
+    [
+        (login_required(leaving_a_message()), 500, 0),
+        (writes_on_get(login_required(leaving_a_message())), 200, 1),
+        (login_required(writes_on_get(leaving_a_message())), 200, 1),
+    ],
+    ids=["undeclared", "declared above @login_required", "declared below @login_required"],
+)
+def test_a_get_that_writes_is_declared_above_or_below_login_required(
+    world, resident, monkeypatch, view, status, written
+):
     monkeypatch.setitem(current_app.view_functions, "accounts.privacy", view)
     assert signed_in(resident).get("/privacy").status_code == status
     assert messages("打开时写下") == written
@@ -156,6 +168,7 @@ def test_a_search_reads_outside_a_transaction_each_planned_for_its_words(world, 
 
 # Writing requests hold one transaction from the first statement -----------------------------------
 
+
 def test_a_post_request_holds_its_transaction_from_the_first_read(world, resident, fresh_session):
     with current_app.test_request_context("/", method="POST"):
         count_posts()
@@ -163,8 +176,9 @@ def test_a_post_request_holds_its_transaction_from_the_first_read(world, residen
 
 
 @pytest.mark.parametrize("writer", ["POST request", "GET declared @writes_on_get", "CLI job"])
-def test_a_writing_transaction_takes_sqlites_write_lock_at_its_first_read(world, resident, fresh_session,
-                                                                         monkeypatch, writer):
+def test_a_writing_transaction_takes_sqlites_write_lock_at_its_first_read(
+    world, resident, fresh_session, monkeypatch, writer
+):
     """A deferred transaction that reads, then writes after another writer got in, fails at once
     (SQLITE_BUSY_SNAPSHOT); taking the lock up front makes it wait its turn instead."""
     sqlite_only()
@@ -202,6 +216,7 @@ def test_a_writing_request_commits_whole(world, resident, fresh_session):
 
 # Slow work holds no transaction --------------------------------------------------------------------
 
+
 def watching(monkeypatch, module, name: str) -> list[tuple[bool, bool]]:
     """Replace module.name by itself noting, at each call, (transaction open, another writer could begin)."""
     seen, original = [], getattr(module, name)
@@ -229,8 +244,10 @@ def test_hashing_a_new_password_holds_no_transaction(world, resident, monkeypatc
 def test_processing_photos_holds_no_transaction(world, resident, monkeypatch):
     client = signed_in(resident)
     stores = watching(monkeypatch, photos, "store_uploads")
-    response = client.post(f"/c/{world.compound_a.id}/s/neighbours/new", data={
-        "title": "小区的花开了", "body": "拍了几张", "photos": upload(("a.jpg", image_bytes()))})
+    response = client.post(
+        f"/c/{world.compound_a.id}/s/neighbours/new",
+        data={"title": "小区的花开了", "body": "拍了几张", "photos": upload(("a.jpg", image_bytes()))},
+    )
     assert response.status_code == 302
     assert stores == [(False, True)]
     assert count_posts() == 1
@@ -249,6 +266,7 @@ def test_a_change_made_before_a_late_write_transaction_begins_is_refused_not_los
 
 
 # Connections ---------------------------------------------------------------------------------------
+
 
 def test_vacuum_runs_in_autocommit_on_a_connection_a_page_view_used_before(world, resident):
     """A maintenance job asks for AUTOCOMMIT (VACUUM cannot run in a transaction); a connection that

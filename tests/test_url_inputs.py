@@ -1,4 +1,5 @@
 """Whatever a URL carries (path ids, cursors, filters), a bad value is a 404 or a first page, never a 500."""
+
 import re
 from datetime import datetime
 from urllib.parse import parse_qsl
@@ -23,6 +24,7 @@ def id_rules():
 
 def url_with(rule, id_value: str) -> str:
     """``rule`` with ``id_value`` in every id and a valid value in every other part."""
+
     def value(part: re.Match) -> str:
         converter, name = part.groups()
         if converter == "int":
@@ -61,11 +63,24 @@ def test_the_largest_id_still_routes(world, resident):
 # Cursors --------------------------------------------------------------------------------------
 
 BAD_CURSORS = [
-    "garbage", "_", "2024-01-01T00:00:00_", "2024-01-01T00:00:00_99999999999999999999",
-    "2024-01-01T00:00:00_2147483648", "2024-01-01T00:00:00_-1", "2024-01-01T00:00:00_²",
-    "2024-01-01T00:00:00_1e5", "9999-12-31T23:59:59.999999_1", "0001-01-01T00:00:00_1",
-    "99999-01-01T00:00:00_1", "2024-13-45T00:00:00_1", "2024-01-01T00:00:00+08:00_1",
-    "2024-W01-1_1", "20240101_1", "2024-01-01_1", "２０２４-01-01T00:00:00_1", "x" * 5000,
+    "garbage",
+    "_",
+    "2024-01-01T00:00:00_",
+    "2024-01-01T00:00:00_99999999999999999999",
+    "2024-01-01T00:00:00_2147483648",
+    "2024-01-01T00:00:00_-1",
+    "2024-01-01T00:00:00_²",
+    "2024-01-01T00:00:00_1e5",
+    "9999-12-31T23:59:59.999999_1",
+    "0001-01-01T00:00:00_1",
+    "99999-01-01T00:00:00_1",
+    "2024-13-45T00:00:00_1",
+    "2024-01-01T00:00:00+08:00_1",
+    "2024-W01-1_1",
+    "20240101_1",
+    "2024-01-01_1",
+    "２０２４-01-01T00:00:00_1",
+    "x" * 5000,
 ]
 
 
@@ -105,12 +120,16 @@ def test_a_bad_cursor_on_any_list_page_gives_the_first_page(list_pages, cursor):
 def test_a_cursor_round_trips_and_odd_ones_are_refused():
     moment = datetime(2024, 5, 6, 7, 8, 9, 123456)
     assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42)
-    assert decode_cursor(encode_cursor(moment.replace(microsecond=0), 2147483647)) == (moment.replace(microsecond=0), 2147483647)
+    assert decode_cursor(encode_cursor(moment.replace(microsecond=0), 2147483647)) == (
+        moment.replace(microsecond=0),
+        2147483647,
+    )
     for cursor in BAD_CURSORS:
         assert decode_cursor(cursor) is None, cursor
 
 
 # Other parameters -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("section", [*HUGE_IDS, "-1", "abc", "²", ""])
 def test_search_section_filter_takes_any_text(world, resident, section):
@@ -147,8 +166,9 @@ def test_an_unknown_section_key_is_a_404(world, resident, key):
 
 def test_control_characters_in_typed_text_are_dropped(world, resident):
     """A NUL byte in a form (PostgreSQL refuses it in any text) is dropped, not a 500."""
-    response = signed_in(resident).post(f"/c/{world.compound_a.id}/s/neighbours/new",
-                                        data={"title": "花\x00开了", "body": "拍了\x07几张\n第二行"})
+    response = signed_in(resident).post(
+        f"/c/{world.compound_a.id}/s/neighbours/new", data={"title": "花\x00开了", "body": "拍了\x07几张\n第二行"}
+    )
     assert response.status_code == 302
     post = db.session.scalar(sa.select(Post))
     assert (post.title, post.body) == ("花开了", "拍了几张\n第二行")

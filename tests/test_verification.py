@@ -1,4 +1,5 @@
 """Real-name verification: the queue, approve, reject with a reason, resubmit."""
+
 import html
 import re
 
@@ -34,14 +35,28 @@ def reject_url(resident):
 
 
 def pending(world, name="林晓", building="7", unit="1", room="301", compound=None, **fields):
-    return world.resident(compound or world.compound_a, name=name, building=building, unit=unit, room=room,
-                          status=ResidentStatus.PENDING, **fields)
+    return world.resident(
+        compound or world.compound_a,
+        name=name,
+        building=building,
+        unit=unit,
+        room=room,
+        status=ResidentStatus.PENDING,
+        **fields,
+    )
 
 
 @pytest.mark.parametrize("staff", ["secretary", "committee"])
 def test_compound_staff_see_the_queue_with_full_details(request, world, login_as, staff):
-    applicant = pending(world, name="钱学明", salutation=Salutation.MR, building="8", unit="3", room="1102",
-                        id_number=valid_id_number(234))
+    applicant = pending(
+        world,
+        name="钱学明",
+        salutation=Salutation.MR,
+        building="8",
+        unit="3",
+        room="1102",
+        id_number=valid_id_number(234),
+    )
     client = login_as(request.getfixturevalue(staff))
 
     response = client.get(queue_url(world.compound_a))
@@ -72,7 +87,11 @@ def test_approve_verifies_and_assigns_a_household(world, login_as, secretary, pe
     assert pending_resident.verified_at is not None
     household = pending_resident.household
     assert (household.compound_id, household.building, household.unit, household.room) == (
-        world.compound_a.id, "8", "3", "1102")
+        world.compound_a.id,
+        "8",
+        "3",
+        "1102",
+    )
     assert "钱学明" not in client.get(queue_url(world.compound_a)).get_data(as_text=True)
 
 
@@ -103,9 +122,17 @@ def test_rejected_resident_sees_the_reason_and_can_resubmit(app, world, secretar
     assert reason in me
     assert "钱学明" not in staff.get(queue_url(world.compound_a)).get_data(as_text=True)
 
-    response = applicant.post("/me/details", data={
-        "real_name": "钱学明", "salutation": "mr", "building": "8", "unit": "3", "room": "1202", "id_number": "",
-    })
+    response = applicant.post(
+        "/me/details",
+        data={
+            "real_name": "钱学明",
+            "salutation": "mr",
+            "building": "8",
+            "unit": "3",
+            "room": "1202",
+            "id_number": "",
+        },
+    )
     assert response.status_code == 302
     assert pending_resident.resident_status is ResidentStatus.PENDING
     assert pending_resident.address == "8号楼3单元1202室"
@@ -120,9 +147,16 @@ def test_resubmission_is_validated(app, world, secretary, pending_resident):
     db.session.commit()
     client = signed_in(app, pending_resident)
 
-    page = client.post("/me/details", data={
-        "real_name": "", "salutation": "mr", "building": "8", "unit": "3", "room": "1102",
-    }).get_data(as_text=True)
+    page = client.post(
+        "/me/details",
+        data={
+            "real_name": "",
+            "salutation": "mr",
+            "building": "8",
+            "unit": "3",
+            "room": "1102",
+        },
+    ).get_data(as_text=True)
 
     assert "请填写真实姓名" in page
     assert pending_resident.resident_status is ResidentStatus.REJECTED
@@ -167,8 +201,9 @@ def test_staff_of_another_compound_get_404(world, login_as, other_secretary, pen
     assert pending_resident.resident_status is ResidentStatus.PENDING
 
 
-def test_approve_through_own_compound_url_cannot_reach_another_compounds_resident(world, login_as, other_secretary,
-                                                                                   pending_resident):
+def test_approve_through_own_compound_url_cannot_reach_another_compounds_resident(
+    world, login_as, other_secretary, pending_resident
+):
     client = login_as(other_secretary)
     url = f"/c/{world.compound_b.id}/verification/{pending_resident.id}/approve"
 
@@ -176,8 +211,9 @@ def test_approve_through_own_compound_url_cannot_reach_another_compounds_residen
     assert pending_resident.resident_status is ResidentStatus.PENDING
 
 
-@pytest.mark.parametrize("verb", [services.approve_resident,
-                                  lambda actor, resident: services.reject_resident(actor, resident, "不认识")])
+@pytest.mark.parametrize(
+    "verb", [services.approve_resident, lambda actor, resident: services.reject_resident(actor, resident, "不认识")]
+)
 def test_services_refuse_staff_of_another_compound(other_secretary, pending_resident, verb):
     with pytest.raises(PermissionDenied) as error:
         verb(other_secretary, pending_resident)
@@ -198,10 +234,13 @@ def test_resident_opening_their_compounds_queue_gets_403(world, login_as, reside
     assert pending_resident.resident_status is ResidentStatus.PENDING
 
 
-@pytest.mark.parametrize("decision, data, action", [
-    ("approve", {}, "resident.approved"),
-    ("reject", {"reason": "查无此人"}, "resident.rejected"),
-])
+@pytest.mark.parametrize(
+    "decision, data, action",
+    [
+        ("approve", {}, "resident.approved"),
+        ("reject", {"reason": "查无此人"}, "resident.rejected"),
+    ],
+)
 def test_every_decision_is_audited(world, login_as, committee, pending_resident, decision, data, action):
     client = login_as(committee)
     client.post(f"/c/{world.compound_a.id}/verification/{pending_resident.id}/{decision}", data=data)
@@ -221,7 +260,7 @@ def test_duplicate_id_number_in_the_district_is_flagged(world, login_as, secreta
     page = login_as(secretary).get(queue_url(world.compound_a)).get_data(as_text=True)
 
     assert page.count("相同的身份证号") == 1
-    林晓_card = page[page.index("林晓"):page.index("王芳")]
+    林晓_card = page[page.index("林晓") : page.index("王芳")]
     assert "相同的身份证号" in 林晓_card
 
 

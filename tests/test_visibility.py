@@ -1,5 +1,6 @@
 """Who may see a post is one definition with a Python and an SQL form: they must agree, and each
 feature's object rules are declared once."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,13 +37,21 @@ def test_the_python_and_sql_forms_of_visibility_agree(world, resident, secretary
         roles = _roles(viewer, compound)
         moderator = can(viewer, Action.MODERATE, compound)
         private_reader = can(viewer, Action.READ_PRIVATE_QUESTIONS, compound)
-        listed_sql = set(db.session.scalars(sa.select(Post.id).where(
-            Post.compound_id == compound.id,
-            visibility.in_circulation_sql(hidden_too=moderator),
-            visibility.reads_private_sql(viewer, private_reader),
-        )))
-        listed_python = {p.id for p in posts if (visibility.in_circulation(p) or (moderator and p.deleted_at is None))
-                         and visibility.reads_private(p, viewer, roles)}
+        listed_sql = set(
+            db.session.scalars(
+                sa.select(Post.id).where(
+                    Post.compound_id == compound.id,
+                    visibility.in_circulation_sql(hidden_too=moderator),
+                    visibility.reads_private_sql(viewer, private_reader),
+                )
+            )
+        )
+        listed_python = {
+            p.id
+            for p in posts
+            if (visibility.in_circulation(p) or (moderator and p.deleted_at is None))
+            and visibility.reads_private(p, viewer, roles)
+        }
         assert listed_sql == listed_python, viewer.real_name
         assert (private.id in listed_sql) == (viewer in (resident, secretary, officer))
         assert (hidden.id in listed_sql) == moderator

@@ -1,4 +1,5 @@
 """Account forms: the shape of what residents and staff type."""
+
 from __future__ import annotations
 
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField, TextAreaField
@@ -43,19 +44,20 @@ class ResidentDetailsForm(Form):
         validators=[DataRequired("请填写真实姓名"), Length(min=2, max=20, message="姓名应为2到20个字")],
         filters=[strip],
     )
-    salutation = RadioField(
-        "称呼", choices=Salutation.choices(), validators=[InputRequired("请选择称呼")]
-    )
+    salutation = RadioField("称呼", choices=Salutation.choices(), validators=[InputRequired("请选择称呼")])
     building = StringField(
-        "楼号", validators=[DataRequired("请填写楼号"), _address_part("楼号")],
+        "楼号",
+        validators=[DataRequired("请填写楼号"), _address_part("楼号")],
         filters=[strip],
     )
     unit = StringField(
-        "单元", validators=[Optional(), _address_part("单元")],
+        "单元",
+        validators=[Optional(), _address_part("单元")],
         filters=[strip],
     )
     room = StringField(
-        "室号", validators=[DataRequired("请填写室号"), _address_part("室号")],
+        "室号",
+        validators=[DataRequired("请填写室号"), _address_part("室号")],
         filters=[strip],
     )
     id_number = StringField(
@@ -67,7 +69,8 @@ class ResidentDetailsForm(Form):
 
 class RegistrationForm(ResidentDetailsForm):
     phone = StringField(
-        "手机号", validators=[DataRequired("请填写手机号"), _check(rules.phone_problem)],
+        "手机号",
+        validators=[DataRequired("请填写手机号"), _check(rules.phone_problem)],
         filters=[rules.normalize_phone],
     )
     password = PasswordField("密码", validators=[DataRequired("请设置密码"), _new_password])

@@ -4,6 +4,7 @@
 Services check, mutate, write the audit row and flush; the view hashes any password before the
 write transaction and commits once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -100,8 +101,13 @@ def issue_reset_code(actor: User, resident: User) -> tuple[str, datetime]:
     now = utcnow()
     db.session.execute(sa.delete(ResetCode).where(ResetCode.user_id == resident.id))
     insert_unique(
-        ResetCode(user_id=resident.id, code_hash=_reset_code_hash(code), issued_by_id=actor.id,
-                  created_at=now, expires_at=now + RESET_CODE_LIFETIME),
+        ResetCode(
+            user_id=resident.id,
+            code_hash=_reset_code_hash(code),
+            issued_by_id=actor.id,
+            created_at=now,
+            expires_at=now + RESET_CODE_LIFETIME,
+        ),
         "另一位工作人员刚为该居民生成了重置码，请刷新后再试",
     )
     audit.record(actor, "account.reset_code_issued", resident, compound=compound)
@@ -113,9 +119,9 @@ def _live_reset_code(phone: str, code: str, for_update: bool = False) -> ResetCo
     not the phone is registered, and one answer for every way of being wrong. An account that has
     been given a staff role since the code was issued is the district admin's: its code is void."""
     stmt = (
-        sa.select(ResetCode).join(User, User.id == ResetCode.user_id)
-        .where(User.phone == phone, User.active.is_(True),
-               ~sa.exists().where(StaffAssignment.user_id == User.id))
+        sa.select(ResetCode)
+        .join(User, User.id == ResetCode.user_id)
+        .where(User.phone == phone, User.active.is_(True), ~sa.exists().where(StaffAssignment.user_id == User.id))
     )
     row = db.session.scalar(stmt.with_for_update(of=ResetCode) if for_update else stmt)
     digest = _reset_code_hash(normalize_reset_code(code))
@@ -148,6 +154,7 @@ def reset_password_with_code(phone: str, code: str, password_hash: str) -> User:
 # compound, reached by its join QR). Until they approve, the resident stays verified where they
 # are; on approval the old household drops them and both compounds' counts move.
 
+
 def pending_change_of(user: User) -> DetailsChange | None:
     return db.session.scalar(sa.select(DetailsChange).where(DetailsChange.user_id == user.id))
 
@@ -163,14 +170,19 @@ def request_change(user: User, compound: Compound, details: ResidentDetails) -> 
         raise ValidationError("资料没有变化")
     db.session.execute(sa.delete(DetailsChange).where(DetailsChange.user_id == user.id))
     change = insert_unique(
-        DetailsChange(user_id=user.id, compound_id=compound.id, real_name=details.real_name,
-                      salutation=details.salutation, building=details.building, unit=details.unit,
-                      room=details.room),
+        DetailsChange(
+            user_id=user.id,
+            compound_id=compound.id,
+            real_name=details.real_name,
+            salutation=details.salutation,
+            building=details.building,
+            unit=details.unit,
+            room=details.room,
+        ),
         "申请已提交，请勿重复提交",
     )
     change.user = user
-    audit.record(user, "account.change_requested", user, compound=compound,
-                 note="搬入" if change.is_move else "")
+    audit.record(user, "account.change_requested", user, compound=compound, note="搬入" if change.is_move else "")
     return change
 
 
@@ -185,7 +197,8 @@ def withdraw_change(user: User) -> None:
 def pending_changes(compound: Compound, cursor: str | None, limit: int) -> Page[DetailsChange]:
     """The changes waiting in a compound's verification queue, oldest first."""
     stmt = (
-        sa.select(DetailsChange).where(DetailsChange.compound_id == compound.id)
+        sa.select(DetailsChange)
+        .where(DetailsChange.compound_id == compound.id)
         .options(joinedload(DetailsChange.user).joinedload(User.compound))
     )
     return keyset_page(stmt, DetailsChange, cursor, limit, newest_first=False)
@@ -225,8 +238,11 @@ def reject_change(actor: User, change: DetailsChange, reason: str) -> None:
         raise ValidationError("请填写原因，居民会看到它", "reason")
     db.session.delete(change)
     audit.record(actor, "account.change_rejected", change.user, compound=change.compound, note=reason)
-    notify(change.user_id, NotificationKind.ACCOUNT,
-           f"{change.compound.name}居委会未通过您的资料变更申请：{reason}。原有资料不变")
+    notify(
+        change.user_id,
+        NotificationKind.ACCOUNT,
+        f"{change.compound.name}居委会未通过您的资料变更申请：{reason}。原有资料不变",
+    )
 
 
 PHONE_TAKEN = "该手机号已被其他账号使用"
@@ -267,6 +283,7 @@ def change_phone(user: User, phone: str) -> None:
 # A suspended resident still reads; permissions.authorize refuses what they would publish. It ends
 # by itself: User.is_suspended compares suspended_until with the clock.
 
+
 class SuspensionLength(LabeledEnum):
     DAYS_3 = ("3d", "3天")
     MONTHS_3 = ("3m", "3个月")
@@ -292,9 +309,12 @@ def suspend(actor: User, resident: User, length: SuspensionLength, reason: str) 
     resident.suspended_until = now + length.period if length.period else None
     resident.suspension_reason = reason
     audit.record(actor, "resident.suspended", resident, compound=compound, note=f"{length.label}：{reason}")
-    notify(resident.id, NotificationKind.ACCOUNT,
-           f"您已被{compound.name}居委会禁言（{length.label}，至{suspension_end(resident)}），原因：{reason}。"
-           "期间可以浏览，不能发帖、回复、点赞或投票")
+    notify(
+        resident.id,
+        NotificationKind.ACCOUNT,
+        f"您已被{compound.name}居委会禁言（{length.label}，至{suspension_end(resident)}），原因：{reason}。"
+        "期间可以浏览，不能发帖、回复、点赞或投票",
+    )
 
 
 def lift_suspension(actor: User, resident: User) -> None:
@@ -307,6 +327,7 @@ def lift_suspension(actor: User, resident: User) -> None:
 
 
 # 注销 -------------------------------------------------------------------------------------------
+
 
 def delete_account(actor: User, user: User, reason: str = "") -> None:
     """Delete ``user``'s personal data in this transaction; their posts and replies stay, shown as
@@ -348,4 +369,3 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
     user.deleted_at = utcnow()
     end_all_sessions(user)
     audit.record(actor, "account.deleted", user, compound=compound, note=note)
-

@@ -1,4 +1,5 @@
 """Forms of an account's later life; fields asked elsewhere are reused with their rules."""
+
 from __future__ import annotations
 
 from wtforms import BooleanField, PasswordField, RadioField, StringField, TextAreaField
@@ -33,8 +34,9 @@ class ChangePhoneForm(Form):
 
 class LeaveForm(Form):
     password = PasswordField("密码", validators=[DataRequired("请输入密码确认是您本人")])
-    confirm = BooleanField("我已了解：注销后不能恢复，发过的内容会保留并显示为“已注销用户”",
-                           validators=[DataRequired("请勾选确认")])
+    confirm = BooleanField(
+        "我已了解：注销后不能恢复，发过的内容会保留并显示为“已注销用户”", validators=[DataRequired("请勾选确认")]
+    )
 
 
 class SuspendForm(Form):

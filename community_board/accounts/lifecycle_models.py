@@ -1,4 +1,5 @@
 """What an account's later life keeps for a while: a password reset code, a pending change of details."""
+
 from __future__ import annotations
 
 from datetime import datetime

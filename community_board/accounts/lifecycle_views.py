@@ -1,5 +1,6 @@
 """Account life pages: reset a forgotten password with the 居委会's code, change details or phone,
 leave; and the staff's page for one resident (reset code, 禁言, 注销 on request)."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
@@ -43,8 +44,11 @@ def _own_key() -> str:
 
 def _details(form) -> services.ResidentDetails:
     return services.ResidentDetails(
-        real_name=form.real_name.data, salutation=Salutation(form.salutation.data),
-        building=form.building.data, unit=form.unit.data or "", room=form.room.data,
+        real_name=form.real_name.data,
+        salutation=Salutation(form.salutation.data),
+        building=form.building.data,
+        unit=form.unit.data or "",
+        room=form.room.data,
     )
 
 
@@ -62,6 +66,7 @@ def _password_guess_limits() -> str:
 
 
 # The resident --------------------------------------------------------------------------------
+
 
 # Per address only: a limit per phone would let anyone lock the owner out of their own reset with
 # five wrong codes, and a 40-bit code behind the address limit is out of a guesser's reach.
@@ -95,8 +100,11 @@ def change_details():
     if request.method == "GET":
         form.salutation.data = user.salutation.value if user.salutation else None
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: lifecycle.request_change(user, user.compound, _details(form)),
-                     success="已提交，居委会审核通过后生效")
+        ok, _ = save(
+            form,
+            lambda: lifecycle.request_change(user, user.compound, _details(form)),
+            success="已提交，居委会审核通过后生效",
+        )
         if ok:
             return redirect(url_for("accounts.me"))
     return render_template("accounts/change_details.html", form=form, compound=user.compound, moving=False)
@@ -113,16 +121,23 @@ def move(token: str):
         return render_template("accounts/join_expired.html", compound=code.compound), 410
     user = current_user._get_current_object()
     if not user.is_verified_resident or code.compound_id == user.compound_id:
-        flash("您已是本小区居民" if code.compound_id == user.compound_id
-              else "通过实名认证的居民才能申请搬到其他小区；如有疑问请联系居委会", "info")
+        flash(
+            "您已是本小区居民"
+            if code.compound_id == user.compound_id
+            else "通过实名认证的居民才能申请搬到其他小区；如有疑问请联系居委会",
+            "info",
+        )
         return redirect(url_for("accounts.me"))
     form = ChangeDetailsForm()
     if request.method == "GET":
         form.real_name.data = user.real_name
         form.salutation.data = user.salutation.value if user.salutation else None
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: lifecycle.request_change(user, code.compound, _details(form)),
-                     success=f"搬家申请已提交，{code.compound.name}居委会审核通过后生效")
+        ok, _ = save(
+            form,
+            lambda: lifecycle.request_change(user, code.compound, _details(form)),
+            success=f"搬家申请已提交，{code.compound.name}居委会审核通过后生效",
+        )
         if ok:
             return redirect(url_for("accounts.me"))
     return render_template("accounts/change_details.html", form=form, compound=code.compound, moving=True)
@@ -151,8 +166,11 @@ def change_phone():
         if not _password_checked(user, form.current_password.data):
             form.current_password.errors = ["当前密码不正确"]
         else:
-            ok, _ = save(form, lambda: lifecycle.change_phone(user, form.phone.data),
-                         success="手机号已修改，下次请用新手机号登录；其他设备需要重新登录")
+            ok, _ = save(
+                form,
+                lambda: lifecycle.change_phone(user, form.phone.data),
+                success="手机号已修改，下次请用新手机号登录；其他设备需要重新登录",
+            )
             if ok:
                 login_user(user)  # this device stays signed in with the new session version
                 return redirect(url_for("accounts.me"))
@@ -163,8 +181,12 @@ def change_phone():
 @login_required
 # A stolen session must not become a way to guess the password (wrong passwords count).
 @limiter.limit(_password_guess_limits, methods=["POST"], deduct_when=throttle.wrong_password_given, key_func=_own_key)
-@limiter.limit(_password_guess_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
-               key_func=throttle.client_address)
+@limiter.limit(
+    _password_guess_limits,
+    methods=["POST"],
+    deduct_when=throttle.wrong_password_given,
+    key_func=throttle.client_address,
+)
 @writes_after_slow_work  # checking the password
 def leave():
     form = LeaveForm()
@@ -183,6 +205,7 @@ def leave():
 
 # Compound staff ------------------------------------------------------------------------------
 
+
 def _resident_for(compound_id: int, user_id: int, action: Action, lock: bool = False):
     """The compound and one of its residents, if the signed-in staff may do ``action`` there:
     404 outside their scope or for anyone not of that compound, 403 for a resident of it."""
@@ -195,8 +218,11 @@ def _resident_for(compound_id: int, user_id: int, action: Action, lock: bool = F
 
 def _account_page(compound, resident, suspend_form=None, delete_form=None):
     return render_template(
-        "accounts/resident_account.html", compound=compound, resident=resident,
-        action_form=ActionForm(), suspend_form=suspend_form or SuspendForm(formdata=None),
+        "accounts/resident_account.html",
+        compound=compound,
+        resident=resident,
+        action_form=ActionForm(),
+        suspend_form=suspend_form or SuspendForm(formdata=None),
         delete_form=delete_form or StaffDeleteForm(formdata=None),
         suspension_end=lifecycle.suspension_end(resident),
     )
@@ -223,11 +249,15 @@ def issue_reset_code(compound_id: int, user_id: int):
         if ok:
             code, expires_at = issued
             # Shown in this response only: never in a flash message (the session cookie) or a cache.
-            response = make_response(render_template(
-                "accounts/reset_code.html", compound=compound, resident=resident,
-                code=lifecycle.format_reset_code(code),
-                expires=format_local(expires_at),
-            ))
+            response = make_response(
+                render_template(
+                    "accounts/reset_code.html",
+                    compound=compound,
+                    resident=resident,
+                    code=lifecycle.format_reset_code(code),
+                    expires=format_local(expires_at),
+                )
+            )
             response.headers["Cache-Control"] = "no-store"
             return response
     flash_form_errors(form)
@@ -240,9 +270,16 @@ def suspend(compound_id: int, user_id: int):
     compound, resident = _resident_for(compound_id, user_id, Action.MODERATE, lock=True)
     form = SuspendForm()
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: lifecycle.suspend(
-            current_user, resident, lifecycle.SuspensionLength(form.length.data), form.reason.data,
-        ), success="已禁言，居民会在“消息”里看到原因和期限")
+        ok, _ = save(
+            form,
+            lambda: lifecycle.suspend(
+                current_user,
+                resident,
+                lifecycle.SuspensionLength(form.length.data),
+                form.reason.data,
+            ),
+            success="已禁言，居民会在“消息”里看到原因和期限",
+        )
         if ok:
             return _back_to_account(compound, resident)
     return _account_page(compound, resident, suspend_form=form)
@@ -263,8 +300,11 @@ def delete_for_resident(compound_id: int, user_id: int):
     compound, resident = _resident_for(compound_id, user_id, Action.VERIFY_RESIDENTS, lock=True)
     form = StaffDeleteForm()
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: lifecycle.delete_account(current_user, resident, form.reason.data),
-                     success="已为居民注销账号，个人信息已删除")
+        ok, _ = save(
+            form,
+            lambda: lifecycle.delete_account(current_user, resident, form.reason.data),
+            success="已为居民注销账号，个人信息已删除",
+        )
         if ok:
             return redirect(url_for("accounts.residents", compound_id=compound.id))
     return _account_page(compound, resident, delete_form=form)
@@ -294,8 +334,7 @@ def reject_change(compound_id: int, change_id: int):
     compound, change = _change_for(compound_id, change_id)
     form = RejectForm()
     if form.validate_on_submit():
-        perform(lifecycle.reject_change, current_user, change, form.reason.data,
-                success="已退回资料变更申请")
+        perform(lifecycle.reject_change, current_user, change, form.reason.data, success="已退回资料变更申请")
     else:
         flash_form_errors(form)
     return redirect(url_for("accounts.verification_queue", compound_id=compound.id))

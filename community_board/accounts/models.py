@@ -1,4 +1,5 @@
 """People: user accounts (residents and staff alike) and households."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,9 +59,7 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         # The verification queue and the neighbour list of a compound.
         sa.Index("ix_users_compound_status_created", "compound_id", "resident_status", "created_at", "id"),
-        sa.CheckConstraint(
-            "compound_id IS NULL OR resident_status IS NOT NULL", name="resident_has_status"
-        ),
+        sa.CheckConstraint("compound_id IS NULL OR resident_status IS NOT NULL", name="resident_has_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
 """Format rules for what residents type, shared by forms and services."""
+
 from __future__ import annotations
 
 import re
@@ -43,6 +44,7 @@ def phone_problem(phone: str) -> str | None:
 # ASVS 5.0 (the default): a length floor, no composition rules, no common passwords.
 # 等保 2.0 (PASSWORD_POLICY=dengbao): the same plus three of four character classes.
 
+
 @cache
 def common_passwords() -> frozenset[str]:
     """Loaded on the first password set, once per process (data/NOTICE.txt says where from)."""
@@ -63,12 +65,14 @@ def _repeat_or_run(password: str) -> bool:
 
 
 def _character_classes(password: str) -> int:
-    return sum((
-        any(ch.islower() for ch in password),
-        any(ch.isupper() for ch in password),
-        any(ch.isdigit() for ch in password),
-        any(not ch.isalnum() for ch in password),
-    ))
+    return sum(
+        (
+            any(ch.islower() for ch in password),
+            any(ch.isupper() for ch in password),
+            any(ch.isdigit() for ch in password),
+            any(not ch.isalnum() for ch in password),
+        )
+    )
 
 
 def password_problem(password: str, policy: str | None = None, phone: str | None = None) -> str | None:
@@ -90,6 +94,7 @@ def password_problem(password: str, policy: str | None = None, phone: str | None
 
 
 # ID numbers ---------------------------------------------------------------------------------
+
 
 def normalize_id_number(raw: str) -> str:
     return re.sub(r"\s", "", ascii_digits(unicodedata.normalize("NFKC", raw or ""))).upper()

@@ -2,6 +2,7 @@
 
 Services check, mutate, write the audit row and flush; the view commits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class ResidentDetails:
 # Passwords -------------------------------------------------------------------------------
 # Hash outside any write transaction: SQLite holds its write lock for the whole transaction.
 
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
@@ -95,6 +97,7 @@ def end_all_sessions(user: User) -> None:
 
 # Registration and verification --------------------------------------------------------------
 
+
 def _apply_details(user: User, details: ResidentDetails) -> None:
     user.real_name = details.real_name
     user.salutation = details.salutation
@@ -135,15 +138,22 @@ def register_resident(compound: Compound, phone: str, password_hash: str, detail
 
 def _tell_owner_of_registration_attempt(owner: User, compound: Compound) -> None:
     """At most one message a day, so repeated attempts cannot flood the owner's inbox."""
-    already_told = db.session.scalar(sa.select(sa.exists().where(
-        Notification.user_id == owner.id,
-        Notification.kind == NotificationKind.ACCOUNT,
-        Notification.created_at > utcnow() - timedelta(days=1),
-    )))
+    already_told = db.session.scalar(
+        sa.select(
+            sa.exists().where(
+                Notification.user_id == owner.id,
+                Notification.kind == NotificationKind.ACCOUNT,
+                Notification.created_at > utcnow() - timedelta(days=1),
+            )
+        )
+    )
     if not already_told:
-        notify(owner.id, NotificationKind.ACCOUNT,
-               f"有人在{compound.name}的注册页用您的手机号提交了注册，未创建新账号，您的账号不受影响。"
-               "如果不是您本人操作，无需处理；忘记密码请联系居委会。")
+        notify(
+            owner.id,
+            NotificationKind.ACCOUNT,
+            f"有人在{compound.name}的注册页用您的手机号提交了注册，未创建新账号，您的账号不受影响。"
+            "如果不是您本人操作，无需处理；忘记密码请联系居委会。",
+        )
 
 
 def resubmit_details(user: User, details: ResidentDetails) -> None:
@@ -211,16 +221,12 @@ def household_at(compound: Compound, building: str, unit: str, room: str) -> Hou
 
 def pending_residents(compound: Compound, cursor: str | None, limit: int) -> Page[User]:
     """The verification queue, oldest first."""
-    stmt = sa.select(User).where(
-        User.compound_id == compound.id, User.resident_status == ResidentStatus.PENDING
-    )
+    stmt = sa.select(User).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.PENDING)
     return keyset_page(stmt, User, cursor, limit, newest_first=False)
 
 
 def verified_residents(compound: Compound, cursor: str | None, limit: int) -> Page[User]:
-    stmt = sa.select(User).where(
-        User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED
-    )
+    stmt = sa.select(User).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED)
     return keyset_page(stmt, User, cursor, limit)
 
 
@@ -243,6 +249,7 @@ def shared_id_numbers(residents: list[User]) -> set[int]:
 
 
 # Party badge (党员亮身份) -----------------------------------------------------------------
+
 
 def request_party_badge(user: User) -> None:
     if not user.is_verified_resident:
@@ -293,7 +300,5 @@ def party_members(compound: Compound, cursor: str | None, limit: int) -> Page[Us
 
 
 def party_badge_requests(compound: Compound, cursor: str | None, limit: int) -> Page[User]:
-    stmt = sa.select(User).where(
-        User.compound_id == compound.id, User.party_badge == PartyBadge.REQUESTED
-    )
+    stmt = sa.select(User).where(User.compound_id == compound.id, User.party_badge == PartyBadge.REQUESTED)
     return keyset_page(stmt, User, cursor, limit, newest_first=False)

@@ -6,6 +6,7 @@ written back at most once a minute, so a page view rarely rewrites the cookie (s
 keeps the check of an unchanged cookie). A resident's remember-me cookie is renewed at the same
 moments; staff get none, or closing the browser would not end their session.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -15,6 +15,7 @@ Counters live in the rate limiter's storage (Redis when REDIS_URL is set), so ev
 them; keys carry a keyed digest of the phone, never the number itself. The device cookie carries
 keyed digests of user ids, never a phone or name.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,6 +53,7 @@ def _config(name: str):
 
 # Failures and the 等保 lock ------------------------------------------------------------------
 
+
 def failures(phone: str) -> int:
     return limiter.storage.get(_key("failures", phone))
 
@@ -84,6 +86,7 @@ def challenge_needed(phone: str) -> bool:
 
 # Addresses -----------------------------------------------------------------------------------
 
+
 def client_address() -> str:
     """The address per-address limits count: one IPv6 subscriber holds a whole /64 and picks any
     address in it, so the /64 counts as one."""
@@ -100,6 +103,7 @@ def client_address() -> str:
 
 
 # Pacing: one password per account per LOGIN_ACCOUNT_PACE seconds from unknown devices ---------
+
 
 def _wait(key: str) -> int:
     return max(1, math.ceil(limiter.storage.get_expiry(key) - time.time()))
@@ -125,6 +129,7 @@ def wait_message(seconds: int) -> str:
 
 
 # Device cookies ------------------------------------------------------------------------------
+
 
 def _device_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="login-device")
@@ -168,13 +173,18 @@ def remember_device(response, user_id: int) -> None:
     accounts = [account, *(a for a in device["a"] if a != account)][:DEVICE_ACCOUNTS]
     lifetime = _config("LOGIN_DEVICE_LIFETIME")
     response.set_cookie(
-        _config("LOGIN_DEVICE_COOKIE"), _device_serializer().dumps({"n": device["n"], "a": accounts}),
-        max_age=int(lifetime.total_seconds()), path="/", secure=_config("SESSION_COOKIE_SECURE"),
-        httponly=True, samesite="Lax",
+        _config("LOGIN_DEVICE_COOKIE"),
+        _device_serializer().dumps({"n": device["n"], "a": accounts}),
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+        secure=_config("SESSION_COOKIE_SECURE"),
+        httponly=True,
+        samesite="Lax",
     )
 
 
 # Counting only wrong passwords ----------------------------------------------------------------
+
 
 def note_wrong_password() -> None:
     g.wrong_password = True
@@ -187,6 +197,7 @@ def wrong_password_given(_response) -> bool:
 
 
 # The question -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Challenge:

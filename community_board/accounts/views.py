@@ -1,4 +1,5 @@
 """Account pages: join by QR, sign in/out, 我的, verification queue, party badges, neighbours."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -70,8 +71,11 @@ def login():
             form.form_errors.append(throttle.wait_message(wait))
             return _render_login(form, throttle.same_challenge(phone, form.challenge_token.data), keep_answer=True)
         elif not throttle.passed(phone, form.challenge_token.data, form.challenge_answer.data):
-            form.form_errors.append("验证问题回答不正确，请重新回答" if form.challenge_answer.data
-                                    else "该手机号近期多次登录失败，请回答验证问题后再登录")
+            form.form_errors.append(
+                "验证问题回答不正确，请重新回答"
+                if form.challenge_answer.data
+                else "该手机号近期多次登录失败，请回答验证问题后再登录"
+            )
             challenge = throttle.new_challenge(phone)
         elif wait := throttle.take_pace(phone):  # another attempt took this window a moment ago
             form.form_errors.append(throttle.wait_message(wait))
@@ -101,7 +105,8 @@ def _sign_in(form: LoginForm, user: User | None):
     otherwise the failure is counted and said."""
     phone = form.phone.data
     stored_hash, active, changed_at = (
-        (user.password_hash, user.active, user.password_changed_at) if user else (None, False, None))
+        (user.password_hash, user.active, user.password_changed_at) if user else (None, False, None)
+    )
     if services.password_matches(stored_hash, form.password.data) and active:
         throttle.record_success(phone)
         sessions.start(user, remember=form.remember.data)
@@ -141,9 +146,12 @@ def join(token: str):
         return render_template("accounts/join_expired.html", compound=code.compound), 410
     if form.validate_on_submit():
         password_hash = services.hash_password(form.password.data)
-        ok, _ = save(form, lambda: services.register_resident(
-            code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
-        ))
+        ok, _ = save(
+            form,
+            lambda: services.register_resident(
+                code.compound, form.phone.data, password_hash, services.ResidentDetails.from_form(form)
+            ),
+        )
         if ok:
             # The same answer whether or not the number was registered before (nothing tells which).
             return redirect(url_for("accounts.join_received", token=token))
@@ -166,17 +174,24 @@ def privacy():
 @bp.route("/me")
 @login_required
 def me():
-    return render_template("accounts/me.html", action_form=ActionForm(),
-                           pending_change=lifecycle.pending_change_of(current_user)
-                           if current_user.is_verified_resident else None)
+    return render_template(
+        "accounts/me.html",
+        action_form=ActionForm(),
+        pending_change=lifecycle.pending_change_of(current_user) if current_user.is_verified_resident else None,
+    )
 
 
 @bp.route("/me/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
-               key_func=throttle.client_address)
-@limiter.limit(_password_change_limits, methods=["POST"], deduct_when=throttle.wrong_password_given,
-               key_func=_signed_in_user_key)
+@limiter.limit(
+    _password_change_limits,
+    methods=["POST"],
+    deduct_when=throttle.wrong_password_given,
+    key_func=throttle.client_address,
+)
+@limiter.limit(
+    _password_change_limits, methods=["POST"], deduct_when=throttle.wrong_password_given, key_func=_signed_in_user_key
+)
 @writes_after_slow_work  # checking and hashing passwords
 def change_password():
     user = current_user._get_current_object()
@@ -205,8 +220,11 @@ def resubmit():
         form.salutation.data = user.salutation.value if user.salutation else None
         form.id_number.data = ""
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: services.resubmit_details(user, services.ResidentDetails.from_form(form)),
-                     success="已重新提交，请等待居委会审核")
+        ok, _ = save(
+            form,
+            lambda: services.resubmit_details(user, services.ResidentDetails.from_form(form)),
+            success="已重新提交，请等待居委会审核",
+        )
         if ok:
             return redirect(url_for("accounts.me"))
     return render_template("accounts/resubmit.html", form=form, user=user)
@@ -225,6 +243,7 @@ def request_party_badge():
 
 
 # Compound staff ------------------------------------------------------------------------------
+
 
 def _resident_of(compound, user_id: int) -> User:
     # Locked until commit: two staff deciding at once cannot both pass the "still pending" check.
@@ -268,7 +287,10 @@ def reject(compound_id: int, user_id: int):
     form = RejectForm()
     if form.validate_on_submit():
         perform(
-            services.reject_resident, current_user, resident, form.reason.data,
+            services.reject_resident,
+            current_user,
+            resident,
+            form.reason.data,
             success="已退回该居民的申请",
         )
     else:
@@ -282,12 +304,14 @@ def party_badges(compound_id: int):
     compound = compound_services.get_compound_for(current_user, compound_id, Action.CONFIRM_PARTY_BADGE)
     page = services.party_badge_requests(compound, request.args.get("after"), current_app.config["PAGE_SIZE"])
     members = services.party_members(compound, request.args.get("members_after"), current_app.config["PAGE_SIZE"])
-    return render_template("accounts/party_badges.html", compound=compound, page=page, members=members,
-                           action_form=ActionForm())
+    return render_template(
+        "accounts/party_badges.html", compound=compound, page=page, members=members, action_form=ActionForm()
+    )
 
 
-@bp.route("/c/<int:compound_id>/party-members/<int:user_id>/<any(confirm, decline, withdraw):decision>",
-          methods=["POST"])
+@bp.route(
+    "/c/<int:compound_id>/party-members/<int:user_id>/<any(confirm, decline, withdraw):decision>", methods=["POST"]
+)
 @login_required
 def decide_party_badge(compound_id: int, user_id: int, decision: str):
     compound = compound_services.get_compound_for(current_user, compound_id, Action.CONFIRM_PARTY_BADGE)

@@ -5,8 +5,15 @@ bp = Blueprint("board", __name__)
 from . import views  # noqa: E402,F401  (the routes)
 
 # Shown with what residents write, or deciding what the post page offers them (我也遇到 per household).
-RESIDENT_FIELDS = ("real_name", "salutation", "building", "party_badge", "resident_status", "household_id",
-                   "deleted_at")
+RESIDENT_FIELDS = (
+    "real_name",
+    "salutation",
+    "building",
+    "party_badge",
+    "resident_status",
+    "household_id",
+    "deleted_at",
+)
 
 
 def init_app(app: Flask) -> None:

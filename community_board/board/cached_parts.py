@@ -16,6 +16,7 @@ User text is stored cleaned by bleach, which strips HTML comments, so no marker 
 A part that shows something about the viewer beyond that (their ballot on a 议题, the rating form
 of the case they reported) calls ``personal()`` while rendering: that page is kept per viewer.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,6 +43,7 @@ def _rendering_shared() -> bool:
 
 
 # Markers, written while rendering ------------------------------------------------------------
+
 
 def shown_time(moment: datetime | None) -> Markup | str:
     """The ``humanize`` filter on board pages: a marker filled in at each view."""
@@ -110,8 +112,13 @@ def post_cards(feed, full: bool, show_section: bool, cases: dict) -> list[Markup
         if case is not None and case.status.is_open and not case.is_overdue:
             valid_until(case.deadline_at)
         key = _CARDS(caching.values_of(post, *pictures, case), case is not None and case.is_overdue, full, show_section)
-        cards.append(Markup(_CARDS.get_or_make(key, lambda: str(post_card(post, pictures, full, show_section, case)))
-                            if _rendering_shared() else post_card(post, pictures, full, show_section, case)))
+        cards.append(
+            Markup(
+                _CARDS.get_or_make(key, lambda: str(post_card(post, pictures, full, show_section, case)))
+                if _rendering_shared()
+                else post_card(post, pictures, full, show_section, case)
+            )
+        )
     return cards
 
 
@@ -129,8 +136,7 @@ def _time_text(epoch: int, minute: datetime) -> str:
     if text is None:
         if len(_times) > 20000:
             _times.clear()
-        text = _times[(epoch, minute)] = humanize(
-            datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None), minute)
+        text = _times[(epoch, minute)] = humanize(datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None), minute)
     return text
 
 
@@ -166,10 +172,12 @@ def unread_badge(count: int | None) -> str:
     if not count:
         return ""
     return Markup('<span class="weui-badge tabbar__badge" aria-label="{0}条未读">{1}</span>').format(
-        count, count if count < 100 else "99+")
+        count, count if count < 100 else "99+"
+    )
 
 
 # Whole pages -------------------------------------------------------------------------------------
+
 
 def audience(compound, targets: Iterable = ()) -> tuple:
     """What decides the answers to the permission questions a page asks about the viewer: on the
@@ -178,9 +186,12 @@ def audience(compound, targets: Iterable = ()) -> tuple:
     object) pairs whose rules also look at the object (its author, its age), the answer itself."""
     viewer = current_user
     g.answers = {}  # the render that follows asks these questions again
-    return (viewer.is_suspended, viewer.is_verified_resident and viewer.compound_id == compound.id,
-            tuple(sorted((a.role.value, a.scope) for a in viewer.assignments)),
-            *(answer(viewer, action, target) for action, target in targets))
+    return (
+        viewer.is_suspended,
+        viewer.is_verified_resident and viewer.compound_id == compound.id,
+        tuple(sorted((a.role.value, a.scope) for a in viewer.assignments)),
+        *(answer(viewer, action, target) for action, target in targets),
+    )
 
 
 def board_page(compound, audience_key: tuple, render: Callable[[], str]) -> str:
@@ -215,8 +226,9 @@ def _kept_page(compound, audience_key: tuple, render: Callable[[], str]) -> tupl
     if "_flashes" in session or current_user.is_suspended:  # a message for this viewer alone
         entry = _render(render)
         return entry["html"], entry["posts"]
-    shared = key = _PAGES(request.full_path, request.headers.get("X-Requested-With"), compound.id,
-                          compound.board_version, audience_key)
+    shared = key = _PAGES(
+        request.full_path, request.headers.get("X-Requested-With"), compound.id, compound.board_version, audience_key
+    )
     now = utcnow().timestamp()
     entry = _PAGES.get(key)
     if entry is not None and entry.get("personal"):
@@ -246,8 +258,12 @@ def _render(render: Callable[[], str]) -> dict:
         if token is not None:
             setattr(g, name, token)
     until = g.pop("page_valid_until")
-    return {"html": html, "personal": g.pop("page_personal"), "posts": g.pop("page_posts"),
-            "until": until.replace(tzinfo=UTC).timestamp() if until else None}
+    return {
+        "html": html,
+        "personal": g.pop("page_personal"),
+        "posts": g.pop("page_posts"),
+        "until": until.replace(tzinfo=UTC).timestamp() if until else None,
+    }
 
 
 def shows_posts(post_ids: Iterable[int]) -> None:

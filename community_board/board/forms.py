@@ -1,4 +1,5 @@
 """Board forms: the shape of what people type; the rules are in services."""
+
 from __future__ import annotations
 
 from wtforms import (
@@ -17,8 +18,9 @@ from .models import AidKind, ItemCondition, ReportReason, TradeStatus
 
 
 class PostForm(Form):
-    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=30, message="标题最多30个字")],
-                        filters=[strip])
+    title = StringField(
+        "标题", validators=[DataRequired("请填写标题"), Length(max=30, message="标题最多30个字")], filters=[strip]
+    )
     body = TextAreaField("内容", validators=[DataRequired("请填写内容"), Length(max=5000, message="内容最多5000字")])
     photos = MultipleFileField("照片（最多9张）")
     # 闲置物品
@@ -33,7 +35,9 @@ class PostForm(Form):
 
 
 class ReplyForm(Form):
-    body = TextAreaField("回复", validators=[DataRequired("请填写回复内容"), Length(max=2000, message="回复最多2000字")])
+    body = TextAreaField(
+        "回复", validators=[DataRequired("请填写回复内容"), Length(max=2000, message="回复最多2000字")]
+    )
     reply_to = HiddenField()
 
 
@@ -51,5 +55,7 @@ class TradeStatusForm(Form):
 
 
 class ThanksForm(Form):
-    helper = SelectField("感谢帮忙的邻居", invalid_choice_message=CHOOSE_FROM_LIST, validators=[Optional()], validate_choice=False)
+    helper = SelectField(
+        "感谢帮忙的邻居", invalid_choice_message=CHOOSE_FROM_LIST, validators=[Optional()], validate_choice=False
+    )
     note = StringField("感谢的话（选填）", validators=[Optional(), at_most(100)], filters=[strip])

@@ -1,4 +1,5 @@
 """The compound board: sections, posts, replies, likes, photos and reports."""
+
 from __future__ import annotations
 
 from datetime import datetime

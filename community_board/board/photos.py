@@ -5,6 +5,7 @@ write lock. One photo is decoded at a time and never copied at full size: a JPEG
 already reduced (1/2 to 1/8, from its DCT), a PNG or WebP (which cannot be) once, then reduced;
 every conversion happens on the reduced image.
 """
+
 from __future__ import annotations
 
 import errno
@@ -169,7 +170,7 @@ def _write(path: Path, data: bytes) -> None:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(descriptor, view):]
+                view = view[os.write(descriptor, view) :]
             os.fsync(descriptor)  # on disk before the post that shows it is committed
         finally:
             os.close(descriptor)

@@ -1,4 +1,5 @@
 """Board reads: feeds, a post with its replies, the report queue. Each costs a fixed number of queries."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -46,8 +47,9 @@ def _visible_posts(viewer, compound: Compound):
         visibility.reads_private_sql(viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, compound)),
     )
     # A card shows the excerpt, never the body: leave the long text in the database.
-    return stmt.options(joinedload(Post.author),
-                        defer(Post.body, raiseload=True), defer(Post.body_html, raiseload=True))
+    return stmt.options(
+        joinedload(Post.author), defer(Post.body, raiseload=True), defer(Post.body_html, raiseload=True)
+    )
 
 
 def _thumbs(posts: list[Post]) -> dict[int, list[Photo]]:
@@ -56,7 +58,8 @@ def _thumbs(posts: list[Post]) -> dict[int, list[Photo]]:
     with_photos = [p.id for p in posts if p.photo_count]
     if with_photos:
         for photo in db.session.scalars(
-            sa.select(Photo).where(Photo.post_id.in_(with_photos), Photo.position < THUMBS_PER_CARD)
+            sa.select(Photo)
+            .where(Photo.post_id.in_(with_photos), Photo.position < THUMBS_PER_CARD)
             .order_by(Photo.post_id, Photo.position)
         ):
             thumbs[photo.post_id].append(photo)
@@ -67,17 +70,25 @@ def liked_by(viewer, post_ids: list[int]) -> set[int]:
     return set(db.session.scalars(sa.select(Like.post_id).where(Like.user_id == viewer.id, Like.post_id.in_(post_ids))))
 
 
-def feed(viewer, compound: Compound, cursor: str | None, limit: int, section: Section | None = None,
-         only_available: bool = False) -> Feed:
+def feed(
+    viewer,
+    compound: Compound,
+    cursor: str | None,
+    limit: int,
+    section: Section | None = None,
+    only_available: bool = False,
+) -> Feed:
     """Newest first. The home feed shows pinned posts at the top of its first page (and not again
     below); a section page keeps every post in date order."""
     stmt = _visible_posts(viewer, compound)
     pinned: list[Post] = []
     if section is None:
         # The newest pins lead the first page; older pins (past the limit) stay in date order below.
-        pinned = list(db.session.scalars(
-            stmt.where(Post.pinned_at.is_not(None)).order_by(Post.pinned_at.desc()).limit(PINNED_LIMIT)
-        ))
+        pinned = list(
+            db.session.scalars(
+                stmt.where(Post.pinned_at.is_not(None)).order_by(Post.pinned_at.desc()).limit(PINNED_LIMIT)
+            )
+        )
         if pinned:
             stmt = stmt.where(Post.id.not_in([p.id for p in pinned]))
         if cursor is not None:
@@ -96,14 +107,22 @@ GUIDE_LIMIT = 200  # a compound's guide is a bounded library, not a stream
 
 def guide_articles(compound: Compound, section: Section) -> list[Post]:
     """办事指南: this compound's articles and those shared by any compound of its street, by topic."""
-    return list(db.session.scalars(
-        sa.select(Post)
-        .where(Post.section_id == section.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None),
-               sa.or_(Post.compound_id == compound.id,
-                      sa.and_(Post.street_id == compound.street_id, Post.shared_with_street.is_(True))))
-        .order_by(Post.topic, Post.title, Post.id)
-        .limit(GUIDE_LIMIT)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Post)
+            .where(
+                Post.section_id == section.id,
+                Post.deleted_at.is_(None),
+                Post.hidden_at.is_(None),
+                sa.or_(
+                    Post.compound_id == compound.id,
+                    sa.and_(Post.street_id == compound.street_id, Post.shared_with_street.is_(True)),
+                ),
+            )
+            .order_by(Post.topic, Post.title, Post.id)
+            .limit(GUIDE_LIMIT)
+        )
+    )
 
 
 def get_post_for(viewer, post_id: int, action: Action = Action.VIEW_POST, *, for_update: bool = False) -> Post:
@@ -166,23 +185,26 @@ def post_titles(ids: set[int]) -> dict[int, str]:
 
 def _unreadable_private(viewer, compound: Compound):
     """SQL: the compound's private questions ``viewer`` (no private reader there) may not read."""
-    return sa.and_(Post.compound_id == compound.id,
-                   sa.not_(visibility.reads_private_sql(viewer, private_reader=False)))
+    return sa.and_(Post.compound_id == compound.id, sa.not_(visibility.reads_private_sql(viewer, private_reader=False)))
 
 
 def moderation_log(viewer, compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
     """管理记录: entries about a private question are left out for staff who may not read it."""
-    stmt = (
-        sa.select(AuditEntry)
-        .where(AuditEntry.compound_id == compound.id)
-        .options(selectinload(AuditEntry.actor))
-    )
+    stmt = sa.select(AuditEntry).where(AuditEntry.compound_id == compound.id).options(selectinload(AuditEntry.actor))
     if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
         unreadable = sa.select(Post.id).where(_unreadable_private(viewer, compound))
         stmt = stmt.where(
             sa.not_(sa.and_(AuditEntry.target_type == Post.__tablename__, AuditEntry.target_id.in_(unreadable))),
-            sa.not_(sa.and_(AuditEntry.target_type == Reply.__tablename__, AuditEntry.target_id.in_(
-                sa.select(Reply.id).join(Post, Post.id == Reply.post_id).where(_unreadable_private(viewer, compound))))),
+            sa.not_(
+                sa.and_(
+                    AuditEntry.target_type == Reply.__tablename__,
+                    AuditEntry.target_id.in_(
+                        sa.select(Reply.id)
+                        .join(Post, Post.id == Reply.post_id)
+                        .where(_unreadable_private(viewer, compound))
+                    ),
+                )
+            ),
         )
     return keyset_page(stmt, AuditEntry, cursor, limit)
 
@@ -204,20 +226,38 @@ def _public_post():
 def contributions(member, limit: int = 20) -> Contributions:
     thanked = sa.select(Post).where(Post.thanked_user_id == member.id, _public_post())
     helpful = (
-        sa.select(Reply).join(Post, Post.id == Reply.post_id)
-        .where(Reply.author_id == member.id, Reply.helpful.is_(True), Reply.deleted_at.is_(None),
-               Reply.hidden_at.is_(None), _public_post())
+        sa.select(Reply)
+        .join(Post, Post.id == Reply.post_id)
+        .where(
+            Reply.author_id == member.id,
+            Reply.helpful.is_(True),
+            Reply.deleted_at.is_(None),
+            Reply.hidden_at.is_(None),
+            _public_post(),
+        )
     )
     return Contributions(
         list(db.session.scalars(thanked.order_by(Post.created_at.desc()).limit(limit))),
         db.session.scalar(sa.select(sa.func.count()).select_from(thanked.subquery())),
-        list(db.session.scalars(helpful.options(selectinload(Reply.post)).order_by(Reply.created_at.desc()).limit(limit))),
+        list(
+            db.session.scalars(helpful.options(selectinload(Reply.post)).order_by(Reply.created_at.desc()).limit(limit))
+        ),
         db.session.scalar(sa.select(sa.func.count()).select_from(helpful.subquery())),
     )
 
 
 def asked_privately(viewer, compound: Compound) -> bool:
     """Whether ``viewer`` has a private question on this board (their feed shows it to them alone)."""
-    return db.session.scalar(sa.select(sa.literal(True)).where(
-        Post.author_id == viewer.id, Post.compound_id == compound.id, Post.is_private.is_(True),
-        Post.deleted_at.is_(None)).limit(1)) is True
+    return (
+        db.session.scalar(
+            sa.select(sa.literal(True))
+            .where(
+                Post.author_id == viewer.id,
+                Post.compound_id == compound.id,
+                Post.is_private.is_(True),
+                Post.deleted_at.is_(None),
+            )
+            .limit(1)
+        )
+        is True
+    )

@@ -3,6 +3,7 @@
 ``RULES`` at the end is the table the board's init_app declares; who may see a post is
 ``visibility``'s one definition.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -93,6 +94,8 @@ RULES: dict[Action, tuple[ObjectRule, str]] = {
     Action.DELETE_POST: (_may_delete, "只有作者可以删除自己的帖子。"),
     Action.SET_POST_STATUS: (_may_set_status, "只有发布者可以修改闲置或互助的状态。"),
     Action.MARK_HELPFUL: (_may_mark_helpful, "只有提问的居民可以标记有用的回答。"),
-    **dict.fromkeys((Action.REPLY, Action.LIKE, Action.VOTE, Action.RECORD_OUTCOME),
-                    (_may_interact, "这条帖子已关闭回复或已被隐藏，不能再回复、点赞或投票。")),
+    **dict.fromkeys(
+        (Action.REPLY, Action.LIKE, Action.VOTE, Action.RECORD_OUTCOME),
+        (_may_interact, "这条帖子已关闭回复或已被隐藏，不能再回复、点赞或投票。"),
+    ),
 }

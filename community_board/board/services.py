@@ -3,6 +3,7 @@
 Each verb asks ``require`` first, then mutates, writes counters atomically and flushes;
 the view commits once.
 """
+
 from __future__ import annotations
 
 import re
@@ -138,8 +139,12 @@ def _bump(model, row_id: int, **deltas: int) -> None:
 def create_post(actor, compound: Compound, section: Section, draft: PostDraft, photos: list[StoredPhoto] = ()) -> Post:
     require(actor, Action.POST, SectionBoard(compound, section))
     post = Post(
-        district_id=compound.district_id, street_id=compound.street_id, compound_id=compound.id,
-        section=section, author_id=actor.id, author_role=author_role_in(actor, compound),
+        district_id=compound.district_id,
+        street_id=compound.street_id,
+        compound_id=compound.id,
+        section=section,
+        author_id=actor.id,
+        author_role=author_role_in(actor, compound),
         photo_count=len(photos),
     )
     _set_text(post, section, draft.title, draft.body)
@@ -151,10 +156,17 @@ def create_post(actor, compound: Compound, section: Section, draft: PostDraft, p
     db.session.add(post)
     db.session.flush()
     for position, photo in enumerate(photos):
-        db.session.add(Photo(
-            post_id=post.id, compound_id=compound.id, position=position, file_name=photo.file_name,
-            thumb_name=photo.thumb_name, width=photo.width, height=photo.height,
-        ))
+        db.session.add(
+            Photo(
+                post_id=post.id,
+                compound_id=compound.id,
+                position=position,
+                file_name=photo.file_name,
+                thumb_name=photo.thumb_name,
+                width=photo.width,
+                height=photo.height,
+            )
+        )
     _bump(Compound, compound.id, post_count=1)
     return post
 
@@ -216,10 +228,14 @@ def mark_aid_fulfilled(actor, post: Post, helper=None, note: str = "") -> None:
 
 
 def helper_candidates(post: Post) -> set[int]:
-    return set(db.session.scalars(
-        sa.select(Reply.author_id).where(Reply.post_id == post.id, Reply.deleted_at.is_(None),
-                                         Reply.author_id != post.author_id).distinct().limit(100)
-    ))
+    return set(
+        db.session.scalars(
+            sa.select(Reply.author_id)
+            .where(Reply.post_id == post.id, Reply.deleted_at.is_(None), Reply.author_id != post.author_id)
+            .distinct()
+            .limit(100)
+        )
+    )
 
 
 def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Reply:
@@ -230,24 +246,36 @@ def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Re
     if reply_to is not None and reply_to.post_id != post.id:
         raise ValidationError("回复的评论不存在")
     reply = Reply(
-        post_id=post.id, compound_id=post.compound_id, author_id=actor.id,
-        author_role=author_role_in(actor, post.compound), body=body, body_html=render_plain_text(body),
+        post_id=post.id,
+        compound_id=post.compound_id,
+        author_id=actor.id,
+        author_role=author_role_in(actor, post.compound),
+        body=body,
+        body_html=render_plain_text(body),
         reply_to_id=reply_to.id if reply_to else None,
         reply_to_user_id=reply_to.author_id if reply_to else None,
     )
     db.session.add(reply)
     db.session.flush()
     _bump(Post, post.id, reply_count=1)
-    if (post.section.fields is SectionFields.POLICE and reply.author_role is AuthorRole.POLICE
-            and post.first_answer_at is None and post.author_role is AuthorRole.RESIDENT):
+    if (
+        post.section.fields is SectionFields.POLICE
+        and reply.author_role is AuthorRole.POLICE
+        and post.first_answer_at is None
+        and post.author_role is AuthorRole.RESIDENT
+    ):
         post.first_answer_at = reply.created_at
         post.first_answer_minutes = int((reply.created_at - post.created_at).total_seconds() // 60)
     who = reply.author_role.public_name(actor)
     if post.author_id != actor.id:
         notify(post.author_id, NotificationKind.REPLY, f"{who}回复了“{post.title}”：{body[:40]}", post_id=post.id)
     if reply_to is not None and reply_to.author_id not in (actor.id, post.author_id):
-        notify(reply_to.author_id, NotificationKind.MENTION, f"{who}在“{post.title}”中回复了你：{body[:40]}",
-               post_id=post.id)
+        notify(
+            reply_to.author_id,
+            NotificationKind.MENTION,
+            f"{who}在“{post.title}”中回复了你：{body[:40]}",
+            post_id=post.id,
+        )
     return reply
 
 
@@ -290,29 +318,48 @@ def report(actor, post: Post, reason: ReportReason, detail: str = "", reply: Rep
     require(actor, Action.REPORT, post)
     if reply is not None and reply.post_id != post.id:
         raise ValidationError("举报的评论不存在")
-    already = db.session.scalar(sa.select(Report.id).where(
-        Report.reporter_id == actor.id, Report.post_id == post.id,
-        Report.reply_id.is_(None) if reply is None else Report.reply_id == reply.id,
-    ))
+    already = db.session.scalar(
+        sa.select(Report.id).where(
+            Report.reporter_id == actor.id,
+            Report.post_id == post.id,
+            Report.reply_id.is_(None) if reply is None else Report.reply_id == reply.id,
+        )
+    )
     if already:
         raise ValidationError("您已经举报过，居委会会尽快处理")
-    entry = Report(compound_id=post.compound_id, post_id=post.id, reply_id=reply.id if reply else None,
-                   reporter_id=actor.id, reason=reason, detail=detail.strip()[:200])
+    entry = Report(
+        compound_id=post.compound_id,
+        post_id=post.id,
+        reply_id=reply.id if reply else None,
+        reporter_id=actor.id,
+        reason=reason,
+        detail=detail.strip()[:200],
+    )
     return insert_unique(entry, "您已经举报过，居委会会尽快处理")
 
 
 # Moderation ---------------------------------------------------------------------------------
 
+
 def _close_reports(actor, post: Post, reply: Reply | None, status: ReportStatus) -> None:
-    reports = list(db.session.scalars(sa.select(Report).where(
-        Report.post_id == post.id, Report.status == ReportStatus.OPEN,
-        Report.reply_id.is_(None) if reply is None else Report.reply_id == reply.id,
-    ).limit(500)))
+    reports = list(
+        db.session.scalars(
+            sa.select(Report)
+            .where(
+                Report.post_id == post.id,
+                Report.status == ReportStatus.OPEN,
+                Report.reply_id.is_(None) if reply is None else Report.reply_id == reply.id,
+            )
+            .limit(500)
+        )
+    )
     now = utcnow()
     outcome = "已处理，相关内容已隐藏" if status is ReportStatus.UPHELD else "经核实未发现问题，内容保留"
     for entry in reports:
         entry.status, entry.handled_at, entry.handled_by_id = status, now, actor.id
-        notify(entry.reporter_id, NotificationKind.REPORT_HANDLED, f"您对“{post.title}”的举报{outcome}", post_id=post.id)
+        notify(
+            entry.reporter_id, NotificationKind.REPORT_HANDLED, f"您对“{post.title}”的举报{outcome}", post_id=post.id
+        )
 
 
 def hide(actor, post: Post, reason: str, reply: Reply | None = None) -> None:
@@ -327,7 +374,9 @@ def hide(actor, post: Post, reason: str, reply: Reply | None = None) -> None:
     target.hidden_at, target.hidden_reason = utcnow(), reason[:200]
     _close_reports(actor, post, reply, ReportStatus.UPHELD)
     what = "回复" if reply else "帖子"
-    notify(target.author_id, NotificationKind.POST_HIDDEN, f"您在“{post.title}”的{what}已被隐藏：{reason}", post_id=post.id)
+    notify(
+        target.author_id, NotificationKind.POST_HIDDEN, f"您在“{post.title}”的{what}已被隐藏：{reason}", post_id=post.id
+    )
     audit.record(actor, f"{'reply' if reply else 'post'}.hidden", target, compound=post.compound, note=reason)
 
 

@@ -1,4 +1,5 @@
 """Board pages: feed, sections, compose, post and replies, likes, reports, moderation, photos."""
+
 from __future__ import annotations
 
 from flask import (
@@ -35,8 +36,16 @@ from .rules import SectionBoard
 
 REPLIES_PER_PAGE = 50
 
-for helper in (cached_parts.post_cards, cached_parts.viewer_if, cached_parts.viewer_else, cached_parts.viewer_end,
-               cached_parts.personal, cached_parts.valid_until, cached_parts.unread_slot, services.frozen_reason):
+for helper in (
+    cached_parts.post_cards,
+    cached_parts.viewer_if,
+    cached_parts.viewer_else,
+    cached_parts.viewer_end,
+    cached_parts.personal,
+    cached_parts.valid_until,
+    cached_parts.unread_slot,
+    services.frozen_reason,
+):
     bp.add_app_template_global(helper)
 bp.add_app_template_global(queries.sections, "board_sections")
 bp.add_app_template_global(cached_parts.answer, "can")
@@ -44,21 +53,31 @@ bp.add_app_template_global(cached_parts.static_url)
 bp.add_app_template_filter(cached_parts.time_filter, "humanize")
 
 # The questions a post page asks whose answers depend on the post too (its author, age, section).
-POST_QUESTIONS = (Action.LIKE, Action.REPLY, Action.REPORT, Action.MARK_HELPFUL, Action.EDIT_POST, Action.DELETE_POST,
-                  Action.SET_POST_STATUS, Action.FILE_CASE, Action.VOTE, Action.RECORD_OUTCOME)
+POST_QUESTIONS = (
+    Action.LIKE,
+    Action.REPLY,
+    Action.REPORT,
+    Action.MARK_HELPFUL,
+    Action.EDIT_POST,
+    Action.DELETE_POST,
+    Action.SET_POST_STATUS,
+    Action.FILE_CASE,
+    Action.VOTE,
+    Action.RECORD_OUTCOME,
+)
 
 
 def _page_size() -> int:
     return current_app.config["PAGE_SIZE"]
 
 
-
 def _wants_fragment() -> bool:
-    """"加载更多" fetches only the next cards (static/js/app.js); without JS it is a plain link."""
+    """ "加载更多" fetches only the next cards (static/js/app.js); without JS it is a plain link."""
     return request.headers.get("X-Requested-With") == "fetch"
 
 
 # Feed and sections -------------------------------------------------------------------------
+
 
 def _list_page(compound, page: str, body: str, section=None, only_available: bool = False, targets=(), **context):
     """A feed or section page, or for 加载更多 just its next cards, shared by its audience until the
@@ -66,19 +85,36 @@ def _list_page(compound, page: str, body: str, section=None, only_available: boo
     fragment = _wants_fragment()
 
     def render() -> str:
-        result = queries.feed(current_user, compound, request.args.get("after"), _page_size(),
-                              section=section, only_available=only_available)
+        result = queries.feed(
+            current_user,
+            compound,
+            request.args.get("after"),
+            _page_size(),
+            section=section,
+            only_available=only_available,
+        )
         cached_parts.shows_posts(post.id for post in result.page.items)
-        posts = Markup(render_template("board/_cards.html", feed=result, compound=compound,
-                                       show_section=section is None))
+        posts = Markup(
+            render_template("board/_cards.html", feed=result, compound=compound, show_section=section is None)
+        )
         if fragment:
             return posts
-        inner = Markup(render_template(body, compound=compound, section=section, only_available=only_available,
-                                       posts=posts, has_posts=bool(result.page.items), **context))
+        inner = Markup(
+            render_template(
+                body,
+                compound=compound,
+                section=section,
+                only_available=only_available,
+                posts=posts,
+                has_posts=bool(result.page.items),
+                **context,
+            )
+        )
         return render_template(page, compound=compound, section=section, body=inner)
 
-    asker = not can(current_user, Action.READ_PRIVATE_QUESTIONS, compound) and \
-        queries.asked_privately(current_user, compound)
+    asker = not can(current_user, Action.READ_PRIVATE_QUESTIONS, compound) and queries.asked_privately(
+        current_user, compound
+    )
     audience = (*cached_parts.audience(compound, targets), asker and current_user.id)
     return cached_parts.board_page(compound, audience, render)
 
@@ -98,11 +134,22 @@ def section(compound_id: int, key: str):
     board = SectionBoard(compound, current)
     may_post = can(current_user, Action.POST, board)
     if current.fields is SectionFields.GUIDE:
-        return render_template("board/guide.html", compound=compound, section=current,
-                               articles=queries.guide_articles(compound, current), may_post=may_post)
-    return _list_page(compound, "board/section.html", "board/_section_body.html", section=current,
-                      only_available=request.args.get("available") == "1", targets=[(Action.POST, board)],
-                      may_post=may_post)
+        return render_template(
+            "board/guide.html",
+            compound=compound,
+            section=current,
+            articles=queries.guide_articles(compound, current),
+            may_post=may_post,
+        )
+    return _list_page(
+        compound,
+        "board/section.html",
+        "board/_section_body.html",
+        section=current,
+        only_available=request.args.get("available") == "1",
+        targets=[(Action.POST, board)],
+        may_post=may_post,
+    )
 
 
 @bp.route("/c/<int:compound_id>/new")
@@ -115,9 +162,14 @@ def choose_section(compound_id: int):
 
 def draft_from(form: PostForm) -> services.PostDraft:
     return services.PostDraft(
-        title=form.title.data or "", body=form.body.data or "", price_yuan=form.price_yuan.data,
-        is_free=form.is_free.data, condition=form.condition.data, aid_kind=form.aid_kind.data,
-        topic=form.topic.data, shared_with_street=form.shared_with_street.data,
+        title=form.title.data or "",
+        body=form.body.data or "",
+        price_yuan=form.price_yuan.data,
+        is_free=form.is_free.data,
+        condition=form.condition.data,
+        aid_kind=form.aid_kind.data,
+        topic=form.topic.data,
+        shared_with_street=form.shared_with_street.data,
     )
 
 
@@ -138,19 +190,28 @@ def compose(compound_id: int, key: str):
         else:
             ok = False
             try:
-                ok, post = save(form, lambda: services.create_post(current_user, compound, current, draft_from(form),
-                                                                   stored), success="发布成功")
+                ok, post = save(
+                    form,
+                    lambda: services.create_post(current_user, compound, current, draft_from(form), stored),
+                    success="发布成功",
+                )
             finally:
                 if not ok:  # whatever stopped the post, its photos go too
                     photos.discard(stored)
             if ok:
                 return redirect(url_for("board.post", post_id=post.id))
     # A browser cannot refill a file field: say so when the page comes back without the photos chosen.
-    return render_template("board/compose.html", compound=compound, section=current, form=form,
-                           photos_dropped=any(f.filename for f in uploads))
+    return render_template(
+        "board/compose.html",
+        compound=compound,
+        section=current,
+        form=form,
+        photos_dropped=any(f.filename for f in uploads),
+    )
 
 
 # A post ------------------------------------------------------------------------------------
+
 
 @bp.route("/p/<int:post_id>")
 @login_required
@@ -171,13 +232,20 @@ def post(post_id: int):
 
 def _render_post(current, page, reply_form, reply_to=None, status=200):
     """The post page with a form that needs another look (not kept: it carries the errors)."""
-    return cached_parts.unshared_page(lambda: _post_page(current, _post_body(current, page, reply_form, reply_to))), status
+    return cached_parts.unshared_page(
+        lambda: _post_page(current, _post_body(current, page, reply_form, reply_to))
+    ), status
 
 
 def _post_page(current, body: Markup) -> str:
     cached_parts.shows_posts([current.id])
-    return render_template("board/post.html", post=current, compound=current.compound, body=body,
-                           moderator=can(current_user, Action.MODERATE, current.compound))
+    return render_template(
+        "board/post.html",
+        post=current,
+        compound=current.compound,
+        body=body,
+        moderator=can(current_user, Action.MODERATE, current.compound),
+    )
 
 
 def _post_body(current, page, reply_form, reply_to) -> Markup:
@@ -185,13 +253,24 @@ def _post_body(current, page, reply_form, reply_to) -> Markup:
     helpers = []
     if current.aid_status is not None and can(current_user, Action.SET_POST_STATUS, current):
         helpers = list(queries.users_by_id(services.helper_candidates(current)).values())
-    return Markup(render_template(
-        "board/_post_body.html", post=current, compound=compound, replies=page, photos=queries.photos(current),
-        reply_form=reply_form, reply_to=reply_to, action_form=ActionForm(), hide_form=HideForm(),
-        trade_form=TradeStatusForm(), thanks_form=ThanksForm(), helpers=helpers,
-        full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
-        moderator=can(current_user, Action.MODERATE, compound),
-    ))
+    return Markup(
+        render_template(
+            "board/_post_body.html",
+            post=current,
+            compound=compound,
+            replies=page,
+            photos=queries.photos(current),
+            reply_form=reply_form,
+            reply_to=reply_to,
+            action_form=ActionForm(),
+            hide_form=HideForm(),
+            trade_form=TradeStatusForm(),
+            thanks_form=ThanksForm(),
+            helpers=helpers,
+            full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
+            moderator=can(current_user, Action.MODERATE, compound),
+        )
+    )
 
 
 @bp.route("/p/<int:post_id>/reply", methods=["POST"])
@@ -255,8 +334,9 @@ def edit(post_id: int):
         ok, _ = save(form, lambda: services.edit_post(current_user, current, draft_from(form)), success="已保存修改")
         if ok:
             return redirect(url_for("board.post", post_id=current.id))
-    return render_template("board/compose.html", compound=current.compound, section=current.section,
-                           form=form, editing=current)
+    return render_template(
+        "board/compose.html", compound=current.compound, section=current.section, form=form, editing=current
+    )
 
 
 @bp.route("/p/<int:post_id>/delete", methods=["POST"])
@@ -287,8 +367,14 @@ def aid_fulfilled(post_id: int):
     if form.validate_on_submit():
         helper_id = int_or_none(form.helper.data)
         helper = queries.users_by_id({helper_id}).get(helper_id) if helper_id else None
-        perform(services.mark_aid_fulfilled, current_user, current, helper, form.note.data or "",
-                success="已标记为已解决" + ("，并感谢了帮忙的邻居" if helper else ""))
+        perform(
+            services.mark_aid_fulfilled,
+            current_user,
+            current,
+            helper,
+            form.note.data or "",
+            success="已标记为已解决" + ("，并感谢了帮忙的邻居" if helper else ""),
+        )
     return redirect(url_for("board.post", post_id=current.id))
 
 
@@ -299,9 +385,13 @@ def report(post_id: int):
     target_reply = queries.get_reply_for(current_user, current, int_or_none(request.args.get("reply")))
     form = ReportForm()
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: services.report(
-            current_user, current, ReportReason(form.reason.data), form.detail.data or "", target_reply
-        ), success="举报已提交，居委会会尽快处理")
+        ok, _ = save(
+            form,
+            lambda: services.report(
+                current_user, current, ReportReason(form.reason.data), form.detail.data or "", target_reply
+            ),
+            success="举报已提交，居委会会尽快处理",
+        )
         if ok:
             return redirect(url_for("board.post", post_id=current.id))
     return render_template("board/report.html", post=current, reply=target_reply, form=form)
@@ -325,12 +415,17 @@ def profile(compound_id: int, user_id: int):
     member = queries.users_by_id({user_id}).get(user_id)
     if member is None or member.compound_id != compound.id or not member.is_verified_resident:
         raise PermissionDenied(Decision.NOT_FOUND)
-    return render_template("board/profile.html", compound=compound, member=member,
-                           done=queries.contributions(member),
-                           full_names=can(current_user, Action.SEE_FULL_NAMES, compound))
+    return render_template(
+        "board/profile.html",
+        compound=compound,
+        member=member,
+        done=queries.contributions(member),
+        full_names=can(current_user, Action.SEE_FULL_NAMES, compound),
+    )
 
 
 # Moderation -------------------------------------------------------------------------------
+
 
 @bp.route("/c/<int:compound_id>/moderation")
 @login_required
@@ -341,8 +436,15 @@ def moderation(compound_id: int):
     if can(current_user, Action.VIEW_AUDIT_LOG, compound):
         log = queries.moderation_log(current_user, compound, request.args.get("log_after"), _page_size())
         titles = queries.post_titles({e.target_id for e in log.items if e.target_type == "posts"})
-    return render_template("board/moderation.html", compound=compound, reports=reports, log=log, titles=titles,
-                           hide_form=HideForm(), action_form=ActionForm())
+    return render_template(
+        "board/moderation.html",
+        compound=compound,
+        reports=reports,
+        log=log,
+        titles=titles,
+        hide_form=HideForm(),
+        action_form=ActionForm(),
+    )
 
 
 def _moderated(post_id: int):
@@ -386,6 +488,7 @@ def moderate(post_id: int, verb: str):
 
 # Photos -------------------------------------------------------------------------------------
 
+
 @bp.route("/photos/<int:photo_id>")
 @bp.route("/photos/<int:photo_id>/thumb", endpoint="photo_thumb", defaults={"thumb": True})
 @login_required
@@ -396,7 +499,8 @@ def photo(photo_id: int, thumb: bool = False):
     current = queries.get_post_for(current_user, image.post_id)
     if current.is_hidden and not can(current_user, Action.MODERATE, current):
         raise PermissionDenied(Decision.NOT_FOUND)
-    response = send_from_directory(photos.upload_dir(), image.thumb_name if thumb else image.file_name,
-                                   mimetype="image/jpeg")
+    response = send_from_directory(
+        photos.upload_dir(), image.thumb_name if thumb else image.file_name, mimetype="image/jpeg"
+    )
     response.headers["Cache-Control"] = PRIVATE_REVALIDATED
     return response

@@ -6,6 +6,7 @@ list, the search index). Pages, lists, the moderation log, search and the indexe
   post's page opens for the moderators of its own compound only.
 - Private questions (警民直通车 私下提问) exist only for the asker and the PRIVATE_READERS of the compound.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ PRIVATE_READERS = frozenset({StaffRole.POLICE, StaffRole.SECRETARY})
 
 
 # In circulation --------------------------------------------------------------------------------
+
 
 def in_circulation(post) -> bool:
     """Python form: ``post`` is a Post or a Reply."""
@@ -32,6 +34,7 @@ def in_circulation_sql(table=Post, *, hidden_too: bool = False):
 
 
 # Private questions -------------------------------------------------------------------------------
+
 
 def reads_private(post: Post, user, roles: frozenset[StaffRole]) -> bool:
     """Python form: ``roles`` are the user's staff roles over the post's compound."""
@@ -53,6 +56,7 @@ def private_to(post: Post) -> int | None:
 
 
 # A post's page -------------------------------------------------------------------------------------
+
 
 def may_open(post: Post, user, roles: frozenset[StaffRole]) -> bool:
     """Deleted posts are gone for everyone but the moderators of its compound; a private question

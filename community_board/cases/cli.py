@@ -1,4 +1,5 @@
 """`flask cases escalate`: the clock of the case workflow, meant for cron (every few minutes)."""
+
 from __future__ import annotations
 
 import click

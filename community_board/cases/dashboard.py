@@ -1,4 +1,5 @@
 """Dashboard figures for a compound, a street or the district, computed in SQL."""
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,11 @@ def _percentile_minutes(condition, fraction: float, count: int) -> int | None:
         return None
     offset = max(math.ceil(fraction * count) - 1, 0)
     return db.session.scalar(
-        sa.select(Case.resolve_minutes).where(condition, Case.resolve_minutes.is_not(None))
-        .order_by(Case.resolve_minutes).offset(offset).limit(1)
+        sa.select(Case.resolve_minutes)
+        .where(condition, Case.resolve_minutes.is_not(None))
+        .order_by(Case.resolve_minutes)
+        .offset(offset)
+        .limit(1)
     )
 
 
@@ -78,9 +82,11 @@ def figures(condition) -> Figures:
     overdue = sa.case((sa.and_(Case.status.in_(OPEN_STATUSES), Case.deadline_at < now), 1), else_=0)
     timed = sa.case((sa.and_(Case.status.in_(resolved_statuses), Case.resolve_minutes.is_not(None)), 1), else_=0)
     groups = db.session.execute(
-        sa.select(Case.status, Case.satisfaction, Case.case_type_id, sa.func.count(), sa.func.sum(overdue),
-                  sa.func.sum(timed))
-        .where(condition).group_by(Case.status, Case.satisfaction, Case.case_type_id)
+        sa.select(
+            Case.status, Case.satisfaction, Case.case_type_id, sa.func.count(), sa.func.sum(overdue), sa.func.sum(timed)
+        )
+        .where(condition)
+        .group_by(Case.status, Case.satisfaction, Case.case_type_id)
     ).all()
     result, resolved_count = Figures(), 0
     by_status: dict[CaseStatus, int] = defaultdict(int)
@@ -111,8 +117,9 @@ def figures(condition) -> Figures:
     result.unrated = by_rating[Satisfaction.UNRATED]
 
     names = _case_type_names()
-    result.by_type = sorted(((names[type_id], filed, closed) for type_id, (filed, closed) in by_type.items()),
-                            key=lambda row: -row[1])
+    result.by_type = sorted(
+        ((names[type_id], filed, closed) for type_id, (filed, closed) in by_type.items()), key=lambda row: -row[1]
+    )
     result.weeks = _weekly_trend(condition)
     return result
 
@@ -126,8 +133,7 @@ def figures_of(level: str, node_id: int, condition) -> Figures:
     of the scope changes, or the minute turns (overdue counts move with the clock). The sum of the
     scope's board versions moves with every case change (caching.py; cases.init_app declares it)."""
     versions = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Compound.board_version), 0))
-        .where(_COMPOUND_COLUMN[level] == node_id)
+        sa.select(sa.func.coalesce(sa.func.sum(Compound.board_version), 0)).where(_COMPOUND_COLUMN[level] == node_id)
     )
     minute = utcnow().replace(second=0, microsecond=0)
     kept = _FIGURES.get_or_make(_FIGURES(level, node_id, versions, minute), lambda: _plain(figures(condition)))
@@ -160,8 +166,7 @@ def _weekly_trend(condition) -> list[tuple[str, int, int]]:
     def add(column, slot, *extra):
         day = _local_day(column)
         rows = db.session.execute(
-            sa.select(day, sa.func.count()).where(condition, column.is_not(None), column >= since, *extra)
-            .group_by(day)
+            sa.select(day, sa.func.count()).where(condition, column.is_not(None), column >= since, *extra).group_by(day)
         ).all()
         for value, count in rows:
             local_day = _as_date(value)
@@ -178,10 +183,15 @@ def cases_in_view(condition, batch: int = 500):
     """Every case in view for the CSV export, read in keyset batches (memory stays flat)."""
     last_id = 0
     while True:
-        rows = list(db.session.scalars(
-            sa.select(Case).where(condition, Case.id > last_id)
-            .options(selectinload(Case.compound)).order_by(Case.id).limit(batch)
-        ))
+        rows = list(
+            db.session.scalars(
+                sa.select(Case)
+                .where(condition, Case.id > last_id)
+                .options(selectinload(Case.compound))
+                .order_by(Case.id)
+                .limit(batch)
+            )
+        )
         if not rows:
             return
         yield from rows

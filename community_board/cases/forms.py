@@ -1,4 +1,5 @@
 """Case forms: shape only; the workflow rules live in services."""
+
 from __future__ import annotations
 
 from wtforms import (
@@ -24,10 +25,15 @@ class CheckboxListField(SelectMultipleField):
 
 class FileCaseForm(Form):
     case_type = SelectField("案件类型", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
-    priority = RadioField("紧急程度", choices=Priority.choices(), default=Priority.NORMAL.value,
-                          validators=[DataRequired("请选择紧急程度")])
-    departments = CheckboxListField("派单部门（可多选，也可稍后派单）", coerce=int,
-                                    invalid_choice_message=CHOOSE_FROM_LIST)
+    priority = RadioField(
+        "紧急程度",
+        choices=Priority.choices(),
+        default=Priority.NORMAL.value,
+        validators=[DataRequired("请选择紧急程度")],
+    )
+    departments = CheckboxListField(
+        "派单部门（可多选，也可稍后派单）", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST
+    )
     note = StringField("立案说明（居民可见，选填）", validators=[Optional(), at_most(200)])
 
 
@@ -36,7 +42,9 @@ class CaseStepForm(Form):
 
     version = HiddenField()
     public_note = TextAreaField("说明（居民可见）", validators=[Optional(), Length(max=500, message="最多500字")])
-    internal_note = TextAreaField("内部备注（居民看不到）", validators=[Optional(), Length(max=500, message="最多500字")])
+    internal_note = TextAreaField(
+        "内部备注（居民看不到）", validators=[Optional(), Length(max=500, message="最多500字")]
+    )
     departments = CheckboxListField("派单部门", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
     photos = MultipleFileField("处置照片（选填）")
 

@@ -1,4 +1,5 @@
 """Cases (工单): a staff flag turns a post into tracked work with a public timeline."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -115,8 +116,10 @@ class Case(db.Model):
         sa.Index("ix_cases_street_resolve", "street_id", "resolve_minutes", "status"),
         sa.Index("ix_cases_district_resolve", "district_id", "resolve_minutes", "status"),
         sa.CheckConstraint("status != 'closed' OR closed_at IS NOT NULL", name="closed_has_time"),
-        sa.CheckConstraint("status NOT IN ('resolved', 'closed') OR resolved_at IS NOT NULL OR closed_at IS NOT NULL",
-                           name="resolved_has_time"),
+        sa.CheckConstraint(
+            "status NOT IN ('resolved', 'closed') OR resolved_at IS NOT NULL OR closed_at IS NOT NULL",
+            name="resolved_has_time",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,5 @@
 """Case reads: one case, the cases of posts on a feed, inboxes and timelines."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -56,9 +57,11 @@ def scope_condition(user):
     conditions = []
     for assignment in user.assignments:
         if assignment.role is StaffRole.DEPARTMENT:
-            conditions.append(Case.id.in_(
-                sa.select(CaseDepartment.case_id).where(CaseDepartment.department_id == assignment.department_id)
-            ))
+            conditions.append(
+                Case.id.in_(
+                    sa.select(CaseDepartment.case_id).where(CaseDepartment.department_id == assignment.department_id)
+                )
+            )
         elif assignment.compound_id is not None:
             conditions.append(Case.compound_id == assignment.compound_id)
         elif assignment.street_id is not None:
@@ -70,9 +73,7 @@ def scope_condition(user):
 
 def inbox(user, view: str, cursor: str | None, limit: int) -> Page[Case]:
     """我的工单: open cases by deadline (soonest first); 'all' lists every case newest first."""
-    stmt = sa.select(Case).where(scope_condition(user)).options(
-        selectinload(Case.post), selectinload(Case.compound)
-    )
+    stmt = sa.select(Case).where(scope_condition(user)).options(selectinload(Case.post), selectinload(Case.compound))
     if view == "all":
         return keyset_page(stmt, Case, cursor, limit)
     stmt = stmt.where(Case.status.in_(OPEN_STATUSES))
@@ -83,9 +84,13 @@ def inbox(user, view: str, cursor: str | None, limit: int) -> Page[Case]:
 
 def departments_serving(district_id: int, street_id: int) -> list[Department]:
     """Departments a case of this street can go to: the street's own and the district's."""
-    return list(db.session.scalars(
-        sa.select(Department)
-        .where(Department.district_id == district_id,
-               sa.or_(Department.street_id == street_id, Department.street_id.is_(None)))
-        .order_by(Department.street_id.is_(None), Department.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Department)
+            .where(
+                Department.district_id == district_id,
+                sa.or_(Department.street_id == street_id, Department.street_id.is_(None)),
+            )
+            .order_by(Department.street_id.is_(None), Department.id)
+        )
+    )

@@ -1,4 +1,5 @@
 """Case object rules for ``permissions.authorize``; ``RULES`` is the table the cases init_app declares."""
+
 from __future__ import annotations
 
 from ..board.rules import visible
@@ -74,8 +75,10 @@ def _may_escalate(user, case: Case, roles) -> Decision:
 RULES: dict[Action, tuple[ObjectRule, str]] = {
     Action.FILE_CASE: (_may_file, "民警只能为警民直通车的帖子立案，已隐藏的帖子不能立案。"),
     Action.VIEW_CASE: (_may_handle, "这个工单没有派给您的部门。"),
-    **dict.fromkeys((Action.DISPATCH_CASE, Action.WORK_CASE, Action.NOTE_CASE),
-                    (_may_work, "这是私下提问的工单，只有能看到原问题的工作人员可以办理。")),
+    **dict.fromkeys(
+        (Action.DISPATCH_CASE, Action.WORK_CASE, Action.NOTE_CASE),
+        (_may_work, "这是私下提问的工单，只有能看到原问题的工作人员可以办理。"),
+    ),
     Action.READ_CASE_DETAILS: (_may_read_details, "这是私下提问，反映人和内容仅民警、书记和承办部门可见。"),
     Action.RATE_CASE: (_may_rate, "只有反映问题的居民可以在办结后评价。"),
     Action.ESCALATE_CASE: (_may_escalate, "只有当前负责这一层级、并能看到原问题的工作人员可以升级工单。"),

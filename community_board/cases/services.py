@@ -1,5 +1,6 @@
 """Case verbs. One transition table and one ``transition`` function apply every status change
 and write its event; the other verbs (notes, escalation) write events without changing status."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -55,7 +56,11 @@ def actor_label(actor, case: Case | None = None) -> str:
     if actor is None:
         return "系统"
     for assignment in actor.assignments:
-        if assignment.role is StaffRole.DEPARTMENT and case is not None and assignment.department_id in case.department_ids:
+        if (
+            assignment.role is StaffRole.DEPARTMENT
+            and case is not None
+            and assignment.department_id in case.department_ids
+        ):
             return assignment.department.name
     for assignment in actor.assignments:
         if case is None or assignment.compound_id in (None, case.compound_id):
@@ -63,13 +68,28 @@ def actor_label(actor, case: Case | None = None) -> str:
     return "居民"
 
 
-def _event(case: Case, kind: EventKind, actor, *, public: str = "", internal: str = "",
-           from_status: CaseStatus | None = None, to_status: CaseStatus | None = None) -> CaseEvent:
+def _event(
+    case: Case,
+    kind: EventKind,
+    actor,
+    *,
+    public: str = "",
+    internal: str = "",
+    from_status: CaseStatus | None = None,
+    to_status: CaseStatus | None = None,
+) -> CaseEvent:
     if kind is not EventKind.FILED:
         case.updated_at = utcnow()  # every later step changes the row, so the version moves with it
-    event = CaseEvent(case_id=case.id, kind=kind, actor_id=actor.id if actor else None,
-                      actor_label=actor_label(actor, case), public_note=public.strip()[:500],
-                      internal_note=internal.strip()[:500], from_status=from_status, to_status=to_status)
+    event = CaseEvent(
+        case_id=case.id,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label(actor, case),
+        public_note=public.strip()[:500],
+        internal_note=internal.strip()[:500],
+        from_status=from_status,
+        to_status=to_status,
+    )
     db.session.add(event)
     return event
 
@@ -80,8 +100,15 @@ def _check_version(case: Case, expected_version: int | None) -> None:
         raise ValidationError(STALE_MESSAGE)
 
 
-def transition(actor, case: Case, to_status: CaseStatus, *, public: str = "", internal: str = "",
-               expected_version: int | None = None) -> CaseEvent:
+def transition(
+    actor,
+    case: Case,
+    to_status: CaseStatus,
+    *,
+    public: str = "",
+    internal: str = "",
+    expected_version: int | None = None,
+) -> CaseEvent:
     """The one way a case changes status: check the table and the actor, write the event."""
     _check_version(case, expected_version)  # acting on an old page: say so before anything else
     step = TRANSITIONS.get((case.status, to_status))
@@ -111,23 +138,36 @@ def _notify_reporter(case: Case, status: CaseStatus) -> None:
         S.WITHDRAWN: "经核实不予立案，原因见工单说明",
     }
     if status in messages:
-        notify(case.reporter_id, NotificationKind.CASE_UPDATE, f"工单 {case.number}：{messages[status]}", post_id=case.post_id)
+        notify(
+            case.reporter_id,
+            NotificationKind.CASE_UPDATE,
+            f"工单 {case.number}：{messages[status]}",
+            post_id=case.post_id,
+        )
 
 
 def _notify_handlers(case: Case, text: str, department_ids: set[int] | None = None, level: Level | None = None) -> None:
     """Tell the people a case has reached: staff of the departments, or grid staff of a level."""
     conditions = []
     if department_ids:
-        conditions.append(sa.and_(StaffAssignment.role == StaffRole.DEPARTMENT,
-                                  StaffAssignment.department_id.in_(department_ids)))
+        conditions.append(
+            sa.and_(StaffAssignment.role == StaffRole.DEPARTMENT, StaffAssignment.department_id.in_(department_ids))
+        )
     if level is Level.STREET:
-        conditions.append(sa.and_(StaffAssignment.role == StaffRole.GRID_STREET, StaffAssignment.street_id == case.street_id))
+        conditions.append(
+            sa.and_(StaffAssignment.role == StaffRole.GRID_STREET, StaffAssignment.street_id == case.street_id)
+        )
     elif level is Level.DISTRICT:
-        conditions.append(sa.and_(StaffAssignment.role == StaffRole.GRID_DISTRICT,
-                                  StaffAssignment.district_id == case.district_id))
+        conditions.append(
+            sa.and_(StaffAssignment.role == StaffRole.GRID_DISTRICT, StaffAssignment.district_id == case.district_id)
+        )
     elif level is Level.COMPOUND:
-        conditions.append(sa.and_(StaffAssignment.role.in_([StaffRole.SECRETARY, StaffRole.COMMITTEE]),
-                                  StaffAssignment.compound_id == case.compound_id))
+        conditions.append(
+            sa.and_(
+                StaffAssignment.role.in_([StaffRole.SECRETARY, StaffRole.COMMITTEE]),
+                StaffAssignment.compound_id == case.compound_id,
+            )
+        )
     if not conditions:
         return
     user_ids = set(db.session.scalars(sa.select(StaffAssignment.user_id).where(sa.or_(*conditions)).limit(200)))
@@ -137,6 +177,7 @@ def _notify_handlers(case: Case, text: str, department_ids: set[int] | None = No
 
 # Filing ------------------------------------------------------------------------------------
 
+
 def _next_number(compound: Compound, now: datetime) -> str:
     prefix = f"{compound.street.district.code}-{to_local(now):%Y%m%d}-"
     last = db.session.scalar(sa.select(sa.func.max(Case.number)).where(Case.number.like(prefix + "%")))
@@ -144,8 +185,16 @@ def _next_number(compound: Compound, now: datetime) -> str:
     return f"{prefix}{sequence:04d}"
 
 
-def file_case(actor, post, case_type: CaseType, priority: Priority, *, reply=None, note: str = "",
-              departments: list[Department] = ()) -> Case:
+def file_case(
+    actor,
+    post,
+    case_type: CaseType,
+    priority: Priority,
+    *,
+    reply=None,
+    note: str = "",
+    departments: list[Department] = (),
+) -> Case:
     """立案 on a post (or one of its replies); dispatches at once when departments are given."""
     require(actor, Action.FILE_CASE, post)
     if db.session.scalar(sa.select(Case.id).where(Case.post_id == post.id)):
@@ -155,10 +204,17 @@ def file_case(actor, post, case_type: CaseType, priority: Priority, *, reply=Non
     now = utcnow()
     for _attempt in range(5):  # two filings in the same second may pick the same number
         case = Case(
-            number=_next_number(post.compound, now), district_id=post.district_id, street_id=post.street_id,
-            compound_id=post.compound_id, post_id=post.id, reply_id=reply.id if reply else None,
-            reporter_id=reply.author_id if reply else post.author_id, case_type=case_type, priority=priority,
-            created_at=now, deadline_at=deadline_for(priority, now),
+            number=_next_number(post.compound, now),
+            district_id=post.district_id,
+            street_id=post.street_id,
+            compound_id=post.compound_id,
+            post_id=post.id,
+            reply_id=reply.id if reply else None,
+            reporter_id=reply.author_id if reply else post.author_id,
+            case_type=case_type,
+            priority=priority,
+            created_at=now,
+            deadline_at=deadline_for(priority, now),
         )
         case.next_escalation_at = case.deadline_at
         try:
@@ -169,15 +225,27 @@ def file_case(actor, post, case_type: CaseType, priority: Priority, *, reply=Non
         break
     else:
         raise ValidationError("立案繁忙，请稍后重试")
-    _event(case, EventKind.FILED, actor, public=f"已立案（{case_type.name}，{priority.label}）。{note}".strip(),
-           to_status=S.FILED)
-    notify(case.reporter_id, NotificationKind.CASE_UPDATE, f"您反映的“{post.title}”已立案，编号 {case.number}", post_id=post.id)
+    _event(
+        case,
+        EventKind.FILED,
+        actor,
+        public=f"已立案（{case_type.name}，{priority.label}）。{note}".strip(),
+        to_status=S.FILED,
+    )
+    notify(
+        case.reporter_id,
+        NotificationKind.CASE_UPDATE,
+        f"您反映的“{post.title}”已立案，编号 {case.number}",
+        post_id=post.id,
+    )
     if departments:
         dispatch(actor, case, departments)
     return case
 
 
-def dispatch(actor, case: Case, departments: list[Department], note: str = "", expected_version: int | None = None) -> None:
+def dispatch(
+    actor, case: Case, departments: list[Department], note: str = "", expected_version: int | None = None
+) -> None:
     """派单 to one or more departments of the case's street or district; again later to add more."""
     _check_version(case, expected_version)
     require(actor, Action.DISPATCH_CASE, case)
@@ -222,8 +290,15 @@ def resolve(actor, case: Case, what_was_done: str, photos=(), expected_version: 
     event = transition(actor, case, S.RESOLVED, public=what_was_done, expected_version=expected_version)
     db.session.flush()
     for photo in photos:
-        db.session.add(CasePhoto(event_id=event.id, file_name=photo.file_name, thumb_name=photo.thumb_name,
-                                 width=photo.width, height=photo.height))
+        db.session.add(
+            CasePhoto(
+                event_id=event.id,
+                file_name=photo.file_name,
+                thumb_name=photo.thumb_name,
+                width=photo.width,
+                height=photo.height,
+            )
+        )
     _notify_handlers(case, "部门已办结，等待居民评价", level=Level.COMPOUND)
 
 
@@ -239,8 +314,12 @@ def rate(actor, case: Case, satisfaction: Satisfaction, comment: str = "") -> No
         case.reopen_count += 1
         case.resolved_at = None
         case.deadline_at = case.next_escalation_at = deadline_for(case.priority, utcnow())
-        _notify_handlers(case, f"居民不满意，请重新处置：{comment.strip()[:40]}", department_ids=case.department_ids,
-                         level=Level.COMPOUND)
+        _notify_handlers(
+            case,
+            f"居民不满意，请重新处置：{comment.strip()[:40]}",
+            department_ids=case.department_ids,
+            level=Level.COMPOUND,
+        )
     else:
         transition(actor, case, S.CLOSED, public=public)
 
@@ -252,6 +331,7 @@ def withdraw(actor, case: Case, reason: str, expected_version: int | None = None
 
 
 # Escalation and the clock ------------------------------------------------------------------
+
 
 def escalate(actor, case: Case, reason: str, now: datetime | None = None, expected_version: int | None = None) -> None:
     """One level up: compound → street grid centre → district grid centre."""
@@ -275,11 +355,18 @@ def escalate(actor, case: Case, reason: str, now: datetime | None = None, expect
 def escalate_overdue(now: datetime | None = None, batch: int = 500) -> int:
     """For cron: every open case past its escalation time climbs one level."""
     now = now or utcnow()
-    due = list(db.session.scalars(
-        sa.select(Case).where(Case.status.in_([S.FILED, S.DISPATCHED, S.IN_PROGRESS]),
-                              Case.level != Level.DISTRICT, Case.next_escalation_at < now)
-        .order_by(Case.next_escalation_at).limit(batch)
-    ))
+    due = list(
+        db.session.scalars(
+            sa.select(Case)
+            .where(
+                Case.status.in_([S.FILED, S.DISPATCHED, S.IN_PROGRESS]),
+                Case.level != Level.DISTRICT,
+                Case.next_escalation_at < now,
+            )
+            .order_by(Case.next_escalation_at)
+            .limit(batch)
+        )
+    )
     for case in due:
         escalate(None, case, "超过处置期限，自动升级", now=now)
     return len(due)
@@ -288,10 +375,14 @@ def escalate_overdue(now: datetime | None = None, batch: int = 500) -> int:
 def close_unrated(now: datetime | None = None, batch: int = 500) -> int:
     """Resolved cases the resident did not rate within 7 days close as 未评价."""
     now = now or utcnow()
-    due = list(db.session.scalars(
-        sa.select(Case).where(Case.status == S.RESOLVED, Case.resolved_at < now - RATING_WINDOW)
-        .order_by(Case.resolved_at).limit(batch)
-    ))
+    due = list(
+        db.session.scalars(
+            sa.select(Case)
+            .where(Case.status == S.RESOLVED, Case.resolved_at < now - RATING_WINDOW)
+            .order_by(Case.resolved_at)
+            .limit(batch)
+        )
+    )
     for case in due:
         case.satisfaction = Satisfaction.UNRATED
         transition(None, case, S.CLOSED, public="居民7天内未评价，自动结案")
@@ -300,10 +391,13 @@ def close_unrated(now: datetime | None = None, batch: int = 500) -> int:
 
 # Case types (district admin) ---------------------------------------------------------------
 
+
 def add_default_case_types(district) -> None:
     """Give a new district the default list (cli create-admin, seed-demo; the tests' world)."""
-    db.session.add_all(CaseType(district_id=district.id, name=name, sort_order=order)
-                       for order, name in enumerate(DEFAULT_CASE_TYPES, start=1))
+    db.session.add_all(
+        CaseType(district_id=district.id, name=name, sort_order=order)
+        for order, name in enumerate(DEFAULT_CASE_TYPES, start=1)
+    )
     db.session.flush()
 
 
@@ -326,5 +420,10 @@ def set_case_type_active(actor, district, case_type: CaseType, active: bool) -> 
     if case_type.district_id != district.id:
         raise PermissionDenied(Decision.NOT_FOUND)
     case_type.active = active
-    audit.record(actor, "case_type.enabled" if active else "case_type.disabled", case_type,
-                 district_id=district.id, note=case_type.name)
+    audit.record(
+        actor,
+        "case_type.enabled" if active else "case_type.disabled",
+        case_type,
+        district_id=district.id,
+        note=case_type.name,
+    )

@@ -1,4 +1,5 @@
 """Case pages: file a case from a post, the staff case page, 我的工单, rating, dashboards, CSV."""
+
 from __future__ import annotations
 
 import csv
@@ -33,6 +34,7 @@ from .models import Case, CaseEvent, CasePhoto, CaseType, Priority, Satisfaction
 
 # Filing ------------------------------------------------------------------------------------
 
+
 @bp.route("/p/<int:post_id>/case/new", methods=["GET", "POST"])
 @login_required
 def file_case(post_id: int):
@@ -48,15 +50,25 @@ def file_case(post_id: int):
     if form.validate_on_submit():
         chosen = [d for d in departments if d.id in (form.departments.data or [])]
         case_type = db.session.get(CaseType, form.case_type.data)
-        ok, case = save(form, lambda: services.file_case(
-            current_user, post, case_type, Priority(form.priority.data), note=form.note.data or "", departments=chosen,
-        ), success="已立案" + ("并派单" if chosen else ""))
+        ok, case = save(
+            form,
+            lambda: services.file_case(
+                current_user,
+                post,
+                case_type,
+                Priority(form.priority.data),
+                note=form.note.data or "",
+                departments=chosen,
+            ),
+            success="已立案" + ("并派单" if chosen else ""),
+        )
         if ok:
             return redirect(url_for("cases.case", case_id=case.id))
     return render_template("cases/file.html", post=post, form=form, may_dispatch=may_dispatch)
 
 
 # The staff case page -----------------------------------------------------------------------
+
 
 @bp.route("/cases/<int:case_id>")
 @login_required
@@ -71,7 +83,11 @@ def _render_case(current: Case, form: CaseStepForm, status: int = 200, posted: s
     departments = queries.departments_serving(current.district_id, current.street_id)
     form.departments.choices = [(d.id, d.name) for d in departments if d.id not in current.department_ids]
     return render_template(
-        "cases/case.html", case=current, form=form, events=queries.timeline(current, internal=True), posted=posted,
+        "cases/case.html",
+        case=current,
+        form=form,
+        events=queries.timeline(current, internal=True),
+        posted=posted,
         stale=STALE_MESSAGE in form.form_errors,
         can_dispatch=can(current_user, Action.DISPATCH_CASE, current),
         can_work=can(current_user, Action.WORK_CASE, current),
@@ -144,8 +160,14 @@ def rate(case_id: int):
     form = RateForm()
     if form.validate_on_submit():
         satisfaction = Satisfaction(form.satisfaction.data)
-        perform(services.rate, current_user, current, satisfaction, form.comment.data or "",
-                success="感谢您的评价" if satisfaction is not Satisfaction.UNSATISFIED else "已退回重新处置，感谢您的反馈")
+        perform(
+            services.rate,
+            current_user,
+            current,
+            satisfaction,
+            form.comment.data or "",
+            success="感谢您的评价" if satisfaction is not Satisfaction.UNSATISFIED else "已退回重新处置，感谢您的反馈",
+        )
     else:
         flash("请选择满意度", "warn")
     return redirect(url_for("board.post", post_id=current.post_id, _anchor="case"))
@@ -165,13 +187,15 @@ def photo(photo_id: int, thumb: bool = False):
         board_queries.get_post_for(current_user, current.post_id)
         if current.post.is_hidden:
             raise PermissionDenied(Decision.NOT_FOUND)
-    response = send_from_directory(photo_storage.upload_dir(), image.thumb_name if thumb else image.file_name,
-                                   mimetype="image/jpeg")
+    response = send_from_directory(
+        photo_storage.upload_dir(), image.thumb_name if thumb else image.file_name, mimetype="image/jpeg"
+    )
     response.headers["Cache-Control"] = PRIVATE_REVALIDATED
     return response
 
 
 # 我的工单 -----------------------------------------------------------------------------------
+
 
 @bp.route("/cases")
 @login_required
@@ -187,7 +211,11 @@ def inbox():
 
 # Dashboards ---------------------------------------------------------------------------------
 
-LEVELS = {"compound": (Compound, Case.compound_id), "street": (Street, Case.street_id), "district": (District, Case.district_id)}
+LEVELS = {
+    "compound": (Compound, Case.compound_id),
+    "street": (Street, Case.street_id),
+    "district": (District, Case.district_id),
+}
 
 
 def _dashboard_scope(level: str, node_id: int):
@@ -203,12 +231,28 @@ def _dashboard_scope(level: str, node_id: int):
 @login_required
 def dashboard_page(level: str, node_id: int):
     node, condition = _dashboard_scope(level, node_id)
-    return render_template("cases/dashboard.html", node=node, level=level,
-                           figures=dashboard.figures_of(level, node_id, condition))
+    return render_template(
+        "cases/dashboard.html", node=node, level=level, figures=dashboard.figures_of(level, node_id, condition)
+    )
 
 
-CSV_COLUMNS = ["编号", "居民区", "案件类型", "紧急程度", "状态", "当前层级", "立案时间", "处置期限", "是否超期",
-               "办结时间", "处置用时（小时）", "结案时间", "满意度", "重新处置次数", "派单部门"]
+CSV_COLUMNS = [
+    "编号",
+    "居民区",
+    "案件类型",
+    "紧急程度",
+    "状态",
+    "当前层级",
+    "立案时间",
+    "处置期限",
+    "是否超期",
+    "办结时间",
+    "处置用时（小时）",
+    "结案时间",
+    "满意度",
+    "重新处置次数",
+    "派单部门",
+]
 
 
 def _cell(value):
@@ -228,24 +272,42 @@ def dashboard_csv(level: str, node_id: int):
         buffer.write("\ufeff")  # BOM: Excel then reads the file as UTF-8
         writer.writerow(CSV_COLUMNS)
         for case in dashboard.cases_in_view(condition):
-            writer.writerow([_cell(value) for value in [
-                case.number, case.compound.name, case.case_type.name, case.priority.label, case.status.label,
-                case.level.label, format_local(case.created_at), format_local(case.deadline_at),
-                "是" if case.is_overdue else "否", format_local(case.resolved_at),
-                round(case.resolve_minutes / 60, 1) if case.resolve_minutes is not None else "",
-                format_local(case.closed_at), case.satisfaction.label if case.satisfaction else "",
-                case.reopen_count, "、".join(d.department.name for d in case.departments),
-            ]])
+            writer.writerow(
+                [
+                    _cell(value)
+                    for value in [
+                        case.number,
+                        case.compound.name,
+                        case.case_type.name,
+                        case.priority.label,
+                        case.status.label,
+                        case.level.label,
+                        format_local(case.created_at),
+                        format_local(case.deadline_at),
+                        "是" if case.is_overdue else "否",
+                        format_local(case.resolved_at),
+                        round(case.resolve_minutes / 60, 1) if case.resolve_minutes is not None else "",
+                        format_local(case.closed_at),
+                        case.satisfaction.label if case.satisfaction else "",
+                        case.reopen_count,
+                        "、".join(d.department.name for d in case.departments),
+                    ]
+                ]
+            )
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
 
     filename = f"cases-{level}-{node_id}.csv"
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 # Case types (district admin) ---------------------------------------------------------------
+
 
 @bp.route("/admin/d/<int:district_id>/case-types", methods=["GET", "POST"])
 @login_required
@@ -256,12 +318,20 @@ def case_types(district_id: int):
     require(current_user, Action.MANAGE_CASE_TYPES, district)
     form = CaseTypeForm()
     if form.validate_on_submit():
-        ok, _ = save(form, lambda: services.add_case_type(current_user, district, form.name.data),
-                     success=f"已添加类型：{form.name.data}")
+        ok, _ = save(
+            form,
+            lambda: services.add_case_type(current_user, district, form.name.data),
+            success=f"已添加类型：{form.name.data}",
+        )
         if ok:
             return redirect(url_for("cases.case_types", district_id=district.id))
-    return render_template("cases/case_types.html", district=district, form=form,
-                           types=queries.case_types(district.id, active_only=False), action_form=ActionForm())
+    return render_template(
+        "cases/case_types.html",
+        district=district,
+        form=form,
+        types=queries.case_types(district.id, active_only=False),
+        action_form=ActionForm(),
+    )
 
 
 @bp.route("/admin/d/<int:district_id>/case-types/<int:type_id>/<any(enable, disable):verb>", methods=["POST"])
@@ -272,8 +342,14 @@ def toggle_case_type(district_id: int, type_id: int, verb: str):
     if district is None or case_type is None or case_type.district_id != district.id:
         raise PermissionDenied(Decision.NOT_FOUND)
     if ActionForm().validate_on_submit():
-        perform(services.set_case_type_active, current_user, district, case_type, verb == "enable",
-                success="已启用" if verb == "enable" else "已停用")
+        perform(
+            services.set_case_type_active,
+            current_user,
+            district,
+            case_type,
+            verb == "enable",
+            success="已启用" if verb == "enable" else "已停用",
+        )
     return redirect(url_for("cases.case_types", district_id=district.id))
 
 
@@ -293,5 +369,9 @@ def _type_row(row):
 def _case_helpers():
     """Board templates ask for the case of a post (the card on the post, the tag on feed cards)
     without the board package depending on cases."""
-    return {"case_of_post": queries.case_of_post, "cases_of_posts": queries.cases_of_posts,
-            "public_timeline": lambda case: queries.timeline(case, internal=False), "RateForm": RateForm}
+    return {
+        "case_of_post": queries.case_of_post,
+        "cases_of_posts": queries.cases_of_posts,
+        "public_timeline": lambda case: queries.timeline(case, internal=False),
+        "RateForm": RateForm,
+    }

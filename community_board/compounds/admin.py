@@ -1,4 +1,5 @@
 """District admin: streets, compounds and departments (add, rename), staff roles and accounts."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -59,7 +60,11 @@ def _departments(district: District) -> list[Department]:
 
 def _hierarchy_forms(district: District, departments=None):
     streets = district.streets
-    street_form, compound_form, department_form = StreetForm(prefix="street"), CompoundForm(prefix="compound"), DepartmentForm(prefix="department")
+    street_form, compound_form, department_form = (
+        StreetForm(prefix="street"),
+        CompoundForm(prefix="compound"),
+        DepartmentForm(prefix="department"),
+    )
     compound_form.street_id.choices = [SelectChoice(str(s.id), s.name) for s in streets]
     department_form.parent.choices = [SelectChoice("district", f"{district.name}（区级）")] + [
         SelectChoice(str(s.id), s.name) for s in streets
@@ -71,13 +76,20 @@ def _render_district(district: District, street_form, compound_form, department_
     # Streets with their compounds in two queries, whatever the district's size.
     streets = list(
         db.session.scalars(
-            sa.select(Street).where(Street.district_id == district.id)
-            .options(selectinload(Street.compounds)).order_by(Street.id)
+            sa.select(Street)
+            .where(Street.district_id == district.id)
+            .options(selectinload(Street.compounds))
+            .order_by(Street.id)
         )
     )
     return render_template(
-        "admin/district.html", district=district, streets=streets, departments=_departments(district),
-        street_form=street_form, compound_form=compound_form, department_form=department_form,
+        "admin/district.html",
+        district=district,
+        streets=streets,
+        departments=_departments(district),
+        street_form=street_form,
+        compound_form=compound_form,
+        department_form=department_form,
     )
 
 
@@ -118,7 +130,11 @@ def _scope_choices(district: District) -> list[SelectChoice]:
     """Grouped choices (optgroups) for the staff form: compounds, streets, the district, departments."""
     streets = district.streets
     return [
-        *(SelectChoice(f"compound:{c.id}", f"{s.name} · {c.name}", optgroup="居民区") for s in streets for c in s.compounds),
+        *(
+            SelectChoice(f"compound:{c.id}", f"{s.name} · {c.name}", optgroup="居民区")
+            for s in streets
+            for c in s.compounds
+        ),
         *(SelectChoice(f"street:{s.id}", s.name, optgroup="街镇") for s in streets),
         SelectChoice(f"district:{district.id}", district.name, optgroup="全区"),
         *(SelectChoice(f"department:{d.id}", d.name, optgroup="部门") for d in _departments(district)),
@@ -130,8 +146,10 @@ def _render_staff(district: District, form: StaffForm, status: int = 200):
         sa.select(StaffAssignment)
         .where(StaffAssignment.district_id == district.id)
         .options(
-            selectinload(StaffAssignment.user), selectinload(StaffAssignment.compound),
-            selectinload(StaffAssignment.street), selectinload(StaffAssignment.department),
+            selectinload(StaffAssignment.user),
+            selectinload(StaffAssignment.compound),
+            selectinload(StaffAssignment.street),
+            selectinload(StaffAssignment.department),
         )
         .order_by(StaffAssignment.role, StaffAssignment.id)
         .limit(1000)
@@ -206,8 +224,9 @@ RENAMES = {
 }
 
 
-@bp.route("/admin/d/<int:district_id>/<any(street, compound, department):kind>/<int:node_id>/rename",
-          methods=["GET", "POST"])
+@bp.route(
+    "/admin/d/<int:district_id>/<any(street, compound, department):kind>/<int:node_id>/rename", methods=["GET", "POST"]
+)
 @login_required
 def admin_rename(district_id: int, kind: str, node_id: int):
     district = _district_for_admin(district_id)
@@ -218,7 +237,9 @@ def admin_rename(district_id: int, kind: str, node_id: int):
     form = form_class(name=node.name)
     if form.validate_on_submit():
         old = node.name
-        ok, _ = save(form, lambda: rename(current_user, node, form.name.data), success=f"已改名：{old} → {form.name.data}")
+        ok, _ = save(
+            form, lambda: rename(current_user, node, form.name.data), success=f"已改名：{old} → {form.name.data}"
+        )
         if ok:
             return redirect(url_for("compounds.admin_district", district_id=district.id))
     status = 400 if form.is_submitted() else 200

@@ -1,4 +1,5 @@
 """Forms for the district admin and compound staff."""
+
 from __future__ import annotations
 
 from wtforms import PasswordField, SelectField, StringField
@@ -23,7 +24,9 @@ class CompoundForm(Form):
 
 
 class DepartmentForm(Form):
-    parent = SelectField("隶属", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True)  # "district" or a street id
+    parent = SelectField(
+        "隶属", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True
+    )  # "district" or a street id
     name = StringField("部门名称", validators=[DataRequired("请填写名称"), at_most(60)], filters=[strip])
     kind = SelectField("类型", invalid_choice_message=CHOOSE_FROM_LIST, choices=DepartmentKind.choices())
 
@@ -41,7 +44,9 @@ class StaffForm(Form):
     real_name = StringField("姓名", validators=[Optional(), at_most(20)], filters=[strip])
     password = PasswordField("初始密码", validators=[Optional()])
     role = SelectField("角色", invalid_choice_message=CHOOSE_FROM_LIST, choices=StaffRole.choices())
-    scope = SelectField("范围", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True)  # "compound:3", "street:2", …
+    scope = SelectField(
+        "范围", invalid_choice_message=CHOOSE_FROM_LIST, validate_choice=True
+    )  # "compound:3", "street:2", …
 
     def validate_phone(self, field):
         problem = rules.phone_problem(field.data or "")

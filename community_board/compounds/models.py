@@ -1,4 +1,5 @@
 """The administrative hierarchy: district → street/town → compound, departments and staff roles."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -102,9 +103,7 @@ class Compound(db.Model):
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
     street_id: Mapped[int] = mapped_column(sa.ForeignKey("streets.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(40))
-    kind: Mapped[CompoundKind] = mapped_column(
-        enum_column_type(CompoundKind), default=CompoundKind.NEIGHBOURHOOD
-    )
+    kind: Mapped[CompoundKind] = mapped_column(enum_column_type(CompoundKind), default=CompoundKind.NEIGHBOURHOOD)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Figures on the board's banner, kept on the row and changed with the event (no COUNT per view).
     resident_count: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,4 +1,5 @@
 """Hierarchy verbs (streets, compounds, departments: create and rename; staff roles and accounts) and join codes."""
+
 from __future__ import annotations
 
 import secrets
@@ -42,6 +43,7 @@ def get_compound_for(user, compound_id: int, action: Action) -> Compound:
 
 
 # Join codes ---------------------------------------------------------------------------------
+
 
 def active_join_code(compound: Compound) -> JoinCode:
     """The compound's current join code, created on first use."""
@@ -92,6 +94,7 @@ def join_qr(code: JoinCode, kind: str) -> bytes:
 
 
 # Hierarchy (district admin) -----------------------------------------------------------------
+
 
 def create_street(actor, district: District, name: str, kind: StreetKind) -> Street:
     require(actor, Action.MANAGE_HIERARCHY, district)
@@ -144,6 +147,7 @@ def create_department(actor, district: District, street: Street | None, name: st
 
 # Renaming: the new name shows on every board page at once --------------------------------------
 
+
 def rename_street(actor, street: Street, name: str) -> None:
     require(actor, Action.MANAGE_HIERARCHY, street.district)
     _rename(actor, "street.renamed", street, name, "该街镇已存在", Compound.street_id == street.id)
@@ -158,8 +162,11 @@ def rename_department(actor, department: Department, name: str) -> None:
     """Its name shows on the cases it handles: the boards of its street, or of the whole district."""
     require(actor, Action.MANAGE_HIERARCHY, db.session.get(District, department.district_id))
     _check_department_name(department.district_id, department.street_id, name.strip(), renaming=department.id)
-    served = (Compound.district_id == department.district_id if department.street_id is None
-              else Compound.street_id == department.street_id)
+    served = (
+        Compound.district_id == department.district_id
+        if department.street_id is None
+        else Compound.street_id == department.street_id
+    )
     _rename(actor, "department.renamed", department, name, _DEPARTMENT_TAKEN, served)
 
 
@@ -188,9 +195,9 @@ PHONE_UNAVAILABLE = "该手机号不能设置为本区工作人员，请核对�
 
 def _districts_of(user: User) -> set[int]:
     """An account belongs to the districts where it is a resident or holds any staff role."""
-    districts = set(db.session.scalars(
-        sa.select(StaffAssignment.district_id).where(StaffAssignment.user_id == user.id).distinct()
-    ))
+    districts = set(
+        db.session.scalars(sa.select(StaffAssignment.district_id).where(StaffAssignment.user_id == user.id).distinct())
+    )
     if user.compound is not None:
         districts.add(user.compound.district_id)
     return districts
@@ -215,7 +222,9 @@ def staff_account(district: District, phone: str, real_name: str | None, passwor
         raise ValidationError("新账号请设置初始密码", "password")
     if user is not None:
         raise ValidationError(PHONE_UNAVAILABLE, "phone")
-    return insert_unique(User(phone=phone, real_name=real_name, password_hash=password_hash), PHONE_UNAVAILABLE, "phone")
+    return insert_unique(
+        User(phone=phone, real_name=real_name, password_hash=password_hash), PHONE_UNAVAILABLE, "phone"
+    )
 
 
 def resolve_scope(district: District, role: StaffRole, scope_key: str):
@@ -244,15 +253,23 @@ def assign_staff(actor, district: District, user, role: StaffRole, node) -> Staf
             StaffAssignment.role == role,
             StaffAssignment.district_id == district_id,
             StaffAssignment.street_id.is_(None) if street_id is None else StaffAssignment.street_id == street_id,
-            StaffAssignment.compound_id.is_(None) if compound_id is None else StaffAssignment.compound_id == compound_id,
-            StaffAssignment.department_id.is_(None) if department_id is None else StaffAssignment.department_id == department_id,
+            StaffAssignment.compound_id.is_(None)
+            if compound_id is None
+            else StaffAssignment.compound_id == compound_id,
+            StaffAssignment.department_id.is_(None)
+            if department_id is None
+            else StaffAssignment.department_id == department_id,
         )
     )
     if duplicate:
         raise ValidationError("该人员已有这个角色和范围", "role")
     assignment = StaffAssignment(
-        user_id=user.id, role=role, district_id=district_id, street_id=street_id,
-        compound_id=compound_id, department_id=department_id,
+        user_id=user.id,
+        role=role,
+        district_id=district_id,
+        street_id=street_id,
+        compound_id=compound_id,
+        department_id=department_id,
     )
     db.session.add(assignment)
     # A staff account is reset by the district admin only: a code the 居委会 issued before is void.
@@ -275,12 +292,17 @@ def _district_staff(district: District, user: User) -> None:
     """404 unless ``user`` holds a staff role in this district. Stopping an account stops it
     everywhere: one that also serves or lives in another district is not this admin's alone."""
     districts = _districts_of(user)
-    held = db.session.scalar(sa.select(StaffAssignment.id).where(
-        StaffAssignment.user_id == user.id, StaffAssignment.district_id == district.id).limit(1))
+    held = db.session.scalar(
+        sa.select(StaffAssignment.id)
+        .where(StaffAssignment.user_id == user.id, StaffAssignment.district_id == district.id)
+        .limit(1)
+    )
     if held is None:
         raise PermissionDenied(Decision.NOT_FOUND)
     if districts != {district.id}:
-        raise ValidationError("该账号也在其他区担任角色或居住，不能在本区停用或恢复；请先撤销本区的角色，或与其他区的管理员商定")
+        raise ValidationError(
+            "该账号也在其他区担任角色或居住，不能在本区停用或恢复；请先撤销本区的角色，或与其他区的管理员商定"
+        )
 
 
 def deactivate_staff(actor, district: District, user: User) -> None:

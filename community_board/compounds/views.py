@@ -1,4 +1,5 @@
 """Home routing, the compound home, the staff workbench and the join QR pages."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -62,12 +63,11 @@ def workbench():
     if not is_staff(current_user):
         raise PermissionDenied(Decision.FORBIDDEN, "工作台只对工作人员开放。")
     compounds = [c for c in _compounds_in_scope(current_user) if can(current_user, Action.VIEW_BOARD, c)]
-    return render_template(
-        "compounds/workbench.html", compounds=compounds, pending=_pending_counts(compounds)
-    )
+    return render_template("compounds/workbench.html", compounds=compounds, pending=_pending_counts(compounds))
 
 
 # Join QR code -----------------------------------------------------------------------------
+
 
 def _join_code_for(compound_id: int):
     """The compound (for its staff only) and its current join code, created on first use."""
@@ -82,8 +82,11 @@ def _join_code_for(compound_id: int):
 def join_code(compound_id: int):
     compound, code = _join_code_for(compound_id)
     return render_template(
-        "compounds/join_code.html", compound=compound, code=code,
-        join_url=services.join_url(code), action_form=ActionForm(),
+        "compounds/join_code.html",
+        compound=compound,
+        code=code,
+        join_url=services.join_url(code),
+        action_form=ActionForm(),
     )
 
 

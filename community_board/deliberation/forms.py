@@ -1,4 +1,5 @@
 """议题 forms."""
+
 from __future__ import annotations
 
 from wtforms import (
@@ -17,13 +18,18 @@ from .models import Electorate, Outcome
 
 class ProposalForm(PostForm):
     options = TextAreaField("选项（每行一个，留空则为 赞成/反对/弃权）", validators=[Optional(), at_most(400)])
-    electorate = RadioField("谁可以投票", choices=Electorate.choices(), default=Electorate.RESIDENTS.value,
-                            validators=[DataRequired("请选择投票方式")], invalid_choice_message=CHOOSE_FROM_LIST)
-    deadline = DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M",
-                                  validators=[DataRequired("请选择截止时间")])
+    electorate = RadioField(
+        "谁可以投票",
+        choices=Electorate.choices(),
+        default=Electorate.RESIDENTS.value,
+        validators=[DataRequired("请选择投票方式")],
+        invalid_choice_message=CHOOSE_FROM_LIST,
+    )
+    deadline = DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请选择截止时间")])
     show_tally_early = BooleanField("截止前公开实时票数")
-    turnout_threshold = IntegerField("参与率门槛 %（选填）",
-                                     validators=[Optional(), NumberRange(1, 100, "请填写1到100之间的数字")])
+    turnout_threshold = IntegerField(
+        "参与率门槛 %（选填）", validators=[Optional(), NumberRange(1, 100, "请填写1到100之间的数字")]
+    )
 
 
 class VoteForm(Form):

@@ -1,5 +1,6 @@
 """议事厅: a proposal on a post, its options, ballots (one per resident or per household), and the
 补充说明 added once the question may no longer change."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,8 +28,10 @@ class Outcome(LabeledEnum):
 class Proposal(db.Model):
     __tablename__ = "proposals"
     __table_args__ = (
-        sa.CheckConstraint("turnout_threshold IS NULL OR (turnout_threshold > 0 AND turnout_threshold <= 100)",
-                           name="threshold_percent"),
+        sa.CheckConstraint(
+            "turnout_threshold IS NULL OR (turnout_threshold > 0 AND turnout_threshold <= 100)",
+            name="threshold_percent",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,6 @@
 """议事厅 verbs: open a proposal, vote (and change the vote), add a 补充说明, close at the deadline,
 record the outcome."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,8 +64,12 @@ def open_proposal(actor, compound: Compound, section: Section, post_draft, draft
     options = _checked_options(draft.options)
     post = board_services.create_post(actor, compound, section, post_draft)
     proposal = Proposal(
-        post_id=post.id, compound_id=compound.id, electorate=draft.electorate, deadline_at=draft.deadline_at,
-        show_tally_early=draft.show_tally_early, turnout_threshold=draft.turnout_threshold,
+        post_id=post.id,
+        compound_id=compound.id,
+        electorate=draft.electorate,
+        deadline_at=draft.deadline_at,
+        show_tally_early=draft.show_tally_early,
+        turnout_threshold=draft.turnout_threshold,
         options=[ProposalOption(position=i, label=label) for i, label in enumerate(options)],
     )
     db.session.add(proposal)
@@ -113,9 +118,12 @@ def add_note(actor, proposal: Proposal, text: str) -> ProposalNote:
     if len(notes_of(proposal)) >= MOST_NOTES:
         raise ValidationError(f"每个议题最多{MOST_NOTES}条补充说明，其他内容请在回复中说明")
     note = ProposalNote(
-        proposal_id=proposal.id, compound_id=proposal.compound_id, author_id=actor.id,
+        proposal_id=proposal.id,
+        compound_id=proposal.compound_id,
+        author_id=actor.id,
         author_role=board_services.author_role_in(actor, proposal.post.compound),
-        body=text, body_html=render_plain_text(text),
+        body=text,
+        body_html=render_plain_text(text),
     )
     db.session.add(note)
     db.session.flush()  # the flush moves the board version (declared in deliberation.init_app)
@@ -124,11 +132,15 @@ def add_note(actor, proposal: Proposal, text: str) -> ProposalNote:
 
 def notes_of(proposal: Proposal) -> list[ProposalNote]:
     """The 补充说明 in the order they were written (newest last), with their authors."""
-    return list(db.session.scalars(
-        sa.select(ProposalNote).where(ProposalNote.proposal_id == proposal.id)
-        .order_by(ProposalNote.created_at, ProposalNote.id).limit(MOST_NOTES)
-        .options(joinedload(ProposalNote.author))
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(ProposalNote)
+            .where(ProposalNote.proposal_id == proposal.id)
+            .order_by(ProposalNote.created_at, ProposalNote.id)
+            .limit(MOST_NOTES)
+            .options(joinedload(ProposalNote.author))
+        )
+    )
 
 
 def voter_key(user: User, proposal: Proposal) -> str:
@@ -151,8 +163,11 @@ def _count_votes(proposal: Proposal, deltas: dict[int, int]) -> None:
     """Change options' vote counts in id order: two voters moving between the same two options
     lock them in the same order, so they queue instead of deadlocking."""
     for option_id in sorted(deltas):
-        db.session.execute(sa.update(ProposalOption).where(ProposalOption.id == option_id)
-                           .values(vote_count=ProposalOption.vote_count + deltas[option_id]))
+        db.session.execute(
+            sa.update(ProposalOption)
+            .where(ProposalOption.id == option_id)
+            .values(vote_count=ProposalOption.vote_count + deltas[option_id])
+        )
     caching.touch(db.session, [proposal.compound_id])  # the tally is on the post page
 
 
@@ -164,8 +179,9 @@ def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None)
     if option_id not in {o.id for o in proposal.options}:
         raise ValidationError("请选择一个选项", "option")
     key = voter_key(actor, proposal)
-    ballot = db.session.scalar(sa.select(Ballot).where(Ballot.proposal_id == proposal.id, Ballot.voter_key == key)
-                               .with_for_update())
+    ballot = db.session.scalar(
+        sa.select(Ballot).where(Ballot.proposal_id == proposal.id, Ballot.voter_key == key).with_for_update()
+    )
     if ballot is not None:
         if ballot.voter_id != actor.id:
             raise ValidationError("您家已由其他家庭成员投票")
@@ -180,8 +196,9 @@ def vote(actor, proposal: Proposal, option_id: int, now: datetime | None = None)
     except IntegrityError:  # the same voter (or household) voted at the same moment
         raise ValidationError("已经投过票了，刷新后可以修改选择") from None
     _count_votes(proposal, {option_id: +1})
-    db.session.execute(sa.update(Proposal).where(Proposal.id == proposal.id)
-                       .values(ballot_count=Proposal.ballot_count + 1))
+    db.session.execute(
+        sa.update(Proposal).where(Proposal.id == proposal.id).values(ballot_count=Proposal.ballot_count + 1)
+    )
     return ballot
 
 
@@ -190,8 +207,11 @@ def eligible_voters(proposal: Proposal) -> int:
     if proposal.closed_at is not None and proposal.eligible_at_close is not None:
         return proposal.eligible_at_close
     # Frozen at the deadline without a write: residents verified after it do not count.
-    verified = sa.and_(User.compound_id == proposal.compound_id, User.resident_status == ResidentStatus.VERIFIED,
-                       User.verified_at <= proposal.deadline_at)
+    verified = sa.and_(
+        User.compound_id == proposal.compound_id,
+        User.resident_status == ResidentStatus.VERIFIED,
+        User.verified_at <= proposal.deadline_at,
+    )
     if proposal.electorate is Electorate.HOUSEHOLDS:
         return db.session.scalar(sa.select(sa.func.count(sa.distinct(User.household_id))).where(verified))
     return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(verified))
@@ -220,9 +240,11 @@ def result(proposal: Proposal) -> Result:
 def close_due(now: datetime | None = None, batch: int = 500) -> int:
     """For cron: past their deadline, proposals close and keep the electorate of that moment."""
     now = now or utcnow()
-    due = list(db.session.scalars(
-        sa.select(Proposal).where(Proposal.closed_at.is_(None), Proposal.deadline_at <= now).limit(batch)
-    ))
+    due = list(
+        db.session.scalars(
+            sa.select(Proposal).where(Proposal.closed_at.is_(None), Proposal.deadline_at <= now).limit(batch)
+        )
+    )
     for proposal in due:
         _close(proposal, now)
     return len(due)

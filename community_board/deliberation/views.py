@@ -1,4 +1,5 @@
 """议事厅 pages: open a proposal, vote, add a 补充说明, record the outcome; `flask deliberation close-due`."""
+
 from __future__ import annotations
 
 from datetime import UTC
@@ -37,12 +38,17 @@ def open_proposal(compound_id: int):
     form = ProposalForm()
     if form.validate_on_submit():
         draft = services.ProposalDraft(
-            options=(form.options.data or "").splitlines(), electorate=Electorate(form.electorate.data),
-            deadline_at=_to_utc(form.deadline.data), show_tally_early=form.show_tally_early.data,
+            options=(form.options.data or "").splitlines(),
+            electorate=Electorate(form.electorate.data),
+            deadline_at=_to_utc(form.deadline.data),
+            show_tally_early=form.show_tally_early.data,
             turnout_threshold=form.turnout_threshold.data,
         )
-        ok, made = save(form, lambda: services.open_proposal(current_user, compound, section, draft_from(form), draft),
-                        success="议题已发布")
+        ok, made = save(
+            form,
+            lambda: services.open_proposal(current_user, compound, section, draft_from(form), draft),
+            success="议题已发布",
+        )
         if ok:
             return redirect(url_for("board.post", post_id=made[0].id))
     return render_template("deliberation/new.html", compound=compound, section=section, form=form)
@@ -80,8 +86,9 @@ def add_note(post_id: int):
         ok, _ = save(form, lambda: services.add_note(current_user, proposal, form.body.data), success="已添加补充说明")
         if ok:
             return redirect(url_for("board.post", post_id=post_id, _anchor="proposal-notes"))
-    return render_template("deliberation/note.html", proposal=proposal, post=proposal.post, form=form,
-                           notes=services.notes_of(proposal))
+    return render_template(
+        "deliberation/note.html", proposal=proposal, post=proposal.post, form=form, notes=services.notes_of(proposal)
+    )
 
 
 @bp.route("/p/<int:post_id>/outcome", methods=["POST"])
@@ -90,8 +97,14 @@ def outcome(post_id: int):
     proposal = _proposal_for(post_id, Action.RECORD_OUTCOME)
     form = OutcomeForm()
     if form.validate_on_submit():
-        perform(services.record_outcome, current_user, proposal, Outcome(form.outcome.data), form.note.data,
-                success="已记录决议")
+        perform(
+            services.record_outcome,
+            current_user,
+            proposal,
+            Outcome(form.outcome.data),
+            form.note.data,
+            success="已记录决议",
+        )
     else:
         flash_form_errors(form)
     return redirect(url_for("board.post", post_id=post_id, _anchor="proposal"))
@@ -109,9 +122,13 @@ def _proposal_helpers():
         if proposal.is_open():
             cached_parts.valid_until(proposal.deadline_at)  # the page changes when the vote closes
         return {
-            "proposal": proposal, "result": services.result(proposal),
-            "ballot": services.ballot_of(current_user, proposal), "vote_form": VoteForm(), "me": current_user.id,
-            "outcome_form": OutcomeForm(), "notes": services.notes_of(proposal),
+            "proposal": proposal,
+            "result": services.result(proposal),
+            "ballot": services.ballot_of(current_user, proposal),
+            "vote_form": VoteForm(),
+            "me": current_user.id,
+            "outcome_form": OutcomeForm(),
+            "notes": services.notes_of(proposal),
             "may_add_note": services.may_add_note(current_user, proposal),
         }
 

@@ -1,4 +1,5 @@
 """消息: what happened that concerns a user."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Notify users and read their messages."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 """The 消息 tab."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for

@@ -1,4 +1,5 @@
 """警民直通车 forms."""
+
 from __future__ import annotations
 
 from wtforms import BooleanField, RadioField

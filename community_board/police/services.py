@@ -1,4 +1,5 @@
 """警民直通车: bulletins to every compound an officer serves, private questions, the answer queue."""
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,14 @@ def unanswered_questions(officer, cursor: str | None, limit: int) -> Page[Post]:
     stmt = (
         sa.select(Post)
         .join(Post.section)
-        .where(Post.compound_id.in_(ids), Section.key == "police", Post.author_role == AuthorRole.RESIDENT,
-               Post.first_answer_at.is_(None), Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+        .where(
+            Post.compound_id.in_(ids),
+            Section.key == "police",
+            Post.author_role == AuthorRole.RESIDENT,
+            Post.first_answer_at.is_(None),
+            Post.deleted_at.is_(None),
+            Post.hidden_at.is_(None),
+        )
         .options(selectinload(Post.author), selectinload(Post.compound))
     )
     return keyset_page(stmt, Post, cursor, limit, newest_first=False)
@@ -56,12 +63,19 @@ def unanswered_questions(officer, cursor: str | None, limit: int) -> Page[Post]:
 
 def median_first_answer_minutes(compound: Compound) -> int | None:
     """How fast police answer questions in this compound (nearest-rank median, in SQL)."""
-    answered = sa.and_(Post.compound_id == compound.id, Post.first_answer_minutes.is_not(None),
-                       Post.deleted_at.is_(None), Post.hidden_at.is_(None))
+    answered = sa.and_(
+        Post.compound_id == compound.id,
+        Post.first_answer_minutes.is_not(None),
+        Post.deleted_at.is_(None),
+        Post.hidden_at.is_(None),
+    )
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(answered))
     if not count:
         return None
     return db.session.scalar(
-        sa.select(Post.first_answer_minutes).where(answered).order_by(Post.first_answer_minutes)
-        .offset(math.ceil(count / 2) - 1).limit(1)
+        sa.select(Post.first_answer_minutes)
+        .where(answered)
+        .order_by(Post.first_answer_minutes)
+        .offset(math.ceil(count / 2) - 1)
+        .limit(1)
     )

@@ -1,4 +1,5 @@
 """警民直通车: officers publish bulletins; residents ask; the officer's queue of unanswered questions."""
+
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -28,13 +29,19 @@ def compose(compound_id: int):
     if form.validate_on_submit():
         if is_officer:
             kind = BulletinKind(form.kind.data)
-            ok, posts = save(form, lambda: services.publish_bulletin(current_user, section, kind, draft_from(form)),
-                             success="警情通报已发布到您负责的所有小区")
+            ok, posts = save(
+                form,
+                lambda: services.publish_bulletin(current_user, section, kind, draft_from(form)),
+                success="警情通报已发布到您负责的所有小区",
+            )
             # Show the copy on the board the officer posted from.
             target = next((p for p in posts if p.compound_id == compound.id), posts[0]) if ok else None
         else:
-            ok, target = save(form, lambda: services.ask_question(current_user, compound, section, draft_from(form),
-                                                                 form.private.data), success="问题已提交，民警会尽快回复")
+            ok, target = save(
+                form,
+                lambda: services.ask_question(current_user, compound, section, draft_from(form), form.private.data),
+                success="问题已提交，民警会尽快回复",
+            )
         if ok:
             return redirect(url_for("board.post", post_id=target.id))
     return render_template("police/compose.html", compound=compound, section=section, form=form, is_officer=is_officer)

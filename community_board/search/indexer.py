@@ -3,6 +3,7 @@
 An after_flush hook reindexes every post or reply the flush inserted or changed, so no service has
 to remember to; a post's visibility (hidden, deleted, private) is copied onto its replies' documents.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -27,10 +28,18 @@ def document_words(compound_id: int, street_id: int, words) -> str:
 def _document(key, post: Post, text: str, *, reply: Reply | None = None) -> dict:
     visible = visibility.in_circulation(post) and (reply is None or visibility.in_circulation(reply))
     return {
-        "key": key, "post_id": post.id, "reply_id": reply.id if reply else None, "district_id": post.district_id,
-        "street_id": post.street_id, "compound_id": post.compound_id, "section_id": post.section_id,
-        "author_id": (reply or post).author_id, "private_to": visibility.private_to(post),
-        "visible": visible, "created_at": (reply or post).created_at, "text": normalize(text),
+        "key": key,
+        "post_id": post.id,
+        "reply_id": reply.id if reply else None,
+        "district_id": post.district_id,
+        "street_id": post.street_id,
+        "compound_id": post.compound_id,
+        "section_id": post.section_id,
+        "author_id": (reply or post).author_id,
+        "private_to": visibility.private_to(post),
+        "visible": visible,
+        "created_at": (reply or post).created_at,
+        "text": normalize(text),
         "words": document_words(post.compound_id, post.street_id, index_words(text)),
     }
 
@@ -82,7 +91,10 @@ def _reindex(session: Session, _context) -> None:
     for post in posts_changed:  # replies follow their post's visibility and privacy
         reply_visible = sa.exists().where(Reply.id == table.c.reply_id, visibility.in_circulation_sql(Reply))
         connection.execute(
-            table.update().where(table.c.post_id == post.id, table.c.reply_id.is_not(None))
-            .values(private_to=visibility.private_to(post),
-                    visible=reply_visible if visibility.in_circulation(post) else sa.false())
+            table.update()
+            .where(table.c.post_id == post.id, table.c.reply_id.is_not(None))
+            .values(
+                private_to=visibility.private_to(post),
+                visible=reply_visible if visibility.in_circulation(post) else sa.false(),
+            )
         )

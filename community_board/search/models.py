@@ -6,6 +6,7 @@ SQLite matches words with an FTS5 table (unicode61 over space-separated words), 
 GIN index on to_tsvector('simple', words); both are created by the migration. The scope is part of
 the document (c<compound id>, s<street id>) so one index lookup filters both.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,8 +20,10 @@ from ..extensions import db
 class SearchDocument(db.Model):
     __tablename__ = "search_documents"
     # A scope's newest documents in order (services.search reads them first on PostgreSQL).
-    __table_args__ = tuple(sa.Index(f"ix_search_documents_{scope}_newest", f"{scope}_id", "id")
-                           for scope in ("compound", "street", "district"))
+    __table_args__ = tuple(
+        sa.Index(f"ix_search_documents_{scope}_newest", f"{scope}_id", "id")
+        for scope in ("compound", "street", "district")
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(24), unique=True)  # p<post id> / r<reply id>

@@ -12,6 +12,7 @@ of the text; ``services.search`` then checks the text itself.
 jieba is kept for one thing: the meaningful words of a title being typed (``title_words``), for
 "these posts may be the same problem"; it is loaded on first use.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,6 +34,7 @@ _RUN = re.compile(f"([{HAN}]+)|[^\\W_{HAN}]+")
 @dataclass(frozen=True)
 class Term:
     """A word the index must hold, or with ``prefix`` any indexed word that starts with it."""
+
     text: str
     prefix: bool = False
 
@@ -58,7 +60,7 @@ def query_words(text: str) -> list[Term]:
         if match.group(1) is None:
             terms.append(Term(run))
             continue
-        terms.extend(Term(run[i:i + 2]) for i in range(len(run) - 1))
+        terms.extend(Term(run[i : i + 2]) for i in range(len(run) - 1))
         if len(run) == 1 or not last:
             terms.append(Term(run[-1], prefix=last))
     return terms

@@ -8,6 +8,7 @@ PostgreSQL's GIN index all of them; SQL then keeps the documents whose text cont
 and Python applies the whole-word rule. Documents are listed by id, newest first: ids follow the
 order they were written in.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,8 +59,13 @@ def _fts5(phrase: list[Term]) -> str:
 def _tsquery(phrase: list[Term]) -> str:
     # All of the terms, not a phrase (<->): GIN keeps no positions, so PostgreSQL would rebuild the
     # tsvector of every candidate to check one; the substring test in SQL is cheaper.
-    return "(" + " & ".join("'" + t.text.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if t.prefix else "")
-                            for t in phrase) + ")"
+    return (
+        "("
+        + " & ".join(
+            "'" + t.text.replace("\\", "\\\\").replace("'", "''") + "'" + (":*" if t.prefix else "") for t in phrase
+        )
+        + ")"
+    )
 
 
 def _matching(stmt, phrases: list[list[Term]], any_of: list[list[Term]] = ()):
@@ -78,8 +84,11 @@ def _matching(stmt, phrases: list[list[Term]], any_of: list[list[Term]] = ()):
     expression = both.join(parts)
     if sqlite:
         index = sa.table("search_index", sa.column("rowid"))
-        stmt = (stmt.select_from(index).join(SearchDocument, SearchDocument.id == index.c.rowid)
-                .where(sa.literal_column("search_index").op("MATCH")(expression)))
+        stmt = (
+            stmt.select_from(index)
+            .join(SearchDocument, SearchDocument.id == index.c.rowid)
+            .where(sa.literal_column("search_index").op("MATCH")(expression))
+        )
         return stmt, index.c.rowid
     query = sa.func.to_tsquery(sa.literal_column("'simple'"), expression)
     stmt = stmt.where(sa.func.to_tsvector(sa.literal_column("'simple'"), SearchDocument.words).op("@@")(query))
@@ -117,20 +126,32 @@ def _scope_filter(viewer, scope):
     """(index terms, SQL) for a compound, street or district, and what private questions show."""
     if isinstance(scope, Compound):
         privacy = visibility.reads_private_sql(
-            viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, scope),
-            is_private=SearchDocument.private_to.is_not(None), author_id=SearchDocument.private_to)
+            viewer,
+            can(viewer, Action.READ_PRIVATE_QUESTIONS, scope),
+            is_private=SearchDocument.private_to.is_not(None),
+            author_id=SearchDocument.private_to,
+        )
         return [Term(f"c{scope.id}")], sa.and_(SearchDocument.compound_id == scope.id, privacy)
     if isinstance(scope, Street):
-        return [Term(f"s{scope.id}")], sa.and_(SearchDocument.street_id == scope.id,
-                                               SearchDocument.private_to.is_(None))
+        return [Term(f"s{scope.id}")], sa.and_(
+            SearchDocument.street_id == scope.id, SearchDocument.private_to.is_(None)
+        )
     return [], sa.and_(SearchDocument.district_id == scope.id, SearchDocument.private_to.is_(None))
 
 
 NEWEST_WINDOW = 5000  # PostgreSQL: documents of the scope read newest first before asking the index (0: none)
 
 
-def search(viewer, text: str, scope: Compound | Street | District, *, section_id: int | None = None,
-           open_cases: bool = False, cursor: str | None = None, limit: int = 20) -> tuple[list[str], Page[Hit]]:
+def search(
+    viewer,
+    text: str,
+    scope: Compound | Street | District,
+    *,
+    section_id: int | None = None,
+    open_cases: bool = False,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> tuple[list[str], Page[Hit]]:
     """The documents that contain ``text``, newest first; returns (what to highlight, the page)."""
     needle = normalize(text).strip()
     terms = query_words(needle)
@@ -141,9 +162,7 @@ def search(viewer, text: str, scope: Compound | Street | District, *, section_id
     if section_id:
         wanted = wanted.where(SearchDocument.section_id == section_id)
     if open_cases:
-        wanted = wanted.where(SearchDocument.post_id.in_(
-            sa.select(Case.post_id).where(Case.status.in_(OPEN_STATUSES))
-        ))
+        wanted = wanted.where(SearchDocument.post_id.in_(sa.select(Case.post_id).where(Case.status.in_(OPEN_STATUSES))))
     indexed, key = _matching(wanted, [terms] + [[t] for t in scope_terms])
     page = _Collector(occurrences(needle), limit, int_or_none(cursor))  # the id the last page stopped before
     with _planned_for_these_words():
@@ -207,13 +226,23 @@ class _Collector:
 def _hits(documents: list[SearchDocument]) -> list[Hit]:
     if not documents:
         return []
-    posts = {p.id: p for p in db.session.scalars(
-        sa.select(Post).where(Post.id.in_({d.post_id for d in documents})).options(selectinload(Post.author))
-    )}
+    posts = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Post).where(Post.id.in_({d.post_id for d in documents})).options(selectinload(Post.author))
+        )
+    }
     reply_ids = {d.reply_id for d in documents if d.reply_id}
-    replies = {r.id: r for r in db.session.scalars(
-        sa.select(Reply).where(Reply.id.in_(reply_ids)).options(selectinload(Reply.author))
-    )} if reply_ids else {}
+    replies = (
+        {
+            r.id: r
+            for r in db.session.scalars(
+                sa.select(Reply).where(Reply.id.in_(reply_ids)).options(selectinload(Reply.author))
+            )
+        }
+        if reply_ids
+        else {}
+    )
     return [Hit(d, posts[d.post_id], replies.get(d.reply_id)) for d in documents if d.post_id in posts]
 
 
@@ -266,11 +295,18 @@ def similar_open_posts(viewer, compound: Compound, title: str) -> list[Post]:
     if not any(groups):
         return []
     closed_case = sa.exists().where(Case.post_id == SearchDocument.post_id, Case.status.not_in(OPEN_STATUSES))
-    stmt, key = _matching(sa.select(SearchDocument.post_id, SearchDocument.text),
-                          [[Term(f"c{compound.id}")]], any_of=[g for g in groups if g])
+    stmt, key = _matching(
+        sa.select(SearchDocument.post_id, SearchDocument.text),
+        [[Term(f"c{compound.id}")]],
+        any_of=[g for g in groups if g],
+    )
     stmt = (
-        stmt.where(SearchDocument.reply_id.is_(None), SearchDocument.visible.is_(True),
-                   SearchDocument.private_to.is_(None), ~closed_case)
+        stmt.where(
+            SearchDocument.reply_id.is_(None),
+            SearchDocument.visible.is_(True),
+            SearchDocument.private_to.is_(None),
+            ~closed_case,
+        )
         .join(Post, Post.id == SearchDocument.post_id)
         .join(Section, Section.id == Post.section_id)
         .where(Section.key == "matters")

@@ -1,4 +1,5 @@
 """The search page, and `flask search reindex`."""
+
 from __future__ import annotations
 
 import heapq
@@ -59,11 +60,20 @@ def search():
     open_cases = request.args.get("open") == "1"
     words, page = ([], None)
     if text:
-        words, page = services.search(current_user, text, chosen, section_id=section_id, open_cases=open_cases,
-                                      cursor=request.args.get("after"))
+        words, page = services.search(
+            current_user, text, chosen, section_id=section_id, open_cases=open_cases, cursor=request.args.get("after")
+        )
     return render_template(
-        "search/results.html", text=text, words=words, page=page, scopes=scopes, chosen=chosen,
-        scope_key=_scope_key, sections=board_queries.sections(), section_id=section_id, open_cases=open_cases,
+        "search/results.html",
+        text=text,
+        words=words,
+        page=page,
+        scopes=scopes,
+        chosen=chosen,
+        scope_key=_scope_key,
+        sections=board_queries.sections(),
+        section_id=section_id,
+        open_cases=open_cases,
         full_names=isinstance(chosen, Compound) and can(current_user, Action.SEE_FULL_NAMES, chosen),
     )
 
@@ -75,12 +85,19 @@ def similar(compound_id: int):
     compound = get_compound_for(current_user, compound_id, Action.POST)
     title = _typed("title", 60)
     posts = services.similar_open_posts(current_user, compound, title) if len(title) >= 2 else []
-    return jsonify(posts=[
-        {"id": p.id, "title": p.title, "url": url_for("board.post", post_id=p.id),
-         "me_too_url": url_for("board.me_too", post_id=p.id), "affected": p.affected_count,
-         "replies": p.reply_count}
-        for p in posts
-    ])
+    return jsonify(
+        posts=[
+            {
+                "id": p.id,
+                "title": p.title,
+                "url": url_for("board.post", post_id=p.id),
+                "me_too_url": url_for("board.me_too", post_id=p.id),
+                "affected": p.affected_count,
+                "replies": p.reply_count,
+            }
+            for p in posts
+        ]
+    )
 
 
 @bp.app_template_filter("highlight")
@@ -91,11 +108,13 @@ def _highlight(text, words):
 def _in_write_order(batch: int):
     """Every post and reply, oldest first: each table read by id, the two merged by time, so the new
     documents' ids follow the order the app wrote them in (search lists by id)."""
+
     def rows(model, *options):
         last_id = 0
         while True:
-            chunk = db.session.scalars(sa.select(model).where(model.id > last_id).order_by(model.id)
-                                       .limit(batch).options(*options)).all()
+            chunk = db.session.scalars(
+                sa.select(model).where(model.id > last_id).order_by(model.id).limit(batch).options(*options)
+            ).all()
             if not chunk:
                 return
             yield from chunk

@@ -1,6 +1,7 @@
 """Seeders: `flask seed-demo` (``demo``: a small district told as a story, made through the
 services) and `flask seed-district` (``district``: a synthetic district at full scale, written in
 bulk). What they write in Chinese — names, posts, replies, guide articles — is data, in ``data/``."""
+
 from __future__ import annotations
 
 import json

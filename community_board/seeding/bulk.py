@@ -7,6 +7,7 @@ leaves them missing, so drop that database. PostgreSQL loads in one transaction 
 nothing), builds the GIN index once at the end, and skips row-by-row foreign-key checks when the
 role is a superuser. The full-text definitions come from their owner, ``search.schema``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,15 +26,32 @@ from ..search.models import SearchDocument
 
 # Every table a seeded district writes, in an order its foreign keys accept.
 TABLES = {
-    "districts": District, "case_types": CaseType, "streets": Street, "compounds": Compound, "join_codes": JoinCode, "departments": Department,
-    "households": Household, "users": User, "staff_assignments": StaffAssignment, "posts": Post, "replies": Reply,
-    "search_documents": SearchDocument, "likes": Like, "me_too": MeToo, "cases": Case, "case_departments": CaseDepartment,
-    "case_events": CaseEvent, "proposals": Proposal, "proposal_options": ProposalOption, "ballots": Ballot,
+    "districts": District,
+    "case_types": CaseType,
+    "streets": Street,
+    "compounds": Compound,
+    "join_codes": JoinCode,
+    "departments": Department,
+    "households": Household,
+    "users": User,
+    "staff_assignments": StaffAssignment,
+    "posts": Post,
+    "replies": Reply,
+    "search_documents": SearchDocument,
+    "likes": Like,
+    "me_too": MeToo,
+    "cases": Case,
+    "case_departments": CaseDepartment,
+    "case_events": CaseEvent,
+    "proposals": Proposal,
+    "proposal_options": ProposalOption,
+    "ballots": Ballot,
 }
 WITH_IDS = [name for name, model in TABLES.items() if "id" in model.__table__.c]
 
 
 # Progress ---------------------------------------------------------------------------------------
+
 
 class Progress:
     """One line on stderr, rewritten with \\r at most a few times a second: count, rate and ETA."""
@@ -78,8 +96,10 @@ class Progress:
         rate = self.done / elapsed
         left = (self.total - self.done) / rate if rate > 0 else 0
         percent = 100 * self.done / self.total if self.total else 100
-        self._write(f"{self.label} {self.done:,}/{self.total:,} {percent:5.1f}% {rate:,.0f}/s "
-                    f"elapsed {_clock(elapsed)} ETA {_clock(left)}")
+        self._write(
+            f"{self.label} {self.done:,}/{self.total:,} {percent:5.1f}% {rate:,.0f}/s "
+            f"elapsed {_clock(elapsed)} ETA {_clock(left)}"
+        )
 
     def _write(self, line: str) -> None:
         pad = max(self.width - len(line), 0)
@@ -94,6 +114,7 @@ def _clock(seconds: float) -> str:
 
 
 # Writing ----------------------------------------------------------------------------------------
+
 
 class SqliteWriter:
     """Core executemany, a transaction per chunk. The FTS5 triggers are dropped for the load and the
@@ -132,8 +153,12 @@ class SqliteWriter:
         """Always: the triggers back (if finish() did not get there) and the connection's settings."""
         if self.connection.in_transaction():
             self.connection.rollback()
-        present = {row[0] for row in self.connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'")}
+        present = {
+            row[0]
+            for row in self.connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'"
+            )
+        }
         self.connection.commit()
         if present < set(schema.FTS_TRIGGERS):
             with self.connection.begin():
@@ -180,7 +205,8 @@ class PostgresWriter:
         with progress.phase("commit"):
             for table in WITH_IDS:
                 self.connection.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))")
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                )
             self.connection.commit()
         with progress.phase("VACUUM ANALYZE"):
             # A bulk load leaves the visibility map empty, so index-only scans (the dashboards')
@@ -192,5 +218,3 @@ class PostgresWriter:
     def restore(self) -> None:
         if self.connection.in_transaction():
             self.connection.rollback()  # nothing of a failed load stays, the GIN index included
-
-

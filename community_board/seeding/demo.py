@@ -7,6 +7,7 @@ if people had made it: a case is numbered on the day it was filed and goes to th
 type and compound call for (``data/case_routing.json``), search shows the times the feed shows, and
 people have read their older messages. Running it again adds nothing.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -74,8 +75,9 @@ def demo_id_number(seed: str) -> str:
 def seed_demo_command(force):
     """Load the demo district (idempotent) and print the demo logins."""
     if current_app.config["CONFIG_NAME"] == "production" and not force:
-        raise click.ClickException("seed-demo creates accounts with a known password; "
-                                   "use CB_CONFIG=development, or --force if you mean it")
+        raise click.ClickException(
+            "seed-demo creates accounts with a known password; use CB_CONFIG=development, or --force if you mean it"
+        )
     with write_transactions():
         seed_demo()
     click.echo(f"Demo data loaded. Demo logins (password {PASSWORD} for all):")
@@ -96,6 +98,7 @@ def seed_demo(now: datetime | None = None) -> None:
 
 # Places and people ---------------------------------------------------------------------------
 
+
 @dataclass
 class World:
     district: District
@@ -110,16 +113,22 @@ def _build_places_and_people(now: datetime) -> World:
     from ..cli import get_or_create, new_district  # cli imports this package to register its commands
 
     spec = load("demo")
-    district = (db.session.scalar(sa.select(District).where(District.name == spec["district"]["name"]))
-                or new_district(spec["district"]["name"], spec["district"]["code"]))
+    district = db.session.scalar(sa.select(District).where(District.name == spec["district"]["name"])) or new_district(
+        spec["district"]["name"], spec["district"]["code"]
+    )
     streets, compounds, property_names = {}, {}, {}
     for street_name, street_spec in spec["streets"].items():
-        street = get_or_create(Street, district_id=district.id, name=street_name,
-                                defaults={"kind": StreetKind(street_spec["kind"])})
+        street = get_or_create(
+            Street, district_id=district.id, name=street_name, defaults={"kind": StreetKind(street_spec["kind"])}
+        )
         streets[street_name] = street
         for compound_name, compound_spec in street_spec["compounds"].items():
-            compound = get_or_create(Compound, street_id=street.id, name=compound_name,
-                                      defaults={"district_id": district.id, "kind": CompoundKind(compound_spec["kind"])})
+            compound = get_or_create(
+                Compound,
+                street_id=street.id,
+                name=compound_name,
+                defaults={"district_id": district.id, "kind": CompoundKind(compound_spec["kind"])},
+            )
             active_join_code(compound)
             compounds[compound_name] = compound
             if "property" in compound_spec:
@@ -127,19 +136,32 @@ def _build_places_and_people(now: datetime) -> World:
     departments = {}
     for row in spec["departments"]:
         street_id = streets[row["street"]].id if row["street"] else None
-        departments[row["name"]] = get_or_create(Department, district_id=district.id, street_id=street_id,
-                                                  name=row["name"], defaults={"kind": DepartmentKind(row["kind"])})
+        departments[row["name"]] = get_or_create(
+            Department,
+            district_id=district.id,
+            street_id=street_id,
+            name=row["name"],
+            defaults={"kind": DepartmentKind(row["kind"])},
+        )
 
     password_hash = hash_password(PASSWORD)
     people = {}
     for row in spec["staff"]:
-        user = get_or_create(User, phone=row["phone"], defaults={"real_name": row["name"], "password_hash": password_hash})
+        user = get_or_create(
+            User, phone=row["phone"], defaults={"real_name": row["name"], "password_hash": password_hash}
+        )
         scope = row["scope"]
         node = compounds.get(scope) or streets.get(scope) or departments.get(scope) or district
         district_id, street_id, compound_id = node.scope
-        get_or_create(StaffAssignment, user_id=user.id, role=StaffRole(row["role"]), district_id=district_id,
-                       street_id=street_id, compound_id=compound_id,
-                       department_id=node.id if isinstance(node, Department) else None)
+        get_or_create(
+            StaffAssignment,
+            user_id=user.id,
+            role=StaffRole(row["role"]),
+            district_id=district_id,
+            street_id=street_id,
+            compound_id=compound_id,
+            department_id=node.id if isinstance(node, Department) else None,
+        )
         people[row["name"]] = user
 
     key = current_app.config["ID_HASH_KEY"]
@@ -149,27 +171,47 @@ def _build_places_and_people(now: datetime) -> World:
         id_number = demo_id_number(row["phone"]) if row["id_number"] else None
         joined = utcnow() if status is ResidentStatus.VERIFIED else now - timedelta(hours=20)  # still waiting
         with replaying_at(joined):
-            user = get_or_create(User, phone=row["phone"], defaults={
-                "real_name": row["name"], "salutation": Salutation(row["salutation"]), "password_hash": password_hash,
-                "compound_id": compound.id, "building": row["building"], "unit": row["unit"], "room": row["room"],
-                "resident_status": status, "consented_at": joined,
-                "id_number_hmac": id_number_hmac(key, id_number) if id_number else None,
-                "id_number_last4": id_number[-4:] if id_number else None,
-                "party_badge": PartyBadge.CONFIRMED if row["party_member"] else PartyBadge.NONE,
-            })
+            user = get_or_create(
+                User,
+                phone=row["phone"],
+                defaults={
+                    "real_name": row["name"],
+                    "salutation": Salutation(row["salutation"]),
+                    "password_hash": password_hash,
+                    "compound_id": compound.id,
+                    "building": row["building"],
+                    "unit": row["unit"],
+                    "room": row["room"],
+                    "resident_status": status,
+                    "consented_at": joined,
+                    "id_number_hmac": id_number_hmac(key, id_number) if id_number else None,
+                    "id_number_last4": id_number[-4:] if id_number else None,
+                    "party_badge": PartyBadge.CONFIRMED if row["party_member"] else PartyBadge.NONE,
+                },
+            )
         if status is ResidentStatus.VERIFIED and user.household_id is None:
             user.verified_at = joined + timedelta(hours=3)
             user.household = household_at(compound, row["building"], row["unit"], row["room"])
         people[row["name"]] = user
     db.session.flush()
-    verified = sa.select(sa.func.count()).where(
-        User.compound_id == Compound.id, User.resident_status == ResidentStatus.VERIFIED).scalar_subquery()
+    verified = (
+        sa.select(sa.func.count())
+        .where(User.compound_id == Compound.id, User.resident_status == ResidentStatus.VERIFIED)
+        .scalar_subquery()
+    )
     db.session.execute(sa.update(Compound).values(resident_count=verified))
-    return World(district, streets, compounds, departments, people,
-                 {name: departments[department] for name, department in property_names.items()})
+    return World(
+        district,
+        streets,
+        compounds,
+        departments,
+        people,
+        {name: departments[department] for name, department in property_names.items()},
+    )
 
 
 # The story -----------------------------------------------------------------------------------
+
 
 class _Story:
     """Every step of the month as (time, order, action); played in time order, each at its time."""
@@ -179,8 +221,9 @@ class _Story:
         self.steps: list[tuple[datetime, int, object]] = []
         self.order = itertools.count()
         self.sections = {s.key: s for s in db.session.scalars(sa.select(Section))}
-        self.case_types = {t.name: t for t in db.session.scalars(
-            sa.select(CaseType).where(CaseType.district_id == world.district.id))}
+        self.case_types = {
+            t.name: t for t in db.session.scalars(sa.select(CaseType).where(CaseType.district_id == world.district.id))
+        }
         self.routing = load("case_routing")
 
     def at(self, moment: datetime, action) -> None:
@@ -227,9 +270,12 @@ class _Story:
         photo = spec.get("photo")
         stored = store_images([draw_item(photo["shape"], photo["color"])]) if photo else []
         draft = board.PostDraft(
-            title=spec["title"], body="\n".join(spec["body"]),
+            title=spec["title"],
+            body="\n".join(spec["body"]),
             price_yuan=str(spec["price_yuan"]) if spec.get("price_yuan") is not None else None,
-            is_free=bool(spec.get("free")), condition=spec.get("condition"), aid_kind=spec.get("aid_kind"),
+            is_free=bool(spec.get("free")),
+            condition=spec.get("condition"),
+            aid_kind=spec.get("aid_kind"),
             topic=spec.get("topic"),
             # 吴淞新城's guides serve the whole street (淞南一村 reads them too).
             shared_with_street=spec["section"] == "guide" and compound.name == "吴淞新城",
@@ -246,24 +292,35 @@ class _Story:
             moment = min(created + timedelta(hours=reply["hours_after"]), self.now)
             last = max(last, moment)
             self.at(moment, lambda r=reply: board.add_reply(self.person(r["by"]), made["post"], r["text"]))
-        likers = [u for u in self.world.people.values() if u.compound_id == compound.id and u.is_verified_resident
-                  or any(a.compound_id == compound.id for a in u.assignments)]
-        for turn, liker in enumerate(likers[:spec.get("likes", 0)]):
-            self.at(min(created + timedelta(minutes=20 * (turn + 1)), self.now),
-                    lambda u=liker: board.toggle_like(u, made["post"]))
+        likers = [
+            u
+            for u in self.world.people.values()
+            if u.compound_id == compound.id
+            and u.is_verified_resident
+            or any(a.compound_id == compound.id for a in u.assignments)
+        ]
+        for turn, liker in enumerate(likers[: spec.get("likes", 0)]):
+            self.at(
+                min(created + timedelta(minutes=20 * (turn + 1)), self.now),
+                lambda u=liker: board.toggle_like(u, made["post"]),
+            )
         if spec.get("pinned"):
             secretary = self._secretary_of(compound)
             self.at(created + timedelta(minutes=5), lambda: board.set_pinned(secretary, made["post"], True))
         if spec.get("trade_status", "available") != "available":
             status = TradeStatus(spec["trade_status"])
-            self.at(min(last + timedelta(hours=2), self.now),
-                    lambda: board.set_trade_status(author, made["post"], status))
+            self.at(
+                min(last + timedelta(hours=2), self.now), lambda: board.set_trade_status(author, made["post"], status)
+            )
         if spec.get("aid_status") == AidStatus.FULFILLED.value:
             self.at(min(last + timedelta(hours=1), self.now), lambda: board.mark_aid_fulfilled(author, made["post"]))
 
     def _secretary_of(self, compound: Compound) -> User:
-        return next(u for u in self.world.people.values() if any(
-            a.compound_id == compound.id and a.role is StaffRole.SECRETARY for a in u.assignments))
+        return next(
+            u
+            for u in self.world.people.values()
+            if any(a.compound_id == compound.id and a.role is StaffRole.SECRETARY for a in u.assignments)
+        )
 
     # Cases ---------------------------------------------------------------------------------
     def _departments_for(self, compound_name: str, type_name: str) -> list[Department]:
@@ -274,11 +331,17 @@ class _Story:
             if kind == DepartmentKind.PROPERTY.value:
                 found = [self.world.property_of[compound_name]] if compound_name in self.world.property_of else []
             else:
-                found = [d for d in self.world.departments.values()
-                         if d.kind.value == kind and d.street_id == compound.street_id]
+                found = [
+                    d
+                    for d in self.world.departments.values()
+                    if d.kind.value == kind and d.street_id == compound.street_id
+                ]
             chosen += found
-        return chosen or [d for d in self.world.departments.values()
-                          if d.kind is DepartmentKind.GRID_CENTRE and d.street_id == compound.street_id]
+        return chosen or [
+            d
+            for d in self.world.departments.values()
+            if d.kind is DepartmentKind.GRID_CENTRE and d.street_id == compound.street_id
+        ]
 
     def _worker_for(self, departments: list[Department]) -> User:
         for department in departments:
@@ -298,8 +361,14 @@ class _Story:
         dispatch_now = outcome not in ("filed", "withdrawn")
 
         def file():
-            made["case"] = cases.file_case(secretary, made["post"], self.case_types[spec["type"]], priority,
-                                           note=spec.get("note", ""), departments=departments if dispatch_now else [])
+            made["case"] = cases.file_case(
+                secretary,
+                made["post"],
+                self.case_types[spec["type"]],
+                priority,
+                note=spec.get("note", ""),
+                departments=departments if dispatch_now else [],
+            )
 
         def step(hours: float, action) -> None:
             """``action(case)`` ``hours`` after filing."""
@@ -339,27 +408,49 @@ class _Story:
 
         def open_vote():
             made["proposal"] = proposal = Proposal(
-                post_id=made["post"].id, compound_id=compound.id,
+                post_id=made["post"].id,
+                compound_id=compound.id,
                 electorate=Electorate.HOUSEHOLDS if index % 3 == 1 else Electorate.RESIDENTS,
-                deadline_at=deadline, show_tally_early=index % 4 == 1, turnout_threshold=50 if closed else None,
-                options=[ProposalOption(position=i, label=label) for i, label in enumerate(deliberation.DEFAULT_OPTIONS)])
+                deadline_at=deadline,
+                show_tally_early=index % 4 == 1,
+                turnout_threshold=50 if closed else None,
+                options=[
+                    ProposalOption(position=i, label=label) for i, label in enumerate(deliberation.DEFAULT_OPTIONS)
+                ],
+            )
             db.session.add(proposal)
 
         self.at(posted + timedelta(minutes=1), open_vote)
-        voters = [u for u in self.world.people.values()
-                  if u.compound_id == compound.id and u.resident_status is ResidentStatus.VERIFIED]
+        voters = [
+            u
+            for u in self.world.people.values()
+            if u.compound_id == compound.id and u.resident_status is ResidentStatus.VERIFIED
+        ]
         for turn, voter in enumerate(voters):
             # Most agree; one abstains.
-            self.at(min(posted + timedelta(hours=turn + 1), deadline - timedelta(hours=1)),
-                    lambda v=voter, t=turn: _vote(v, made["proposal"], 2 if t == 2 else 0))
+            self.at(
+                min(posted + timedelta(hours=turn + 1), deadline - timedelta(hours=1)),
+                lambda v=voter, t=turn: _vote(v, made["proposal"], 2 if t == 2 else 0),
+            )
         author = self.person(spec["author"])
         if index == 1:  # voted on, so frozen: corrected by a 补充说明
-            self.at(posted + timedelta(hours=len(voters) + 2), lambda: deliberation.add_note(
-                author, made["proposal"], "补充：具体位置和费用以物业公示的方案为准，公示后会在下面回复里贴出链接。"))
+            self.at(
+                posted + timedelta(hours=len(voters) + 2),
+                lambda: deliberation.add_note(
+                    author, made["proposal"], "补充：具体位置和费用以物业公示的方案为准，公示后会在下面回复里贴出链接。"
+                ),
+            )
         if closed:
             secretary = self._secretary_of(compound)
-            self.at(deadline + timedelta(hours=6), lambda: deliberation.record_outcome(
-                secretary, made["proposal"], Outcome.PASSED, "投票通过。居委会将会同物业在两周内拿出实施方案并公示。"))
+            self.at(
+                deadline + timedelta(hours=6),
+                lambda: deliberation.record_outcome(
+                    secretary,
+                    made["proposal"],
+                    Outcome.PASSED,
+                    "投票通过。居委会将会同物业在两周内拿出实施方案并公示。",
+                ),
+            )
 
 
 def _vote(voter: User, proposal: Proposal, position: int) -> None:
@@ -377,13 +468,19 @@ def _cron() -> None:
 
 def _read_old_messages(world: World, now: datetime) -> None:
     """The demo people have read what reached them before yesterday; a first login shows what is new."""
-    db.session.execute(sa.update(Notification).where(
-        Notification.user_id.in_([user.id for user in world.people.values()]),
-        Notification.read_at.is_(None), Notification.created_at < now - READ_AFTER
-    ).values(read_at=Notification.created_at + timedelta(hours=1)))
+    db.session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.user_id.in_([user.id for user in world.people.values()]),
+            Notification.read_at.is_(None),
+            Notification.created_at < now - READ_AFTER,
+        )
+        .values(read_at=Notification.created_at + timedelta(hours=1))
+    )
 
 
 # Photos ----------------------------------------------------------------------------------------
+
 
 def draw_item(shape: str, color: str) -> bytes:
     """A simple product photo: the item drawn on a soft background."""
@@ -391,18 +488,40 @@ def draw_item(shape: str, color: str) -> bytes:
     draw = ImageDraw.Draw(image)
     draw.rectangle((0, 620, 800, 800), fill="#e2d9c8")
     shapes = {
-        "chair": lambda: (draw.rectangle((260, 180, 540, 440), fill=color), draw.rectangle((240, 440, 560, 500), fill=color),
-                          draw.rectangle((260, 500, 290, 700), fill=color), draw.rectangle((510, 500, 540, 700), fill=color)),
-        "box": lambda: (draw.rectangle((220, 300, 580, 660), fill=color), draw.line((220, 380, 580, 380), fill="#fff", width=8)),
-        "bike": lambda: (draw.ellipse((130, 430, 350, 650), outline=color, width=18), draw.ellipse((450, 430, 670, 650), outline=color, width=18),
-                         draw.line((240, 540, 400, 380, 560, 540, 240, 540), fill=color, width=16)),
-        "lamp": lambda: (draw.polygon([(300, 200), (500, 200), (560, 360), (240, 360)], fill=color),
-                         draw.rectangle((390, 360, 410, 620), fill="#555"), draw.rectangle((320, 620, 480, 650), fill="#555")),
-        "book": lambda: (draw.rectangle((250, 220, 550, 640), fill=color), draw.rectangle((270, 240, 290, 620), fill="#fff")),
-        "plant": lambda: (draw.ellipse((250, 150, 550, 450), fill=color), draw.polygon([(300, 450), (500, 450), (470, 660), (330, 660)], fill="#b5651d")),
+        "chair": lambda: (
+            draw.rectangle((260, 180, 540, 440), fill=color),
+            draw.rectangle((240, 440, 560, 500), fill=color),
+            draw.rectangle((260, 500, 290, 700), fill=color),
+            draw.rectangle((510, 500, 540, 700), fill=color),
+        ),
+        "box": lambda: (
+            draw.rectangle((220, 300, 580, 660), fill=color),
+            draw.line((220, 380, 580, 380), fill="#fff", width=8),
+        ),
+        "bike": lambda: (
+            draw.ellipse((130, 430, 350, 650), outline=color, width=18),
+            draw.ellipse((450, 430, 670, 650), outline=color, width=18),
+            draw.line((240, 540, 400, 380, 560, 540, 240, 540), fill=color, width=16),
+        ),
+        "lamp": lambda: (
+            draw.polygon([(300, 200), (500, 200), (560, 360), (240, 360)], fill=color),
+            draw.rectangle((390, 360, 410, 620), fill="#555"),
+            draw.rectangle((320, 620, 480, 650), fill="#555"),
+        ),
+        "book": lambda: (
+            draw.rectangle((250, 220, 550, 640), fill=color),
+            draw.rectangle((270, 240, 290, 620), fill="#fff"),
+        ),
+        "plant": lambda: (
+            draw.ellipse((250, 150, 550, 450), fill=color),
+            draw.polygon([(300, 450), (500, 450), (470, 660), (330, 660)], fill="#b5651d"),
+        ),
         "toy": lambda: (draw.ellipse((280, 200, 520, 440), fill=color), draw.ellipse((230, 400, 570, 680), fill=color)),
-        "table": lambda: (draw.rectangle((160, 330, 640, 380), fill=color), draw.rectangle((200, 380, 230, 660), fill=color),
-                          draw.rectangle((570, 380, 600, 660), fill=color)),
+        "table": lambda: (
+            draw.rectangle((160, 330, 640, 380), fill=color),
+            draw.rectangle((200, 380, 230, 660), fill=color),
+            draw.rectangle((570, 380, 600, 660), fill=color),
+        ),
     }
     shapes.get(shape, shapes["box"])()
     buffer = BytesIO()

@@ -14,6 +14,7 @@ ids in the order of their times, as the hook gives them, which is the order sear
 
 Run it on a database nobody else writes to meanwhile: ids are assigned here (after the largest in use).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -56,12 +57,23 @@ BATCH = 10000  # rows per executemany
 LOCAL_OFFSET = timedelta(hours=8)  # Asia/Shanghai has no daylight saving
 ZIPF_S = 1.0
 
-SECTION_WEIGHTS = {"notice": 0.05, "matters": 0.30, "mutual_aid": 0.09, "second_hand": 0.15, "deliberation": 0.012,
-                   "police": 0.06, "party": 0.02, "guide": 0.005, "neighbours": 0.27, "services": 0.043}
+SECTION_WEIGHTS = {
+    "notice": 0.05,
+    "matters": 0.30,
+    "mutual_aid": 0.09,
+    "second_hand": 0.15,
+    "deliberation": 0.012,
+    "police": 0.06,
+    "party": 0.02,
+    "guide": 0.005,
+    "neighbours": 0.27,
+    "services": 0.043,
+}
 STAFF_SECTIONS = {"notice", "party", "guide", "services"}
 # Share of a section's resident posts that become cases.
 CASE_SHARE = {"matters": 0.055, "neighbours": 0.008, "mutual_aid": 0.005, "police": 0.01, "deliberation": 0.02}
 CASE_TYPE_OF_SECTION = {"neighbours": "邻里纠纷", "mutual_aid": "其他", "police": "治安", "deliberation": "物业维修"}
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -144,6 +156,7 @@ def _words(place: Place, text: str) -> str:
 
 # The generator -----------------------------------------------------------------------------------
 
+
 class DistrictGenerator:
     """Yields (table, rows) in an order the foreign keys accept; a pure function of plan and base."""
 
@@ -182,8 +195,32 @@ class DistrictGenerator:
         local_now = as_of + LOCAL_OFFSET
         local_start = datetime(local_now.year, local_now.month, local_now.day) - timedelta(days=DAYS)
         self.start = local_start - LOCAL_OFFSET  # UTC
-        hourly = [0.1, 0.05, 0.03, 0.02, 0.03, 0.1, 0.4, 0.8, 1.0, 1.0, 0.9, 0.9, 1.1, 0.9, 0.8, 0.8, 0.8, 0.9,
-                  1.0, 1.3, 1.4, 1.3, 0.9, 0.4]
+        hourly = [
+            0.1,
+            0.05,
+            0.03,
+            0.02,
+            0.03,
+            0.1,
+            0.4,
+            0.8,
+            1.0,
+            1.0,
+            0.9,
+            0.9,
+            1.1,
+            0.9,
+            0.8,
+            0.8,
+            0.8,
+            0.9,
+            1.0,
+            1.3,
+            1.4,
+            1.3,
+            0.9,
+            0.4,
+        ]
         hours = int((as_of - self.start).total_seconds() // 3600)
         cumulative, total = [], 0.0
         for k in range(hours):
@@ -221,17 +258,33 @@ class DistrictGenerator:
         self.district_id = district_id
         yield self._emit("districts", [{"id": district_id, "name": plan.district_name, "code": plan.district_code}])
         # The defaults every new district gets (cases.services.add_default_case_types).
-        case_types = [{"id": self._id("case_types"), "district_id": district_id, "name": name, "sort_order": order,
-                       "active": True} for order, name in enumerate(DEFAULT_CASE_TYPES, start=1)]
+        case_types = [
+            {
+                "id": self._id("case_types"),
+                "district_id": district_id,
+                "name": name,
+                "sort_order": order,
+                "active": True,
+            }
+            for order, name in enumerate(DEFAULT_CASE_TYPES, start=1)
+        ]
         self.case_types = {row["name"]: row["id"] for row in case_types}
         yield self._emit("case_types", case_types)
 
         streets = []
         for i in range(plan.streets):
             street_names = self.text["street_names"]
-            name = street_names[i % len(street_names)] + (str(i // len(street_names) + 1) if i >= len(street_names) else "")
-            streets.append({"id": self._id("streets"), "district_id": district_id, "name": name,
-                            "kind": "town" if name.endswith("镇") else "street"})
+            name = street_names[i % len(street_names)] + (
+                str(i // len(street_names) + 1) if i >= len(street_names) else ""
+            )
+            streets.append(
+                {
+                    "id": self._id("streets"),
+                    "district_id": district_id,
+                    "name": name,
+                    "kind": "town" if name.endswith("镇") else "street",
+                }
+            )
         yield self._emit("streets", streets)
 
         # Compounds: spread over the streets unevenly; activity rank independent of the street.
@@ -240,7 +293,7 @@ class DistrictGenerator:
         rng.shuffle(names)
         ranks = list(range(1, plan.compounds + 1))
         rng.shuffle(ranks)
-        weights = [1 / r ** ZIPF_S for r in ranks]
+        weights = [1 / r**ZIPF_S for r in ranks]
         compounds, staff_created = [], self.start - timedelta(days=500)
         for i in range(plan.compounds):
             street = streets[i] if i < len(streets) else rng.choices(streets, street_weights)[0]
@@ -248,11 +301,23 @@ class DistrictGenerator:
             village = street["kind"] == "town" and rng.random() < 0.15
             if village:
                 taken = {c["name"] for c in compounds if c["street_id"] == street["id"]}
-                name = next((name[:2] + end for end in ("村", "东村", "西村", "南村", "北村") if name[:2] + end not in taken),
-                            f"{name[:2]}村{i}")
-            compounds.append({"id": self._id("compounds"), "district_id": district_id, "street_id": street["id"],
-                              "name": name, "kind": "village" if village else "neighbourhood",
-                              "created_at": staff_created, "resident_count": 0, "post_count": 0, "solved_count": 0})
+                name = next(
+                    (name[:2] + end for end in ("村", "东村", "西村", "南村", "北村") if name[:2] + end not in taken),
+                    f"{name[:2]}村{i}",
+                )
+            compounds.append(
+                {
+                    "id": self._id("compounds"),
+                    "district_id": district_id,
+                    "street_id": street["id"],
+                    "name": name,
+                    "kind": "village" if village else "neighbourhood",
+                    "created_at": staff_created,
+                    "resident_count": 0,
+                    "post_count": 0,
+                    "solved_count": 0,
+                }
+            )
         total = sum(weights)
         self.compound_cumulative = list(_accumulate(w / total for w in weights))
 
@@ -262,32 +327,61 @@ class DistrictGenerator:
         street_name = {s["id"]: s["name"] for s in streets}
         for c in compounds:
             units = 0 if c["kind"] == "village" else rng.randint(2, 4)
-            self.places.append(Place(id=c["id"], street_id=c["street_id"], street=street_name[c["street_id"]],
-                                     name=c["name"], buildings=0, units=units))
+            self.places.append(
+                Place(
+                    id=c["id"],
+                    street_id=c["street_id"],
+                    street=street_name[c["street_id"]],
+                    name=c["name"],
+                    buildings=0,
+                    units=units,
+                )
+            )
 
         departments, dept_of_street = [], defaultdict(dict)
         for s in streets:
-            for kind, name in ((DepartmentKind.URBAN_MANAGEMENT, f"{s['name']}城管中队"),
-                               (DepartmentKind.GRID_CENTRE, f"{s['name']}网格化综合管理中心"),
-                               (DepartmentKind.POLICE_STATION, f"{s['name'][:2]}派出所"),
-                               (DepartmentKind.HOUSING, f"{s['name']}房管办")):
-                row = {"id": self._id("departments"), "district_id": district_id, "street_id": s["id"], "name": name,
-                       "kind": kind.value}
+            for kind, name in (
+                (DepartmentKind.URBAN_MANAGEMENT, f"{s['name']}城管中队"),
+                (DepartmentKind.GRID_CENTRE, f"{s['name']}网格化综合管理中心"),
+                (DepartmentKind.POLICE_STATION, f"{s['name'][:2]}派出所"),
+                (DepartmentKind.HOUSING, f"{s['name']}房管办"),
+            ):
+                row = {
+                    "id": self._id("departments"),
+                    "district_id": district_id,
+                    "street_id": s["id"],
+                    "name": name,
+                    "kind": kind.value,
+                }
                 departments.append(row)
                 dept_of_street[s["id"]][kind.value] = (row["id"], name)
             companies = rng.sample(self.text["property_companies"], 2)
             property_companies = []
             for company in companies:
                 name = f"{company}（{s['name']}项目部）"
-                row = {"id": self._id("departments"), "district_id": district_id, "street_id": s["id"], "name": name,
-                       "kind": DepartmentKind.PROPERTY.value}
+                row = {
+                    "id": self._id("departments"),
+                    "district_id": district_id,
+                    "street_id": s["id"],
+                    "name": name,
+                    "kind": DepartmentKind.PROPERTY.value,
+                }
                 departments.append(row)
                 property_companies.append((row["id"], name))
             dept_of_street[s["id"]][DepartmentKind.PROPERTY.value] = property_companies
         district_departments = []
-        for kind, name in (("grid_centre", f"{plan.district_name}城市网格化综合管理中心"),
-                           ("housing", f"{plan.district_name}房屋管理局"), ("health", f"{plan.district_name}卫生健康委员会")):
-            row = {"id": self._id("departments"), "district_id": district_id, "street_id": None, "name": name, "kind": kind}
+        for kind, name in (
+            ("grid_centre", f"{plan.district_name}城市网格化综合管理中心"),
+            ("housing", f"{plan.district_name}房屋管理局"),
+            ("health", f"{plan.district_name}卫生健康委员会"),
+        ):
+            row = {
+                "id": self._id("departments"),
+                "district_id": district_id,
+                "street_id": None,
+                "name": name,
+                "kind": kind,
+            }
             departments.append(row)
             district_departments.append(row)
 
@@ -295,21 +389,47 @@ class DistrictGenerator:
         password = base.password_hash
 
         def user(name, created, **fields):
-            row = {"id": self._id("users"), "phone": str(self._phone), "password_hash": password, "real_name": name,
-                   "salutation": fields.pop("salutation", None), "compound_id": None, "building": None, "unit": None,
-                   "room": None, "household_id": None, "resident_status": None, "rejection_reason": None,
-                   "id_number_hmac": None, "id_number_last4": None, "party_badge": "none", "session_version": 1,
-                   "active": True, "created_at": created, "password_changed_at": created, "consented_at": None,
-                   "verified_at": None}
+            row = {
+                "id": self._id("users"),
+                "phone": str(self._phone),
+                "password_hash": password,
+                "real_name": name,
+                "salutation": fields.pop("salutation", None),
+                "compound_id": None,
+                "building": None,
+                "unit": None,
+                "room": None,
+                "household_id": None,
+                "resident_status": None,
+                "rejection_reason": None,
+                "id_number_hmac": None,
+                "id_number_last4": None,
+                "party_badge": "none",
+                "session_version": 1,
+                "active": True,
+                "created_at": created,
+                "password_changed_at": created,
+                "consented_at": None,
+                "verified_at": None,
+            }
             row.update(fields)
             self._phone += 1
             users.append(row)
             return row["id"]
 
         def assign(user_id, role, street_id=None, compound_id=None, department_id=None):
-            assignments.append({"id": self._id("staff_assignments"), "user_id": user_id, "role": role,
-                                "district_id": district_id, "street_id": street_id, "compound_id": compound_id,
-                                "department_id": department_id, "created_at": staff_created})
+            assignments.append(
+                {
+                    "id": self._id("staff_assignments"),
+                    "user_id": user_id,
+                    "role": role,
+                    "district_id": district_id,
+                    "street_id": street_id,
+                    "compound_id": compound_id,
+                    "department_id": department_id,
+                    "created_at": staff_created,
+                }
+            )
 
         self.logins = {}
         admin = user(self._name(), staff_created)
@@ -338,7 +458,7 @@ class DistrictGenerator:
         for street_id, places in by_street.items():
             for k in range(0, len(places), 3):  # one community police officer for every three compounds
                 officer = user(self._name(), staff_created)
-                for place in places[k:k + 3]:
+                for place in places[k : k + 3]:
                     place.police = officer
                     assign(officer, "police", street_id=street_id, compound_id=place.id)
 
@@ -351,10 +471,19 @@ class DistrictGenerator:
                 assign(member, "committee", street_id=c["street_id"], compound_id=c["id"])
             street_departments = dept_of_street[c["street_id"]]
             place.departments = dict(street_departments)  # the street's, and one of its property companies
-            place.departments[DepartmentKind.PROPERTY.value] = rng.choice(street_departments[DepartmentKind.PROPERTY.value])
+            place.departments[DepartmentKind.PROPERTY.value] = rng.choice(
+                street_departments[DepartmentKind.PROPERTY.value]
+            )
             place.department_staff = dept_staff
-            join_codes.append({"id": self._id("join_codes"), "compound_id": c["id"],
-                               "token": f"{rng.getrandbits(128):032x}", "created_at": staff_created, "revoked_at": None})
+            join_codes.append(
+                {
+                    "id": self._id("join_codes"),
+                    "compound_id": c["id"],
+                    "token": f"{rng.getrandbits(128):032x}",
+                    "created_at": staff_created,
+                    "revoked_at": None,
+                }
+            )
 
             # Households and residents.
             target = 40 + int(360 * min(1.0, 0.65 * activity_pct[i] + 0.45 * rng.random()))
@@ -379,17 +508,34 @@ class DistrictGenerator:
                     break
                 household_id = self._id("households")
                 joined = self.start - timedelta(days=30 + rng.random() * 400)
-                households.append({"id": household_id, "compound_id": c["id"], "building": building, "unit": unit,
-                                   "room": room, "created_at": joined})
+                households.append(
+                    {
+                        "id": household_id,
+                        "compound_id": c["id"],
+                        "building": building,
+                        "unit": unit,
+                        "room": room,
+                        "created_at": joined,
+                    }
+                )
                 members = 1 + (rng.random() < 0.45) + (rng.random() < 0.1)
                 for m in range(members):
                     created = joined + timedelta(hours=rng.random() * 24 * (m * 30 + 1))
                     party = rng.random()
-                    uid = user(self._name(), created, salutation=rng.choice(("mr", "ms")), compound_id=c["id"],
-                               building=building, unit=unit, room=room, household_id=household_id,
-                               resident_status="verified", consented_at=created,
-                               verified_at=created + timedelta(hours=1 + rng.random() * 48),
-                               party_badge="confirmed" if party < 0.07 else "requested" if party < 0.08 else "none")
+                    uid = user(
+                        self._name(),
+                        created,
+                        salutation=rng.choice(("mr", "ms")),
+                        compound_id=c["id"],
+                        building=building,
+                        unit=unit,
+                        room=room,
+                        household_id=household_id,
+                        resident_status="verified",
+                        consented_at=created,
+                        verified_at=created + timedelta(hours=1 + rng.random() * 48),
+                        party_badge="confirmed" if party < 0.07 else "requested" if party < 0.08 else "none",
+                    )
                     place.residents.append((uid, household_id))
                     place.household_voter.setdefault(household_id, uid)
                     made += 1
@@ -399,9 +545,18 @@ class DistrictGenerator:
                 building, unit, room = rng.choice(addresses)
                 created = self.now - timedelta(days=rng.random() * 10)
                 rejected = k == 3
-                user(self._name(), created, salutation=rng.choice(("mr", "ms")), compound_id=c["id"], building=building,
-                     unit=unit, room=room, resident_status="rejected" if rejected else "pending", consented_at=created,
-                     rejection_reason="地址与身份证信息不符，请核对后重新提交" if rejected else None)
+                user(
+                    self._name(),
+                    created,
+                    salutation=rng.choice(("mr", "ms")),
+                    compound_id=c["id"],
+                    building=building,
+                    unit=unit,
+                    room=room,
+                    resident_status="rejected" if rejected else "pending",
+                    consented_at=created,
+                    rejection_reason="地址与身份证信息不符，请核对后重新提交" if rejected else None,
+                )
         busiest = max(range(plan.compounds), key=lambda i: weights[i]) if plan.compounds else None
         if busiest is not None:
             self.logins["居民（最活跃的小区）"] = self.places[busiest].residents[0][0]
@@ -413,9 +568,9 @@ class DistrictGenerator:
         yield self._emit("join_codes", join_codes)
         yield self._emit("departments", departments)
         for k in range(0, len(households), BATCH):
-            yield self._emit("households", households[k:k + BATCH])
+            yield self._emit("households", households[k : k + BATCH])
         for k in range(0, len(users), BATCH):
-            yield self._emit("users", users[k:k + BATCH])
+            yield self._emit("users", users[k : k + BATCH])
         yield self._emit("staff_assignments", assignments)
 
     # Content ----------------------------------------------------------------------------------
@@ -428,19 +583,34 @@ class DistrictGenerator:
             for index in range(first, stop):
                 self._post(index, out)
             out["search_documents"], later = self._in_time_order(
-                later + out["search_documents"], out["posts"][-1]["created_at"] if stop < self.plan.posts else None)
-            for table in ("posts", "replies", "search_documents", "likes", "me_too", "cases", "case_departments",
-                          "case_events", "proposals", "proposal_options", "ballots"):
+                later + out["search_documents"], out["posts"][-1]["created_at"] if stop < self.plan.posts else None
+            )
+            for table in (
+                "posts",
+                "replies",
+                "search_documents",
+                "likes",
+                "me_too",
+                "cases",
+                "case_departments",
+                "case_events",
+                "proposals",
+                "proposal_options",
+                "ballots",
+            ):
                 rows = out.get(table)
                 for k in range(0, len(rows or ()), BATCH):
-                    yield self._emit(table, rows[k:k + BATCH])
+                    yield self._emit(table, rows[k : k + BATCH])
             yield "progress", min(first + chunk, self.plan.posts)
 
     def _in_time_order(self, documents: list[dict], until: datetime | None) -> tuple[list[dict], list[dict]]:
         """(the documents up to ``until`` with ids in time order, as the indexer hook gives them; the rest)."""
         documents.sort(key=lambda document: document["created_at"])
-        cut = len(documents) if until is None else bisect.bisect_right(
-            documents, until, key=lambda document: document["created_at"])
+        cut = (
+            len(documents)
+            if until is None
+            else bisect.bisect_right(documents, until, key=lambda document: document["created_at"])
+        )
         for document in documents[:cut]:
             document["id"] = self._id("search_documents")
         return documents[:cut], documents[cut:]
@@ -450,10 +620,18 @@ class DistrictGenerator:
 
     def _slots(self, place: Place) -> dict:
         rng = self.rng
-        return {"b": rng.randint(1, place.buildings), "u": rng.randint(1, max(place.units, 1)),
-                "f": rng.randint(2, 18), "n": rng.randint(2, 9), "when": rng.choice(self.text["when"]),
-                "place": rng.choice(self.text["places"]),
-                "compound": place.name, "street": place.street, "month": rng.randint(1, 12), "day": rng.randint(1, 28)}
+        return {
+            "b": rng.randint(1, place.buildings),
+            "u": rng.randint(1, max(place.units, 1)),
+            "f": rng.randint(2, 18),
+            "n": rng.randint(2, 9),
+            "when": rng.choice(self.text["when"]),
+            "place": rng.choice(self.text["places"]),
+            "compound": place.name,
+            "street": place.street,
+            "month": rng.randint(1, 12),
+            "day": rng.randint(1, 28),
+        }
 
     def _compose(self, topic, slots, detail_count=None) -> tuple[str, str]:
         rng = self.rng
@@ -488,8 +666,14 @@ class DistrictGenerator:
         slots = self._slots(place)
         post_id = self._id("posts")
         row = dict(_POST_DEFAULTS)
-        row.update(id=post_id, district_id=self.district_id, street_id=place.street_id, compound_id=place.id,
-                   section_id=section_id, created_at=created)
+        row.update(
+            id=post_id,
+            district_id=self.district_id,
+            street_id=place.street_id,
+            compound_id=place.id,
+            section_id=section_id,
+            created_at=created,
+        )
         household = case_type = deliberation = None
         if section in STAFF_SECTIONS:
             author, role = self._staff_author(place)
@@ -498,10 +682,13 @@ class DistrictGenerator:
                 title, topic, body = guide["title"], guide["topic"], guide["body"].format_map(slots)
                 row.update(topic=topic, shared_with_street=rng.random() < 0.3)
             else:
-                title, body = self._compose(rng.choice(self.text[section]),
-                                            slots)
-                if section == "notice" and created > self.now - timedelta(days=45) and place.pinned < 3 \
-                        and rng.random() < 0.25:
+                title, body = self._compose(rng.choice(self.text[section]), slots)
+                if (
+                    section == "notice"
+                    and created > self.now - timedelta(days=45)
+                    and place.pinned < 3
+                    and rng.random() < 0.25
+                ):
                     row["pinned_at"] = created + timedelta(minutes=5)
                     place.pinned += 1
         elif section == "police" and rng.random() < 0.4:
@@ -525,8 +712,10 @@ class DistrictGenerator:
             elif section == "mutual_aid":
                 kind = "request" if rng.random() < 0.65 else "offer"
                 title, body = self._compose(rng.choice(self.text["mutual_aid"][kind]), slots)
-                row.update(aid_kind=kind, aid_status="fulfilled" if created < self.now - timedelta(days=3) and
-                           rng.random() < 0.6 else "open")
+                row.update(
+                    aid_kind=kind,
+                    aid_status="fulfilled" if created < self.now - timedelta(days=3) and rng.random() < 0.6 else "open",
+                )
             elif section == "second_hand":
                 title, body = self._second_hand(row, slots, created)
             elif section == "police":
@@ -536,13 +725,20 @@ class DistrictGenerator:
                 deliberation = rng.choice(self.text["deliberation"])
                 title, body = self._deliberation_text(deliberation, slots)
         title = title[:60]
-        row.update(author_id=author, author_role=role, title=title, body=body,
-                   body_html=markdown_html(body) if fields == "guide" else plain_html(body),
-                   excerpt=_excerpt(body.replace("#", "").replace("*", "")))
+        row.update(
+            author_id=author,
+            author_role=role,
+            title=title,
+            body=body,
+            body_html=markdown_html(body) if fields == "guide" else plain_html(body),
+            excerpt=_excerpt(body.replace("#", "").replace("*", "")),
+        )
         if role == "resident":
             chance = rng.random()
             if chance < 0.003:
-                row.update(hidden_at=created + timedelta(hours=2), hidden_reason=rng.choice(self.text["hidden_reasons"]))
+                row.update(
+                    hidden_at=created + timedelta(hours=2), hidden_reason=rng.choice(self.text["hidden_reasons"])
+                )
             elif chance < 0.006:
                 row["deleted_at"] = created + timedelta(hours=1)
             elif chance < 0.036:
@@ -557,12 +753,23 @@ class DistrictGenerator:
         visible = row["hidden_at"] is None and row["deleted_at"] is None
         private_to = author if row["is_private"] else None
         text = normalize(f"{title}\n{body}")
-        out["search_documents"].append({
-            "key": f"p{post_id}", "post_id": post_id, "reply_id": None,
-            "district_id": self.district_id, "street_id": place.street_id, "compound_id": place.id,
-            "section_id": section_id, "author_id": author, "private_to": private_to, "visible": visible,
-            "created_at": created, "text": text,
-            "words": _words(place, text)})
+        out["search_documents"].append(
+            {
+                "key": f"p{post_id}",
+                "post_id": post_id,
+                "reply_id": None,
+                "district_id": self.district_id,
+                "street_id": place.street_id,
+                "compound_id": place.id,
+                "section_id": section_id,
+                "author_id": author,
+                "private_to": private_to,
+                "visible": visible,
+                "created_at": created,
+                "text": text,
+                "words": _words(place, text),
+            }
+        )
         self._replies(row, place, section, slots, visible, private_to, out)
         self._likes(row, place, section, out)
         if section == "matters" and visible and household is not None:
@@ -587,8 +794,10 @@ class DistrictGenerator:
         slots = dict(slots, item=item, price=price)
         title = rng.choice(text["free_titles"] if free else text["sell_titles"]).format_map(slots)
         price_text = "免费送，先到先得" if free else f"{price}元"
-        body = (f"{rng.choice(text['sell_reasons'])}，{text['condition_text'][condition]}，{price_text}。"
-                f"{rng.choice(text['pickup']).format_map(slots)}。")
+        body = (
+            f"{rng.choice(text['sell_reasons'])}，{text['condition_text'][condition]}，{price_text}。"
+            f"{rng.choice(text['pickup']).format_map(slots)}。"
+        )
         age = self.now - created
         status = "available"
         if age > timedelta(days=2):
@@ -600,8 +809,11 @@ class DistrictGenerator:
     def _deliberation_text(self, topic, slots) -> tuple[str, str]:
         rng = self.rng
         title = rng.choice(topic["titles"]).format_map(slots)
-        body = rng.choice(topic["background"]).format_map(slots) + "。" + "".join(
-            p.format_map(slots) for p in topic["points"])
+        body = (
+            rng.choice(topic["background"]).format_map(slots)
+            + "。"
+            + "".join(p.format_map(slots) for p in topic["points"])
+        )
         return title, body + "\n请大家在投票截止前参与投票，也欢迎在下面留言讨论。"
 
     def _reply_count(self, section: str) -> int:
@@ -659,18 +871,42 @@ class DistrictGenerator:
             elif role == "resident" and roll < 0.004:
                 deleted = at + timedelta(minutes=30)
             helpful = (question or section == "mutual_aid") and author != post["author_id"] and rng.random() < 0.3
-            out["replies"].append({
-                "id": reply_id, "post_id": post["id"], "compound_id": place.id, "author_id": author,
-                "author_role": role, "reply_to_id": reply_to, "reply_to_user_id": reply_to_user, "body": body,
-                "body_html": plain_html(body), "created_at": at, "deleted_at": deleted, "hidden_at": hidden,
-                "hidden_reason": hidden_reason, "helpful": helpful})
+            out["replies"].append(
+                {
+                    "id": reply_id,
+                    "post_id": post["id"],
+                    "compound_id": place.id,
+                    "author_id": author,
+                    "author_role": role,
+                    "reply_to_id": reply_to,
+                    "reply_to_user_id": reply_to_user,
+                    "body": body,
+                    "body_html": plain_html(body),
+                    "created_at": at,
+                    "deleted_at": deleted,
+                    "hidden_at": hidden,
+                    "hidden_reason": hidden_reason,
+                    "helpful": helpful,
+                }
+            )
             text = normalize(body)
-            out["search_documents"].append({
-                "key": f"r{reply_id}", "post_id": post["id"], "reply_id": reply_id,
-                "district_id": self.district_id, "street_id": place.street_id, "compound_id": place.id,
-                "section_id": post["section_id"], "author_id": author, "private_to": private_to,
-                "visible": visible and hidden is None and deleted is None, "created_at": at, "text": text,
-                "words": _words(place, text)})
+            out["search_documents"].append(
+                {
+                    "key": f"r{reply_id}",
+                    "post_id": post["id"],
+                    "reply_id": reply_id,
+                    "district_id": self.district_id,
+                    "street_id": place.street_id,
+                    "compound_id": place.id,
+                    "section_id": post["section_id"],
+                    "author_id": author,
+                    "private_to": private_to,
+                    "visible": visible and hidden is None and deleted is None,
+                    "created_at": at,
+                    "text": text,
+                    "words": _words(place, text),
+                }
+            )
             earlier.append((reply_id, author))
         post["reply_count"] = len(delays)
         if first_answer is not None:
@@ -690,8 +926,13 @@ class DistrictGenerator:
             return
         window = max((self.now - post["created_at"]).total_seconds(), 60)
         for k in rng.sample(range(len(place.residents)), count):
-            out["likes"].append({"post_id": post["id"], "user_id": place.residents[k][0],
-                                 "created_at": post["created_at"] + timedelta(seconds=rng.random() * min(window, 259200))})
+            out["likes"].append(
+                {
+                    "post_id": post["id"],
+                    "user_id": place.residents[k][0],
+                    "created_at": post["created_at"] + timedelta(seconds=rng.random() * min(window, 259200)),
+                }
+            )
         post["like_count"] = count
 
     def _me_too(self, post: dict, place: Place, household: int, out) -> None:
@@ -702,8 +943,14 @@ class DistrictGenerator:
         households = list(place.household_voter)
         chosen = {h for h in (rng.choice(households) for _ in range(rng.randint(1, 8))) if h != household}
         for h in sorted(chosen):
-            out["me_too"].append({"post_id": post["id"], "household_id": h, "user_id": place.household_voter[h],
-                                  "created_at": post["created_at"] + timedelta(seconds=rng.random() * min(window, 172800))})
+            out["me_too"].append(
+                {
+                    "post_id": post["id"],
+                    "household_id": h,
+                    "user_id": place.household_voter[h],
+                    "created_at": post["created_at"] + timedelta(seconds=rng.random() * min(window, 172800)),
+                }
+            )
         post["affected_count"] = len(chosen)
 
     # Cases ------------------------------------------------------------------------------------
@@ -733,8 +980,11 @@ class DistrictGenerator:
         proposal_id = self._id("proposals")
         households = rng.random() < 0.4
         deadline = created + timedelta(days=rng.randint(3, 14), hours=rng.randint(0, 12))
-        voters = ([(uid, f"h{h}") for h, uid in place.household_voter.items()] if households
-                  else [(uid, f"u{uid}") for uid, _h in place.residents])
+        voters = (
+            [(uid, f"h{h}") for h, uid in place.household_voter.items()]
+            if households
+            else [(uid, f"u{uid}") for uid, _h in place.residents]
+        )
         eligible = len(voters)
         closed = deadline <= self.now
         voting_end = min(deadline, self.now)
@@ -744,23 +994,50 @@ class DistrictGenerator:
         weights = [w * rng.uniform(0.6, 1.4) for w in base_weights]
         options = []
         for position, label in enumerate(labels):
-            options.append({"id": self._id("proposal_options"), "proposal_id": proposal_id, "position": position,
-                            "label": label, "vote_count": 0})
+            options.append(
+                {
+                    "id": self._id("proposal_options"),
+                    "proposal_id": proposal_id,
+                    "position": position,
+                    "label": label,
+                    "vote_count": 0,
+                }
+            )
         window = (voting_end - created).total_seconds()
         for uid, key in chosen:
             option = rng.choices(options, weights)[0]
             option["vote_count"] += 1
             at = created + timedelta(seconds=rng.random() * window)
             changed = at + timedelta(hours=rng.random() * 12) if rng.random() < 0.05 else None
-            out["ballots"].append({"id": self._id("ballots"), "proposal_id": proposal_id, "option_id": option["id"],
-                                   "voter_id": uid, "voter_key": key, "created_at": at,
-                                   "updated_at": min(changed, voting_end) if changed else None})
+            out["ballots"].append(
+                {
+                    "id": self._id("ballots"),
+                    "proposal_id": proposal_id,
+                    "option_id": option["id"],
+                    "voter_id": uid,
+                    "voter_key": key,
+                    "created_at": at,
+                    "updated_at": min(changed, voting_end) if changed else None,
+                }
+            )
         threshold = rng.choice((None, 30, 50)) if closed else rng.choice((None, None, 30))
-        proposal = {"id": proposal_id, "post_id": post["id"], "compound_id": place.id,
-                    "electorate": "households" if households else "residents", "deadline_at": deadline,
-                    "show_tally_early": rng.random() < 0.25, "turnout_threshold": threshold,
-                    "ballot_count": len(chosen), "closed_at": None, "eligible_at_close": None, "outcome": None,
-                    "outcome_note": None, "outcome_by_id": None, "outcome_at": None, "created_at": created}
+        proposal = {
+            "id": proposal_id,
+            "post_id": post["id"],
+            "compound_id": place.id,
+            "electorate": "households" if households else "residents",
+            "deadline_at": deadline,
+            "show_tally_early": rng.random() < 0.25,
+            "turnout_threshold": threshold,
+            "ballot_count": len(chosen),
+            "closed_at": None,
+            "eligible_at_close": None,
+            "outcome": None,
+            "outcome_note": None,
+            "outcome_by_id": None,
+            "outcome_at": None,
+            "created_at": created,
+        }
         if closed:
             proposal.update(closed_at=deadline, eligible_at_close=eligible)
             decided_at = deadline + timedelta(hours=6 + rng.random() * 66)
@@ -773,7 +1050,9 @@ class DistrictGenerator:
                     outcome, note = "passed", "投票通过。居委会将会同物业在两周内拿出实施方案并公示。"
                 else:
                     outcome, note = "rejected", "投票未通过，维持现状。感谢大家参与。"
-                proposal.update(outcome=outcome, outcome_note=note, outcome_by_id=place.secretary, outcome_at=decided_at)
+                proposal.update(
+                    outcome=outcome, outcome_note=note, outcome_by_id=place.secretary, outcome_at=decided_at
+                )
         out["proposals"].append(proposal)
         out["proposal_options"].extend(options)
 
@@ -794,11 +1073,30 @@ def _pick(rng: random.Random, table) -> str:
 
 
 _POST_DEFAULTS = {
-    "edited_at": None, "deleted_at": None, "hidden_at": None, "hidden_reason": None, "pinned_at": None, "locked": False,
-    "reply_count": 0, "like_count": 0, "photo_count": 0, "price_cents": None, "is_free": None, "condition": None,
-    "trade_status": None, "aid_kind": None, "aid_status": None, "thanked_user_id": None, "thanks_note": None,
-    "bulletin_kind": None, "is_private": False, "first_answer_at": None, "first_answer_minutes": None, "topic": None,
-    "shared_with_street": False, "affected_count": 0,
+    "edited_at": None,
+    "deleted_at": None,
+    "hidden_at": None,
+    "hidden_reason": None,
+    "pinned_at": None,
+    "locked": False,
+    "reply_count": 0,
+    "like_count": 0,
+    "photo_count": 0,
+    "price_cents": None,
+    "is_free": None,
+    "condition": None,
+    "trade_status": None,
+    "aid_kind": None,
+    "aid_status": None,
+    "thanked_user_id": None,
+    "thanks_note": None,
+    "bulletin_kind": None,
+    "is_private": False,
+    "first_answer_at": None,
+    "first_answer_minutes": None,
+    "topic": None,
+    "shared_with_street": False,
+    "affected_count": 0,
 }
 
 PHONE_PREFIX = "166"
@@ -806,29 +1104,40 @@ PHONE_PREFIX = "166"
 
 # The command ------------------------------------------------------------------------------------
 
+
 class DistrictExists(click.ClickException):
     pass
 
 
 def read_base(connection: sa.Connection, password_hash: str = "") -> Base:
     ids = {name: connection.scalar(sa.select(sa.func.coalesce(sa.func.max(TABLES[name].id), 0))) for name in WITH_IDS}
-    sections = {key: (section_id, fields.value if hasattr(fields, "value") else fields)
-                for key, section_id, fields in connection.execute(sa.select(Section.key, Section.id, Section.fields))}
+    sections = {
+        key: (section_id, fields.value if hasattr(fields, "value") else fields)
+        for key, section_id, fields in connection.execute(sa.select(Section.key, Section.id, Section.fields))
+    }
     last_phone = connection.scalar(sa.select(sa.func.max(User.phone)).where(User.phone.like(PHONE_PREFIX + "%")))
-    return Base(ids=ids, sections=sections,
-                first_phone=int(last_phone) + 1 if last_phone else int(PHONE_PREFIX + "00000000"),
-                deadline_hours=dict(current_app.config["CASE_DEADLINE_HOURS"]), password_hash=password_hash)
+    return Base(
+        ids=ids,
+        sections=sections,
+        first_phone=int(last_phone) + 1 if last_phone else int(PHONE_PREFIX + "00000000"),
+        deadline_hours=dict(current_app.config["CASE_DEADLINE_HOURS"]),
+        password_hash=password_hash,
+    )
 
 
 def check_new(connection: sa.Connection, plan: Plan) -> None:
     table = District.__table__
-    clash = connection.execute(sa.select(table.c.name, table.c.code).where(
-        sa.or_(table.c.name == plan.district_name, table.c.code == plan.district_code))).first()
+    clash = connection.execute(
+        sa.select(table.c.name, table.c.code).where(
+            sa.or_(table.c.name == plan.district_name, table.c.code == plan.district_code)
+        )
+    ).first()
     if clash is not None:
         what = f"区“{plan.district_name}”" if clash.name == plan.district_name else f"区代码 {plan.district_code}"
         raise DistrictExists(
             f"{what}已经存在：seed-district 只建新的区，不会改动已有数据。"
-            f"请换一个 --district-name/--district-code，或删除数据库后重来。")
+            f"请换一个 --district-name/--district-code，或删除数据库后重来。"
+        )
 
 
 def seed_district(plan: Plan, progress: Progress | None = None) -> dict:
@@ -860,9 +1169,11 @@ def seed_district(plan: Plan, progress: Progress | None = None) -> dict:
                     writer.write(table, rows)
             compounds = Compound.__table__
             connection.execute(
-                compounds.update().where(compounds.c.id == sa.bindparam("compound_id"))
+                compounds.update()
+                .where(compounds.c.id == sa.bindparam("compound_id"))
                 .values(post_count=sa.bindparam("post_count"), solved_count=sa.bindparam("solved_count")),
-                generator.counters())
+                generator.counters(),
+            )
             writer.commit()
             progress.finish()
             writer.finish(progress)
@@ -884,8 +1195,15 @@ def make_plan(district_name, district_code, streets, compounds, posts, seed, sma
     if not 0 < len(district_name) <= 40 or not 0 < len(district_code) <= 8:
         raise click.BadParameter("区名最多40个字，区代码最多8个字符")
     moment = as_of.replace(tzinfo=None) if as_of else utcnow().replace(second=0, microsecond=0)
-    return Plan(district_name=district_name, district_code=district_code.upper(), streets=sizes["streets"],
-                compounds=sizes["compounds"], posts=sizes["posts"], seed=seed, as_of=moment)
+    return Plan(
+        district_name=district_name,
+        district_code=district_code.upper(),
+        streets=sizes["streets"],
+        compounds=sizes["compounds"],
+        posts=sizes["posts"],
+        seed=seed,
+        as_of=moment,
+    )
 
 
 @click.command("seed-district")
@@ -896,22 +1214,43 @@ def make_plan(district_name, district_code, streets, compounds, posts, seed, sma
 @click.option("--small", is_flag=True, help="测试用的小区：3个街镇、6个小区、2,000条帖子")
 @click.option("--district-name", default=DEFAULT_NAME, show_default=True)
 @click.option("--district-code", default=DEFAULT_CODE, show_default=True, help="工单编号的前缀")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]),
-              default=None,
-              help="数据的“现在”（UTC，默认当前时间）；同一个种子和时间生成完全相同的行")
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="数据的“现在”（UTC，默认当前时间）；同一个种子和时间生成完全相同的行",
+)
 @with_appcontext
 def seed_district_command(compounds, posts, streets, seed, small, district_name, district_code, as_of):
     """Build a synthetic district (streets, compounds, residents, posts, cases, votes) in bulk."""
     plan = make_plan(district_name, district_code, streets, compounds, posts, seed, small, as_of)
-    click.echo(f"seed-district: {plan.district_name} ({plan.district_code}), {plan.streets} streets, "
-               f"{plan.compounds} compounds, {plan.posts:,} posts, seed {plan.seed}, "
-               f"as of {plan.as_of:%Y-%m-%d %H:%M} UTC, on {db.engine.dialect.name}")
+    click.echo(
+        f"seed-district: {plan.district_name} ({plan.district_code}), {plan.streets} streets, "
+        f"{plan.compounds} compounds, {plan.posts:,} posts, seed {plan.seed}, "
+        f"as of {plan.as_of:%Y-%m-%d %H:%M} UTC, on {db.engine.dialect.name}"
+    )
     counts = seed_district(plan)
     click.echo(
         "seed-district done: "
-        + ", ".join(f"{counts.get(name, 0):,} {name}" for name in (
-            "streets", "compounds", "users", "households", "posts", "replies", "likes", "me_too",
-            "search_documents", "cases", "case_events", "proposals", "ballots"))
-        + f" in {counts['seconds']} s")
+        + ", ".join(
+            f"{counts.get(name, 0):,} {name}"
+            for name in (
+                "streets",
+                "compounds",
+                "users",
+                "households",
+                "posts",
+                "replies",
+                "likes",
+                "me_too",
+                "search_documents",
+                "cases",
+                "case_events",
+                "proposals",
+                "ballots",
+            )
+        )
+        + f" in {counts['seconds']} s"
+    )
     for label, phone in counts["logins"].items():
         click.echo(f"  {label} | {phone} | {PASSWORD}")

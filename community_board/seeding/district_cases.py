@@ -1,6 +1,7 @@
 """One case of a seeded district, played through the case workflow as the services and the cron
 jobs would have played it, stopping at the dataset's "now". Every status change goes through the
 workflow's own table (``cases.services.TRANSITIONS``), which names the event it writes."""
+
 from __future__ import annotations
 
 import math
@@ -14,10 +15,42 @@ from ..timeutil import to_local
 S = CaseStatus
 # How cases end, in turn. Old cases (filed before the last two weeks) mostly closed; recent ones at
 # every stage. "stuck" never moves on (overdue, escalated); "slow" closes after escalations.
-OLD_OUTCOMES = ["closed", "closed", "basic", "withdrawn", "closed", "reopened", "unrated", "closed", "slow", "closed",
-                "basic", "stuck", "closed", "closed", "withdrawn", "closed", "reopened", "unrated", "closed", "closed"]
-RECENT_OUTCOMES = ["filed", "dispatched", "in_progress", "resolved", "overdue", "reopened_open", "closed", "withdrawn",
-                   "in_progress", "resolved", "dispatched", "closed"]
+OLD_OUTCOMES = [
+    "closed",
+    "closed",
+    "basic",
+    "withdrawn",
+    "closed",
+    "reopened",
+    "unrated",
+    "closed",
+    "slow",
+    "closed",
+    "basic",
+    "stuck",
+    "closed",
+    "closed",
+    "withdrawn",
+    "closed",
+    "reopened",
+    "unrated",
+    "closed",
+    "closed",
+]
+RECENT_OUTCOMES = [
+    "filed",
+    "dispatched",
+    "in_progress",
+    "resolved",
+    "overdue",
+    "reopened_open",
+    "closed",
+    "withdrawn",
+    "in_progress",
+    "resolved",
+    "dispatched",
+    "closed",
+]
 
 
 class CaseStory:
@@ -32,12 +65,30 @@ class CaseStory:
         prefix = f"{gen.plan.district_code}-{to_local(start):%Y%m%d}"  # numbered on the day it was filed
         gen.case_numbers[prefix] += 1
         self.case = {
-            "id": gen._id("cases"), "number": f"{prefix}-{gen.case_numbers[prefix]:04d}", "district_id": gen.district_id,
-            "street_id": place.street_id, "compound_id": place.id, "post_id": post["id"], "reply_id": None,
-            "reporter_id": post["author_id"], "case_type_id": gen.case_types[type_name], "priority": priority,
-            "status": S.FILED.value, "level": Level.COMPOUND.value, "created_at": start, "deadline_at": start + self.hours,
-            "next_escalation_at": start + self.hours, "resolved_at": None, "resolve_minutes": None, "closed_at": None,
-            "updated_at": None, "satisfaction": None, "satisfaction_comment": None, "reopen_count": 0, "version": 1}
+            "id": gen._id("cases"),
+            "number": f"{prefix}-{gen.case_numbers[prefix]:04d}",
+            "district_id": gen.district_id,
+            "street_id": place.street_id,
+            "compound_id": place.id,
+            "post_id": post["id"],
+            "reply_id": None,
+            "reporter_id": post["author_id"],
+            "case_type_id": gen.case_types[type_name],
+            "priority": priority,
+            "status": S.FILED.value,
+            "level": Level.COMPOUND.value,
+            "created_at": start,
+            "deadline_at": start + self.hours,
+            "next_escalation_at": start + self.hours,
+            "resolved_at": None,
+            "resolve_minutes": None,
+            "closed_at": None,
+            "updated_at": None,
+            "satisfaction": None,
+            "satisfaction_comment": None,
+            "reopen_count": 0,
+            "version": 1,
+        }
         self.events: list[dict] = []
         self.departments: list[dict] = []
         if self.rng.random() < 0.5:
@@ -45,18 +96,34 @@ class CaseStory:
         else:
             self.filer = (self.rng.choice(place.committee), StaffRole.COMMITTEE.label)
         self.handler = None
-        self._event(EventKind.FILED, start, *self.filer, None, S.FILED.value,
-                    f"已立案（{type_name}，{Priority(priority).label}）。")
+        self._event(
+            EventKind.FILED,
+            start,
+            *self.filer,
+            None,
+            S.FILED.value,
+            f"已立案（{type_name}，{Priority(priority).label}）。",
+        )
 
     @property
     def status(self) -> CaseStatus:
         return CaseStatus(self.case["status"])
 
     def _event(self, kind: EventKind, at: datetime, actor, label: str, from_status, to_status, public: str) -> None:
-        self.events.append({"id": self.gen._id("case_events"), "case_id": self.case["id"], "kind": kind.value,
-                            "actor_id": actor, "actor_label": label, "from_status": from_status,
-                            "to_status": to_status, "public_note": public[:500], "internal_note": "",
-                            "created_at": at})
+        self.events.append(
+            {
+                "id": self.gen._id("case_events"),
+                "case_id": self.case["id"],
+                "kind": kind.value,
+                "actor_id": actor,
+                "actor_label": label,
+                "from_status": from_status,
+                "to_status": to_status,
+                "public_note": public[:500],
+                "internal_note": "",
+                "created_at": at,
+            }
+        )
         if kind is not EventKind.FILED:
             self.case["updated_at"] = at
             self.case["version"] += 1
@@ -74,7 +141,8 @@ class CaseStory:
         if outcome in RECENT_OUTCOMES and self.outcome_is_recent:
             window = (self.gen.now - self.case["created_at"]).total_seconds() / 3600
             fractions = {
-                "filed": [], "dispatched": [(rng.uniform(0.05, 0.5), "dispatch")],
+                "filed": [],
+                "dispatched": [(rng.uniform(0.05, 0.5), "dispatch")],
                 "in_progress": [(rng.uniform(0.02, 0.1), "dispatch"), (rng.uniform(0.2, 0.6), "accept")],
                 "resolved": [(0.05, "dispatch"), (0.15, "accept"), (rng.uniform(0.5, 0.95), "resolve")],
                 "overdue": [(0.02, "dispatch"), (0.05, "accept"), (0.3, "progress")],
@@ -127,7 +195,9 @@ class CaseStory:
             if at >= moment:
                 return
             target = Level(case["level"]).next
-            self._event(EventKind.ESCALATED, at, None, "系统", None, None, f"升级至{target.label}。超过处置期限，自动升级")
+            self._event(
+                EventKind.ESCALATED, at, None, "系统", None, None, f"升级至{target.label}。超过处置期限，自动升级"
+            )
             case["level"] = target.value
             case["next_escalation_at"] = at + self.hours
 
