@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _init_templates(app: Flask) -> None:
+    from .accounts import people
     from .audit import action_label
     from .permissions import Action, can, is_staff
     from .privacy import masked_id_number, masked_phone, surname
@@ -160,6 +161,7 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["audit_label"] = action_label
     app.jinja_env.filters["merge_args"] = lambda args, **updates: urlencode({**args.to_dict(), **updates})
     app.jinja_env.globals.update(can=can, Action=Action, is_staff=is_staff)
+    people.init_templates(app)
 
     @app.context_processor
     def _unread_messages():

@@ -21,6 +21,7 @@ Long rationale and the marker table: docs/caching.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -156,17 +157,26 @@ def values_of(*things) -> tuple:
             parts.append(thing)
             continue
         parts.append(_columns(state))
-        for name, relationship in state.mapper.relationships.items():
-            if relationship.direction.name == "MANYTOONE" and name in state.dict and state.dict[name] is not None:
-                parts.append((name, _columns(sa.inspect(state.dict[name]))))
+        loaded = state.dict
+        for name in _shape(state.mapper)[1]:
+            if loaded.get(name) is not None:
+                parts.append((name, _columns(sa.inspect(loaded[name]))))
     return tuple(parts)
 
 
 def _columns(state) -> tuple:
     loaded = state.dict
-    # The mapper's column names: iterating column_attrs itself yields the properties, not their names.
-    names = state.mapper.column_attrs.keys()
-    return (state.mapper.class_.__name__,) + tuple(loaded.get(name) for name in names if name in loaded)
+    return (state.mapper.class_.__name__,) + tuple(loaded[name] for name in _shape(state.mapper)[0] if name in loaded)
+
+
+@functools.cache
+def _shape(mapper) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A mapper's column names and its many-to-one relationships' names, read once per class (a
+    first view derives a key for every card)."""
+    # Iterating column_attrs itself yields the properties, not their names.
+    columns = tuple(mapper.column_attrs.keys())
+    to_one = tuple(name for name, rel in mapper.relationships.items() if rel.direction.name == "MANYTOONE")
+    return columns, to_one
 
 
 # Declarations and invalidation --------------------------------------------------------------

@@ -182,6 +182,9 @@ def _user_scopes(user) -> list[tuple[StaffRole | None, Scope]]:
 def authorize(user, action: Action, target: Scoped) -> Decision:
     """Whoever may not read an object gets 404 on every action on it: an object that declares its
     read rule (``read_action``: a post's VIEW_POST, a case's VIEW_CASE) is read-checked first."""
+    unwrap = getattr(user, "_get_current_object", None)
+    if unwrap is not None:  # current_user: a proxy that would look the user up at every attribute
+        user = unwrap()
     read_action = getattr(type(target), "read_action", None)
     if read_action not in (None, action) and _decide(user, read_action, target) is Decision.NOT_FOUND:
         return Decision.NOT_FOUND

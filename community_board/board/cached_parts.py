@@ -142,11 +142,12 @@ def _time_text(epoch: int, minute: datetime) -> str:
 
 def personalize(html: str, liked: set[int]) -> str:
     """Fill the markers of shared HTML in for the asking viewer."""
-    viewer, minute = current_user, utcnow().replace(second=0, microsecond=0)
+    viewer, minute = current_user._get_current_object(), utcnow().replace(second=0, microsecond=0)
+    household = viewer.household_id
     flags: dict[str, Callable[[int], bool]] = {
         "liked": liked.__contains__,
-        "mine": lambda user_id: user_id == viewer.id,
-        "other_household": lambda household_id: bool(viewer.household_id) and viewer.household_id != household_id,
+        "mine": viewer.id.__eq__,
+        "other_household": lambda household_id: bool(household) and household != household_id,
     }
 
     def fill(match: re.Match) -> str:
