@@ -21,6 +21,11 @@ class LabeledEnum(enum.Enum):
         return self.label
 
     @classmethod
+    def from_value(cls, value: str | None):
+        """The member stored as ``value``, or None for anything else (a filter in a URL)."""
+        return cls._value2member_map_.get(value) if isinstance(value, str) else None
+
+    @classmethod
     def choices(cls) -> list[SelectChoice]:
         return [SelectChoice(member.value, member.label) for member in cls]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wtforms import Form as PlainForm
 from wtforms import (
     HiddenField,
     MultipleFileField,
@@ -11,11 +12,22 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formtools import CHOOSE_FROM_LIST, Form, at_most
-from .models import Priority, Satisfaction
+from .models import Level, Priority, Satisfaction
+
+
+def int_or_blank(value):
+    """A select whose first choice is "all" (blank); a value that is no number matches no choice."""
+    if value in (None, ""):
+        return ""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 class CheckboxListField(SelectMultipleField):
@@ -60,3 +72,19 @@ class RateForm(Form):
 
 class CaseTypeForm(Form):
     name = StringField("类型名称", validators=[DataRequired("请填写类型名称"), at_most(20)])
+
+
+class InboxFilterForm(PlainForm):
+    """我的工单's filters: read from the query string (a GET: no CSRF token, nothing changes)."""
+
+    number = StringField("工单编号", validators=[Optional(), at_most(24)])
+    compound = StringField("居民区", validators=[Optional(), at_most(40)])
+    case_type = SelectField(
+        "案件类型", coerce=int_or_blank, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST
+    )
+    level = SelectField(
+        "当前层级",
+        choices=[SelectChoice("", "全部层级"), *Level.choices()],
+        validators=[Optional()],
+        invalid_choice_message=CHOOSE_FROM_LIST,
+    )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import lazyload, selectinload
 
-from ..compounds.models import Department, StaffRole
+from ..compounds.models import Compound, Department, StaffRole
 from ..extensions import db
 from ..pagination import Page, keyset_page
 from ..permissions import Action, Decision, PermissionDenied, require
 from ..timeutil import utcnow
-from .models import OPEN_STATUSES, Case, CaseDepartment, CaseEvent, CaseType
+from .models import OPEN_STATUSES, Case, CaseDepartment, CaseEvent, CaseType, Level
 
 
 def get_case_for(user, case_id: int, action: Action = Action.VIEW_CASE) -> Case:
@@ -71,9 +73,28 @@ def scope_condition(user):
     return sa.or_(*conditions) if conditions else sa.false()
 
 
-def inbox(user, view: str, cursor: str | None, limit: int) -> Page[Case]:
+@dataclass(frozen=True)
+class InboxFilter:
+    """What 我的工单 narrows to; empty fields do not filter."""
+
+    number: str = ""  # the whole case number or any part of it
+    compound: str = ""  # part of a compound's name
+    case_type_id: int | None = None
+    level: Level | None = None
+
+
+def inbox(user, view: str, cursor: str | None, limit: int, narrow: InboxFilter = InboxFilter()) -> Page[Case]:
     """我的工单: open cases by deadline (soonest first); 'all' lists every case newest first."""
     stmt = sa.select(Case).where(scope_condition(user)).options(selectinload(Case.post), selectinload(Case.compound))
+    if narrow.number:
+        stmt = stmt.where(Case.number.contains(narrow.number.upper(), autoescape=True))
+    if narrow.compound:
+        named = sa.select(Compound.id).where(Compound.name.contains(narrow.compound, autoescape=True))
+        stmt = stmt.where(Case.compound_id.in_(named))
+    if narrow.case_type_id is not None:
+        stmt = stmt.where(Case.case_type_id == narrow.case_type_id)
+    if narrow.level is not None:
+        stmt = stmt.where(Case.level == narrow.level)
     if view == "all":
         return keyset_page(stmt, Case, cursor, limit)
     stmt = stmt.where(Case.status.in_(OPEN_STATUSES))

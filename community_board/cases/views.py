@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..accounts.forms import ActionForm
 from ..board import photos as photo_storage
@@ -29,8 +30,8 @@ from ..security import PRIVATE_REVALIDATED
 from ..timeutil import format_local
 from ..web import STALE_MESSAGE, int_or_none, perform, save
 from . import bp, dashboard, queries, services
-from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, RateForm
-from .models import Case, CaseEvent, CasePhoto, CaseType, Priority, Satisfaction
+from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, InboxFilterForm, RateForm
+from .models import Case, CaseEvent, CasePhoto, CaseType, Level, Priority, Satisfaction
 
 # Filing ------------------------------------------------------------------------------------
 
@@ -205,8 +206,25 @@ def inbox():
     view = request.args.get("view", "open")
     if view not in ("open", "overdue", "all"):
         view = "open"
-    page = queries.inbox(current_user, view, request.args.get("after"), current_app.config["PAGE_SIZE"])
-    return render_template("cases/inbox.html", page=page, view=view)
+    form = InboxFilterForm(request.args)
+    districts = sorted({a.district_id for a in current_user.assignments})
+    form.case_type.choices = [SelectChoice("", "全部类型")] + [
+        SelectChoice(t.id, t.name)
+        for district_id in districts
+        for t in queries.case_types(district_id, active_only=False)
+    ]
+    narrow = queries.InboxFilter()
+    if form.validate():  # a filter that is not valid is shown with its error and left out
+        narrow = queries.InboxFilter(
+            number=(form.number.data or "").strip(),
+            compound=(form.compound.data or "").strip(),
+            case_type_id=form.case_type.data or None,
+            level=Level.from_value(form.level.data),
+        )
+    page = queries.inbox(current_user, view, request.args.get("after"), current_app.config["PAGE_SIZE"], narrow)
+    return render_template(
+        "cases/inbox.html", page=page, view=view, form=form, narrowed=narrow != queries.InboxFilter()
+    )
 
 
 # Dashboards ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -13,6 +13,7 @@ from ..accounts.forms import ActionForm
 from ..accounts.models import User
 from ..errors import ValidationError
 from ..extensions import db, writes_after_slow_work
+from ..pagination import id_page
 from ..permissions import Action, Decision, PermissionDenied, require
 from ..privacy import masked_phone
 from ..web import perform, save
@@ -141,24 +142,46 @@ def _scope_choices(district: District) -> list[SelectChoice]:
     ]
 
 
+STAFF_PAGE = 50
+
+
 def _render_staff(district: District, form: StaffForm, status: int = 200):
-    assignments = db.session.scalars(
-        sa.select(StaffAssignment)
-        .where(StaffAssignment.district_id == district.id)
-        .options(
-            selectinload(StaffAssignment.user),
-            selectinload(StaffAssignment.compound),
-            selectinload(StaffAssignment.street),
-            selectinload(StaffAssignment.department),
-        )
-        .order_by(StaffAssignment.role, StaffAssignment.id)
-        .limit(1000)
-    )
-    people: dict[User, list[StaffAssignment]] = {}  # each person once, with their roles here
-    for assignment in assignments:
-        people.setdefault(assignment.user, []).append(assignment)
+    """The district's staff a page at a time, each person once with their roles here; filtered by
+    name or phone number and by role."""
+    query = (request.args.get("q") or "").strip()[:40]
+    role = StaffRole.from_value(request.args.get("role") or "")
+    assigned = sa.select(StaffAssignment.user_id).where(StaffAssignment.district_id == district.id)
+    if role is not None:
+        assigned = assigned.where(StaffAssignment.role == role)
+    stmt = sa.select(User).where(User.id.in_(assigned))
+    if query.isdigit():
+        stmt = stmt.where(User.phone.contains(query, autoescape=True))
+    elif query:
+        stmt = stmt.where(User.real_name.contains(query, autoescape=True))
+    page = id_page(stmt, User, request.args.get("after"), STAFF_PAGE)
+    roles: dict[int, list[StaffAssignment]] = {user.id: [] for user in page.items}
+    if roles:
+        for assignment in db.session.scalars(
+            sa.select(StaffAssignment)
+            .where(StaffAssignment.district_id == district.id, StaffAssignment.user_id.in_(roles))
+            .options(
+                selectinload(StaffAssignment.compound),
+                selectinload(StaffAssignment.street),
+                selectinload(StaffAssignment.department),
+            )
+            .order_by(StaffAssignment.role, StaffAssignment.id)
+        ):
+            roles[assignment.user_id].append(assignment)
     return render_template(
-        "admin/staff.html", district=district, form=form, people=people, action_form=ActionForm()
+        "admin/staff.html",
+        district=district,
+        form=form,
+        people=[(user, roles[user.id]) for user in page.items],
+        next_cursor=page.next_cursor,
+        query=query,
+        role=role,
+        roles=list(StaffRole),
+        action_form=ActionForm(),
     ), status
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, redirect, render_template, url_for
+from flask import Response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from ..accounts.forms import ActionForm
 from ..accounts.models import ResidentStatus, User
+from ..cases import queries as case_queries
 from ..extensions import db, writes_on_get
-from ..permissions import Action, Decision, PermissionDenied, can, is_staff
+from ..pagination import Page, id_page
+from ..permissions import STAFF_RIGHTS, Action, Decision, PermissionDenied, can, is_staff
 from ..web import commit_work, perform
 from . import bp, services
-from .models import Compound
+from .models import Compound, StaffRole
 
 
 @bp.route("/")
@@ -26,10 +29,16 @@ def home():
     return redirect(url_for("accounts.me"))
 
 
-def _compounds_in_scope(user) -> list[Compound]:
-    """Compounds any of the user's assignments covers, in one query."""
+WORKBENCH_PAGE = 50
+
+
+def _compounds_in_scope(user, name: str, cursor: str | None) -> Page[Compound]:
+    """A page of the compounds whose boards the user's roles open, in one query, filtered by name."""
+    board_roles = STAFF_RIGHTS[Action.VIEW_BOARD]
     conditions = []
     for assignment in user.assignments:
+        if assignment.role not in board_roles:
+            continue
         district_id, street_id, compound_id = assignment.scope
         condition = Compound.district_id == district_id
         if street_id is not None:
@@ -38,12 +47,11 @@ def _compounds_in_scope(user) -> list[Compound]:
             condition &= Compound.id == compound_id
         conditions.append(condition)
     if not conditions:
-        return []
-    return list(
-        db.session.scalars(
-            sa.select(Compound).where(sa.or_(*conditions)).order_by(Compound.street_id, Compound.id).limit(500)
-        )
-    )
+        return Page([], None)
+    stmt = sa.select(Compound).where(sa.or_(*conditions)).options(selectinload(Compound.street))
+    if name:
+        stmt = stmt.where(Compound.name.contains(name, autoescape=True))
+    return id_page(stmt, Compound, cursor, WORKBENCH_PAGE)
 
 
 def _pending_counts(compounds: list[Compound]) -> dict[int, int]:
@@ -57,13 +65,30 @@ def _pending_counts(compounds: list[Compound]) -> dict[int, int]:
     return dict(rows.all())
 
 
+DEPARTMENT_CASES_SHOWN = 10
+
+
 @bp.route("/staff")
 @login_required
 def workbench():
     if not is_staff(current_user):
         raise PermissionDenied(Decision.FORBIDDEN, "工作台只对工作人员开放。")
-    compounds = [c for c in _compounds_in_scope(current_user) if can(current_user, Action.VIEW_BOARD, c)]
-    return render_template("compounds/workbench.html", compounds=compounds, pending=_pending_counts(compounds))
+    name = (request.args.get("q") or "").strip()[:40]
+    page = _compounds_in_scope(current_user, name, request.args.get("after"))
+    compounds = [c for c in page.items if can(current_user, Action.VIEW_BOARD, c)]
+    # A department's staff have no compounds of their own: their work is the cases sent to them.
+    department_cases = None
+    if any(a.role is StaffRole.DEPARTMENT for a in current_user.assignments):
+        department_cases = case_queries.inbox(current_user, "open", None, DEPARTMENT_CASES_SHOWN)
+    return render_template(
+        "compounds/workbench.html",
+        compounds=compounds,
+        next_cursor=page.next_cursor,
+        name=name,
+        searchable=bool(name or page.next_cursor or request.args.get("after")),
+        pending=_pending_counts(compounds),
+        department_cases=department_cases,
+    )
 
 
 # Join QR code -----------------------------------------------------------------------------
