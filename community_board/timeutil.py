@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -28,6 +28,11 @@ def replaying_at(moment: datetime):
 
 def to_local(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC).astimezone(SHANGHAI)
+
+
+def local_midnight_utc(day: date) -> datetime:
+    """The naive UTC moment a Shanghai calendar day begins."""
+    return datetime.combine(day, time(), SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:

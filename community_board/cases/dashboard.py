@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from .. import caching
-from ..compounds.models import Compound
+from ..compounds.models import Compound, Department
 from ..extensions import db
 from ..timeutil import to_local, utcnow
-from .models import OPEN_STATUSES, Case, CaseStatus, CaseType, Satisfaction
+from .models import OPEN_STATUSES, Case, CaseDepartment, CaseStatus, CaseType, Level, Satisfaction
 
 WEEKS = 8
 
@@ -124,20 +124,161 @@ def figures(condition) -> Figures:
     return result
 
 
+# Where problems are solved ----------------------------------------------------------------------
+
+MIN_RANKED = 10  # a compound or department with fewer cases is listed, not ranked: small numbers mislead
+
+
+@dataclass
+class Breakdown:
+    """One compound's or one department's cases in view."""
+
+    name: str
+    filed: int = 0
+    closed: int = 0
+    overdue: int = 0
+    median_hours: float | None = None
+    satisfied: int = 0
+    rated: int = 0
+    rank: int | None = None
+
+    @property
+    def closure_rate(self) -> float | None:
+        return self.closed / self.filed if self.filed else None
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self.satisfied / self.rated if self.rated else None
+
+
+def solved_at_level(condition) -> list[tuple[Level, int]]:
+    """Cases resolved or closed, by the level that answered for them when they were (小问题不出网格,
+    一般问题不出街道: most should end at the compound)."""
+    rows = dict(
+        db.session.execute(
+            sa.select(Case.level, sa.func.count())
+            .where(condition, Case.status.in_([CaseStatus.RESOLVED, CaseStatus.CLOSED]))
+            .group_by(Case.level)
+        ).all()
+    )
+    return [(level, rows.get(level, 0)) for level in Level]
+
+
+def _medians(condition, key, joined=None) -> dict[int, int]:
+    """The median resolve time (minutes, nearest rank as _percentile_minutes) per ``key``, in one
+    query: window functions, the same SQL on SQLite and PostgreSQL."""
+    ranked = sa.select(
+        key.label("key"),
+        Case.resolve_minutes.label("minutes"),
+        sa.func.row_number().over(partition_by=key, order_by=Case.resolve_minutes).label("position"),
+        sa.func.count().over(partition_by=key).label("size"),
+    ).where(condition, Case.resolve_minutes.is_not(None), Case.status.in_([CaseStatus.RESOLVED, CaseStatus.CLOSED]))
+    if joined is not None:
+        ranked = ranked.join(*joined)
+    ranked = ranked.subquery()
+    rows = db.session.execute(
+        sa.select(ranked.c.key, ranked.c.minutes).where(ranked.c.position == (ranked.c.size + 1) // 2)
+    )
+    return dict(rows.all())
+
+
+def _breakdown(condition, key, names: dict[int, str], joined=None) -> list[Breakdown]:
+    now = utcnow()
+    counted = Case.status != CaseStatus.WITHDRAWN
+    stmt = sa.select(
+        key,
+        sa.func.count(),
+        sa.func.sum(sa.case((Case.status == CaseStatus.CLOSED, 1), else_=0)),
+        sa.func.sum(sa.case((sa.and_(Case.status.in_(OPEN_STATUSES), Case.deadline_at < now), 1), else_=0)),
+        sa.func.sum(sa.case((Case.satisfaction.in_([Satisfaction.SATISFIED, Satisfaction.BASIC]), 1), else_=0)),
+        sa.func.sum(sa.case((Case.satisfaction.in_(RATED), 1), else_=0)),
+    ).where(condition, counted)
+    if joined is not None:
+        stmt = stmt.join(*joined)
+    medians = _medians(condition, key, joined)
+    rows = [
+        Breakdown(
+            name=names.get(node_id, "—"),
+            filed=filed,
+            closed=closed or 0,
+            overdue=overdue or 0,
+            median_hours=round(medians[node_id] / 60, 1) if node_id in medians else None,
+            satisfied=satisfied or 0,
+            rated=rated or 0,
+        )
+        for node_id, filed, closed, overdue, satisfied, rated in db.session.execute(stmt.group_by(key)).all()
+    ]
+    # Ranked by closure rate, then satisfaction, among those with enough cases to say something.
+    ranked = sorted(
+        (row for row in rows if row.filed >= MIN_RANKED),
+        key=lambda row: (-(row.closure_rate or 0), -(row.satisfaction_rate or 0), row.name),
+    )
+    for position, row in enumerate(ranked, start=1):
+        row.rank = position
+    unranked = sorted((row for row in rows if row.rank is None), key=lambda row: (-row.filed, row.name))
+    return ranked + unranked
+
+
+RATED = (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.UNSATISFIED)
+
+
+def by_compound(condition) -> list[Breakdown]:
+    names = dict(
+        db.session.execute(
+            sa.select(Compound.id, Compound.name).where(Compound.id.in_(sa.select(Case.compound_id).where(condition)))
+        ).all()
+    )
+    return _breakdown(condition, Case.compound_id, names)
+
+
+def by_department(condition) -> list[Breakdown]:
+    """Every department a case in view went to counts that case (a case sent to two counts twice)."""
+    joined = (CaseDepartment, CaseDepartment.case_id == Case.id)
+    names = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
+    return _breakdown(condition, CaseDepartment.department_id, names, joined)
+
+
 _FIGURES = caching.Key("dashboard_figures")
 _COMPOUND_COLUMN = {"compound": Compound.id, "street": Compound.street_id, "district": Compound.district_id}
 
 
-def figures_of(level: str, node_id: int, condition) -> Figures:
-    """``figures(condition)`` for a dashboard page, kept until a case (or anything else on a board)
-    of the scope changes, or the minute turns (overdue counts move with the clock). The sum of the
-    scope's board versions moves with every case change (caching.py; cases.init_app declares it)."""
+@dataclass
+class Dashboard:
+    figures: Figures
+    solved_at: list[tuple[Level, int]]
+    compounds: list[Breakdown]  # empty on a compound's own dashboard
+    departments: list[Breakdown]
+
+    @property
+    def solved_total(self) -> int:
+        return sum(count for _, count in self.solved_at)
+
+
+def dashboard_of(level: str, node_id: int, condition, period: tuple = ()) -> Dashboard:
+    """Everything a dashboard page shows for the cases ``condition`` selects (``period`` names its
+    date range), kept until a case (or anything else on a board) of the scope changes, or the minute
+    turns (overdue counts move with the clock). The sum of the scope's board versions moves with
+    every case change (caching.py; cases.init_app declares it)."""
     versions = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Compound.board_version), 0)).where(_COMPOUND_COLUMN[level] == node_id)
     )
     minute = utcnow().replace(second=0, microsecond=0)
-    kept = _FIGURES.get_or_make(_FIGURES(level, node_id, versions, minute), lambda: _plain(figures(condition)))
-    return _figures_from(kept)
+
+    def compute() -> dict:
+        return {
+            "figures": _plain(figures(condition)),
+            "solved_at": [(level.value, count) for level, count in solved_at_level(condition)],
+            "compounds": [asdict(row) for row in by_compound(condition)] if level != "compound" else [],
+            "departments": [asdict(row) for row in by_department(condition)],
+        }
+
+    kept = _FIGURES.get_or_make(_FIGURES(level, node_id, versions, minute, period), compute)
+    return Dashboard(
+        figures=_figures_from(kept["figures"]),
+        solved_at=[(Level(value), count) for value, count in kept["solved_at"]],
+        compounds=[Breakdown(**row) for row in kept["compounds"]],
+        departments=[Breakdown(**row) for row in kept["departments"]],
+    )
 
 
 def _plain(result: Figures) -> dict:

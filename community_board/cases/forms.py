@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wtforms import Form as PlainForm
 from wtforms import (
+    DateField,
     HiddenField,
     MultipleFileField,
     RadioField,
@@ -12,8 +12,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms import Form as PlainForm
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formtools import CHOOSE_FROM_LIST, Form, at_most
@@ -88,3 +89,14 @@ class InboxFilterForm(PlainForm):
         validators=[Optional()],
         invalid_choice_message=CHOOSE_FROM_LIST,
     )
+
+
+class PeriodForm(PlainForm):
+    """A dashboard's date range (filing dates, Shanghai days); read from the query string."""
+
+    start = DateField("起", validators=[Optional()], format="%Y-%m-%d")
+    end = DateField("止", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_end(self, field):
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError("结束日期不能早于开始日期")

@@ -100,7 +100,18 @@ class CaseDepartment(db.Model):
     department = relationship("Department", lazy="joined")
 
 
-FIGURE_COLUMNS = ("status", "satisfaction", "case_type_id", "deadline_at", "resolve_minutes", "closed_at")
+# The dashboards read their figures, breakdowns and date ranges from these columns alone.
+FIGURE_COLUMNS = (
+    "status",
+    "satisfaction",
+    "case_type_id",
+    "deadline_at",
+    "resolve_minutes",
+    "closed_at",
+    "compound_id",
+    "level",
+    "created_at",
+)
 
 
 class Case(db.Model):

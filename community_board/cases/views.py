@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, timedelta
 
 from flask import (
     Response,
@@ -27,10 +28,10 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..security import PRIVATE_REVALIDATED
-from ..timeutil import format_local
+from ..timeutil import format_local, local_midnight_utc, to_local, utcnow
 from ..web import STALE_MESSAGE, int_or_none, perform, save
 from . import bp, dashboard, queries, services
-from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, InboxFilterForm, RateForm
+from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, InboxFilterForm, PeriodForm, RateForm
 from .models import Case, CaseEvent, CasePhoto, CaseType, Level, Priority, Satisfaction
 
 # Filing ------------------------------------------------------------------------------------
@@ -237,21 +238,48 @@ LEVELS = {
 
 
 def _dashboard_scope(level: str, node_id: int):
+    """The node, the SQL for its cases within the asked date range (filing dates), the range's
+    form (a date that is not one is shown with its error and left out) and a name for the range."""
     model, column = LEVELS[level]
     node = db.session.get(model, node_id)
     if node is None:
         raise PermissionDenied(Decision.NOT_FOUND)
     require(current_user, Action.VIEW_DASHBOARD, node)
-    return node, column == node_id
+    condition = column == node_id
+    period = PeriodForm(request.args)
+    start = end = None
+    if period.validate():
+        start, end = period.start.data, period.end.data
+    if start:
+        condition &= Case.created_at >= local_midnight_utc(start)
+    if end:
+        condition &= Case.created_at < local_midnight_utc(end + timedelta(days=1))
+    return node, condition, period, (str(start or ""), str(end or ""))
 
 
 @bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>")
 @login_required
 def dashboard_page(level: str, node_id: int):
-    node, condition = _dashboard_scope(level, node_id)
+    node, condition, period, period_key = _dashboard_scope(level, node_id)
     return render_template(
-        "cases/dashboard.html", node=node, level=level, figures=dashboard.figures_of(level, node_id, condition)
+        "cases/dashboard.html",
+        node=node,
+        level=level,
+        period=period,
+        board=dashboard.dashboard_of(level, node_id, condition, period_key),
+        min_ranked=dashboard.MIN_RANKED,
+        quick_periods=_quick_periods(),
     )
+
+
+def _quick_periods() -> list[tuple[str, date | None]]:
+    today = to_local(utcnow()).date()
+    return [
+        ("近30天", today - timedelta(days=29)),
+        ("近90天", today - timedelta(days=89)),
+        ("今年", today.replace(month=1, day=1)),
+        ("全部", None),
+    ]
 
 
 CSV_COLUMNS = [
@@ -282,7 +310,7 @@ def _cell(value):
 @bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>/cases.csv")
 @login_required
 def dashboard_csv(level: str, node_id: int):
-    node, condition = _dashboard_scope(level, node_id)
+    node, condition, _period, _name = _dashboard_scope(level, node_id)
 
     def rows():
         buffer = io.StringIO()
