@@ -406,3 +406,19 @@ def test_the_verification_queue_shows_who_already_lives_at_the_address(world, se
     stranger_card = page.split(f'id="resident-{stranger.id}"')[1].split("</article>")[0]
     assert "这个地址已有认证住户：周女士、郑女士" in newcomer_card and "周丽" not in newcomer_card
     assert "已有认证住户" not in stranger_card
+
+
+# The demo ------------------------------------------------------------------------------------------
+
+
+def test_the_demo_grid_worker_of_grid_2_finds_the_elder_living_alone_first(app, client):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    assert client.post("/login", data={"phone": "13800000012", "password": "Demo1234"}).status_code == 302
+    grid_page = client.get("/grids", follow_redirects=True)
+    assert "吴淞新城 · 第2网格" in text_of(grid_page) and "杨帆" in text_of(grid_page)
+    grid_id = re.search(r"/grids/(\d+)/month", text_of(grid_page)).group(1)
+    month = text_of(client.get(f"/grids/{grid_id}/month"))
+    first = re.search(r"(\d+号楼\d单元\d+室)", month.split('id="not-visited"')[1]).group(1)
+    assert first == "9号楼1单元101室" and "独居老人" in month
+    raised = db.session.scalars(sa.select(Case).where(Case.on_behalf_label.is_not(None))).all()
+    assert [c.on_behalf_label for c in raised] == ["网格员代发"]
