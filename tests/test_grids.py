@@ -13,22 +13,26 @@ from cases_helpers import case_type, file_post, messages
 from conftest import count_queries
 from grids_helpers import add_household, add_visit, make_grid, make_grid_worker, record_of
 
-from community_board.accounts.models import ResidentStatus, Salutation
+from community_board.accounts.models import Household, ResidentStatus, Salutation
 from community_board.board.models import Post
 from community_board.cases.models import Case
-from community_board.compounds.models import Compound, StaffAssignment, StaffRole
+from community_board.compounds.models import Compound, District, StaffAssignment, StaffRole
 from community_board.errors import ValidationError
 from community_board.extensions import db
 from community_board.grids import services
 from community_board.grids.models import (
     CareTag,
+    Grid,
     GridBuilding,
     GridDuty,
     HouseholdAccess,
+    HouseholdCareTag,
+    HouseholdFile,
     Tenure,
     Visit,
     VisitKind,
 )
+from community_board.seeding import district as seeding
 
 
 @pytest.fixture
@@ -422,3 +426,47 @@ def test_the_demo_grid_worker_of_grid_2_finds_the_elder_living_alone_first(app, 
     assert first == "9号楼1单元101室" and "独居老人" in month
     raised = db.session.scalars(sa.select(Case).where(Case.on_behalf_label.is_not(None))).all()
     assert [c.on_behalf_label for c in raised] == ["网格员代发"]
+
+
+# seed-district --------------------------------------------------------------------------------------
+
+
+def test_seed_district_divides_every_compound_into_grids_with_files(app):
+    result = app.test_cli_runner().invoke(args=["seed-district", "--small", "--as-of", "2026-11-20 08:00:00"])
+    assert result.exit_code == 0, result.output
+    db.session.commit()
+    district = db.session.scalar(sa.select(District).where(District.name == seeding.DEFAULT_NAME))
+    compounds = db.session.scalars(sa.select(Compound).where(Compound.district_id == district.id)).all()
+    for compound in compounds:
+        grids_here = db.session.scalars(sa.select(Grid.id).where(Grid.compound_id == compound.id)).all()
+        assert 2 <= len(grids_here) <= 4
+        workers = db.session.scalars(
+            sa.select(StaffAssignment.grid_id).where(StaffAssignment.role == StaffRole.GRID_WORKER)
+        ).all()
+        assert set(grids_here) <= set(workers)
+    households = db.session.scalar(sa.select(sa.func.count()).select_from(Household))
+    in_no_grid = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Household)
+        .outerjoin(
+            GridBuilding,
+            sa.and_(GridBuilding.compound_id == Household.compound_id, GridBuilding.building == Household.building),
+        )
+        .where(GridBuilding.grid_id.is_(None))
+    )
+    assert in_no_grid == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(HouseholdFile)) == households
+    cared = db.session.scalar(sa.select(sa.func.count()).where(HouseholdFile.care_tagged.is_(True)))
+    assert 0.02 * households < cared < 0.1 * households
+    tagged = db.session.scalar(sa.select(sa.func.count(sa.distinct(HouseholdCareTag.household_id))))
+    assert tagged == cared
+    last = sa.select(sa.func.max(Visit.visited_on)).where(Visit.household_id == HouseholdFile.household_id)
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                HouseholdFile.last_visit_on.is_not(None), HouseholdFile.last_visit_on != last.scalar_subquery()
+            )
+        )
+        == 0
+    )
+    assert "网格员（最活跃的小区）" in result.output
