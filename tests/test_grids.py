@@ -426,6 +426,11 @@ def test_the_demo_grid_worker_of_grid_2_finds_the_elder_living_alone_first(app, 
     assert first == "9号楼1单元101室" and "独居老人" in month
     raised = db.session.scalars(sa.select(Case).where(Case.on_behalf_label.is_not(None))).all()
     assert [c.on_behalf_label for c in raised] == ["网格员代发"]
+    client.post("/logout")
+    assert client.post("/login", data={"phone": "13800000002", "password": "Demo1234"}).status_code == 302
+    compound = db.session.scalar(sa.select(Compound).where(Compound.name == "吴淞新城"))
+    queue = text_of(client.get(f"/c/{compound.id}/verification"))
+    assert "周小军先生" in queue and "这个地址已有认证住户：周女士、郑女士" in queue
 
 
 # seed-district --------------------------------------------------------------------------------------
