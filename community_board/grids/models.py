@@ -208,7 +208,3 @@ class HouseholdRecord:
     @property
     def grid_id(self) -> int | None:
         return self.grid.id if self.grid else None
-
-    @property
-    def id(self) -> int:
-        return self.household.id

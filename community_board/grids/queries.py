@@ -17,14 +17,13 @@ from ..cases.models import Case
 from ..compounds.models import Compound, StaffAssignment, StaffRole, Street
 from ..extensions import db
 from ..pagination import Page, keyset_page
-from ..permissions import Action, Decision, PermissionDenied, require
+from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..web import int_or_none
 from .models import (
     CareTag,
     Grid,
     GridBuilding,
     GridMember,
-    HouseholdAccess,
     HouseholdCareTag,
     HouseholdFile,
     HouseholdMember,
@@ -311,11 +310,6 @@ def not_visited(grid: Grid, today: date, cursor: str | None, limit: int) -> Page
     return _keyset(stmt, keys, cursor, limit)
 
 
-def grid_households(grid: Grid, cursor: str | None, limit: int) -> Page[HouseholdRow]:
-    keys = (Household.building, Household.unit, sa.func.length(Household.room), Household.room, Household.id)
-    return _keyset(_grid_households(grid), keys, cursor, limit)
-
-
 # A grid's posts, cases and visits ----------------------------------------------------------------
 
 
@@ -334,8 +328,6 @@ def _grid_post_condition(grid: Grid):
 
 def grid_posts(viewer, grid: Grid, cursor: str | None, limit: int) -> Page[Post]:
     """What the grid's residents posted, as the viewer may read it (no private questions unless theirs)."""
-    from ..permissions import can
-
     stmt = (
         sa.select(Post)
         .where(
@@ -350,9 +342,7 @@ def grid_posts(viewer, grid: Grid, cursor: str | None, limit: int) -> Page[Post]
 
 
 def grid_cases(viewer, grid: Grid, cursor: str | None, limit: int) -> Page[Case]:
-    """Cases on the grid's posts, newest first (the case list shows no private question's details)."""
-    from ..permissions import can
-
+    """Cases on the grid's posts, newest first (no private question unless the viewer reads them)."""
     stmt = (
         sa.select(Case)
         .join(Post, Post.id == Case.post_id)
@@ -432,17 +422,6 @@ def file_view(record: HouseholdRecord) -> FileView:
     return FileView(accounts, members, [t for t in district_tags if t.id in chosen], district_tags)
 
 
-def access_log(household: Household, limit: int = 20) -> list[HouseholdAccess]:
-    return list(
-        db.session.scalars(
-            sa.select(HouseholdAccess)
-            .where(HouseholdAccess.household_id == household.id)
-            .order_by(HouseholdAccess.created_at.desc(), HouseholdAccess.id.desc())
-            .limit(limit)
-        )
-    )
-
-
 # The grid's people ---------------------------------------------------------------------------------
 
 
@@ -492,10 +471,3 @@ def month_bounds(today: date) -> tuple[date, date]:
     first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return first, following - timedelta(days=1)
-
-
-def grids_of_worker(user) -> list[Grid]:
-    ids = [a.grid_id for a in user.assignments if a.role is StaffRole.GRID_WORKER and a.grid_id]
-    if not ids:
-        return []
-    return list(db.session.scalars(sa.select(Grid).where(Grid.id.in_(ids)).order_by(Grid.id)))
