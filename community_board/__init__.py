@@ -74,6 +74,7 @@ def _init_extensions(app: Flask) -> None:
         login_manager,
         migrate,
     )
+    from .grids import models as _grids  # noqa: F401  (a staff assignment names its grid)
 
     db.init_app(app)
     caching.init_app(app)
@@ -126,7 +127,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import board, cases, deliberation
+    from . import board, cases, deliberation, grids
     from .accounts import bp as accounts_bp
     from .compounds import bp as compounds_bp
     from .notifications import bp as notifications_bp
@@ -141,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     board.init_app(app)
     cases.init_app(app)
     deliberation.init_app(app)
+    grids.init_app(app)
     app.register_blueprint(police_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(notifications_bp)

@@ -96,6 +96,22 @@ ACTION_LABELS = {
     "post.unpinned": "取消置顶",
     "post.locked": "关闭回复",
     "post.unlocked": "开放回复",
+    "grid.created": "新建网格",
+    "grid.buildings_assigned": "楼栋划入网格",
+    "grid.building_removed": "楼栋移出网格",
+    "grid.phone_set": "设置网格工作电话",
+    "grid.member_added": "加入一格三员",
+    "grid.member_removed": "移出一格三员",
+    "household.added": "登记住户",
+    "household.updated": "更新一户一档",
+    "household.member_added": "添加家庭成员",
+    "household.member_removed": "移除家庭成员",
+    "household.care_tags_set": "设置关爱标签",
+    "visit.recorded": "记录民情日记",
+    "visit.case_raised": "代发工单",
+    "care_tag.created": "新增关爱标签",
+    "care_tag.disabled": "停用关爱标签",
+    "care_tag.enabled": "启用关爱标签",
 }
 
 

@@ -13,6 +13,7 @@ from .accounts.services import hash_password
 from .cases.services import add_default_case_types
 from .compounds.models import District, StaffAssignment, StaffRole
 from .extensions import db, write_transactions
+from .grids.services import add_default_care_tags
 
 
 def get_or_create(model, defaults: dict | None = None, **keys):
@@ -26,11 +27,12 @@ def get_or_create(model, defaults: dict | None = None, **keys):
 
 
 def new_district(name: str, code: str) -> District:
-    """A district with the default case types: every way a district comes to be goes through here."""
+    """A district with the default case types and care tags: every way a district comes to be goes through here."""
     district = District(name=name, code=code)
     db.session.add(district)
     db.session.flush()
     add_default_case_types(district)
+    add_default_care_tags(district)
     return district
 
 

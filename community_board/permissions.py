@@ -61,6 +61,13 @@ class Action(enum.Enum):
     ANSWER_QUEUE = "answer_queue"  # the officer's unanswered questions
     MARK_HELPFUL = "mark_helpful"  # the asker marks an answer helpful
     READ_PRIVATE_QUESTIONS = "read_private_questions"
+    # 网格 and 一户一档; object rules (a grid worker's own grid) in grids/rules.py.
+    VIEW_GRIDS = "view_grids"  # target: a district, street, compound or grid (the five-level view)
+    MANAGE_GRIDS = "manage_grids"  # divide a compound into grids, 一格三员, the published phone
+    VIEW_HOUSEHOLD = "view_household"  # a household file, masked
+    REVEAL_HOUSEHOLD = "reveal_household"  # its names and phone in full (logged)
+    KEEP_HOUSEHOLD = "keep_household"  # edit the file, record visits (民情日记), raise a case for it (代发)
+    MANAGE_CARE_TAGS = "manage_care_tags"  # target: a district
 
 
 class Decision(enum.Enum):
@@ -71,33 +78,42 @@ class Decision(enum.Enum):
 
 _COMPOUND_STAFF = {StaffRole.SECRETARY, StaffRole.COMMITTEE}
 _OVERSIGHT = {StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT, StaffRole.DISTRICT_ADMIN}
+# A grid worker reads and writes on its compound's board and files cases there as committee staff do,
+# but neither moderates, verifies nor dispatches; its household files are its own grid's only.
+_GRID = {StaffRole.GRID_WORKER}
 
 # Which staff roles may do what, anywhere their assignment's scope covers the target.
 STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
-    Action.VIEW_BOARD: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
-    Action.POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
-    Action.SEE_FULL_NAMES: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
+    Action.VIEW_BOARD: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE} | _OVERSIGHT),
+    Action.POST: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE}),
+    Action.SEE_FULL_NAMES: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE} | _OVERSIGHT),
     Action.VERIFY_RESIDENTS: frozenset(_COMPOUND_STAFF),
     Action.MANAGE_JOIN_CODE: frozenset(_COMPOUND_STAFF),
     Action.CONFIRM_PARTY_BADGE: frozenset({StaffRole.SECRETARY}),
     Action.VIEW_AUDIT_LOG: frozenset(_COMPOUND_STAFF | {StaffRole.DISTRICT_ADMIN}),
     Action.MANAGE_HIERARCHY: frozenset({StaffRole.DISTRICT_ADMIN}),
-    Action.VIEW_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
-    Action.REPLY: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.VIEW_POST: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE} | _OVERSIGHT),
+    Action.REPLY: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE}),
     Action.LIKE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
     Action.REPORT: frozenset(),
-    Action.EDIT_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
-    Action.DELETE_POST: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
+    Action.EDIT_POST: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE}),
+    Action.DELETE_POST: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE}),
     Action.SET_POST_STATUS: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
     Action.MODERATE: frozenset(_COMPOUND_STAFF),
-    Action.FILE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
-    Action.VIEW_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT),
-    Action.READ_CASE_DETAILS: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT),
+    Action.FILE_CASE: frozenset(
+        _COMPOUND_STAFF | _GRID | {StaffRole.POLICE, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}
+    ),
+    Action.VIEW_CASE: frozenset(_COMPOUND_STAFF | _GRID | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT),
+    Action.READ_CASE_DETAILS: frozenset(
+        _COMPOUND_STAFF | _GRID | {StaffRole.POLICE, StaffRole.DEPARTMENT} | _OVERSIGHT
+    ),
     Action.DISPATCH_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.WORK_CASE: frozenset({StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.ESCALATE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET}),
     Action.NOTE_CASE: frozenset(
-        _COMPOUND_STAFF | {StaffRole.POLICE, StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}
+        _COMPOUND_STAFF
+        | _GRID
+        | {StaffRole.POLICE, StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}
     ),
     Action.RATE_CASE: frozenset(),
     Action.VIEW_DASHBOARD: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
@@ -107,7 +123,17 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.ANSWER_QUEUE: frozenset({StaffRole.POLICE}),
     Action.MARK_HELPFUL: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
     Action.READ_PRIVATE_QUESTIONS: frozenset({StaffRole.POLICE, StaffRole.SECRETARY}),
+    Action.VIEW_GRIDS: frozenset(_COMPOUND_STAFF | _GRID | _OVERSIGHT),
+    Action.MANAGE_GRIDS: frozenset(_COMPOUND_STAFF),
+    Action.VIEW_HOUSEHOLD: frozenset(_COMPOUND_STAFF | _GRID),
+    Action.REVEAL_HOUSEHOLD: frozenset(_COMPOUND_STAFF | _GRID),
+    Action.KEEP_HOUSEHOLD: frozenset(_COMPOUND_STAFF | _GRID),
+    Action.MANAGE_CARE_TAGS: frozenset({StaffRole.DISTRICT_ADMIN}),
 }
+
+# Reads refused with a 404 even inside the reader's compound: a household file is never confirmed to
+# whoever may not read it (its residents, the police), as if it did not exist.
+UNSEEN_UNLESS_ALLOWED = frozenset({Action.VIEW_HOUSEHOLD})
 
 # Reads that reach up: a target's read_scope (a shared 办事指南 article: the street) is read from
 # any compound below it.
@@ -186,9 +212,16 @@ def authorize(user, action: Action, target: Scoped) -> Decision:
     if unwrap is not None:  # current_user: a proxy that would look the user up at every attribute
         user = unwrap()
     read_action = getattr(type(target), "read_action", None)
-    if read_action not in (None, action) and _decide(user, read_action, target) is Decision.NOT_FOUND:
+    if read_action not in (None, action) and _decide_unseen(user, read_action, target) is Decision.NOT_FOUND:
         return Decision.NOT_FOUND
-    return _decide(user, action, target)
+    return _decide_unseen(user, action, target)
+
+
+def _decide_unseen(user, action: Action, target: Scoped) -> Decision:
+    decision = _decide(user, action, target)
+    if decision is Decision.FORBIDDEN and action in UNSEEN_UNLESS_ALLOWED:
+        return Decision.NOT_FOUND
+    return decision
 
 
 def _decide(user, action: Action, target: Scoped) -> Decision:

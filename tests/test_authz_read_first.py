@@ -11,15 +11,19 @@ import re
 from html import unescape
 
 import pytest
+import sqlalchemy as sa
 from board_helpers import make_post, make_reply, signed_in, text_of
 from cases_helpers import file_post
 from civic_helpers import ask, open_proposal
 from flask import current_app
+from grids_helpers import add_household, add_visit, make_grid, make_grid_worker, record_of
 from werkzeug.routing import AnyConverter
 
 from community_board.board import services as board_services
 from community_board.compounds.models import District, StaffRole
 from community_board.extensions import db
+from community_board.grids import services as grid_services
+from community_board.grids.models import CareTag, GridDuty
 
 # POST routes that act on no object of the hierarchy (the signed-in user's own account, the login form).
 NO_OBJECT = {
@@ -51,6 +55,14 @@ class Objects:
         self.proposal = open_proposal(secretary, world.compound_a).post
         self.other_compound_post = make_post(world.other_resident, world.compound_b, title="小区门口积水")
         self.other_compound_reply = make_reply(world.other_resident, self.other_compound_post, body="同感")
+        # 网格: the asker's building (5) is in the first grid; an elder without an account lives in the second.
+        self.grid = world.grid
+        self.household = asker.household
+        self.visit = add_visit(secretary, self.household)
+        self.member = grid_services.add_member(secretary, world.record(self.household), "周大山", "配偶")
+        self.grid_member = grid_services.add_grid_member(secretary, self.grid, GridDuty.POLICE, officer.phone)
+        self.other_grid_household = add_household(secretary, world.other_grid, "9", "101")
+        db.session.commit()
 
     def posts(self):
         return [
@@ -61,7 +73,7 @@ class Objects:
         ]
 
 
-def _bindings(rule, objects: Objects, world, post, reply, case, compound, district):
+def _bindings(rule, objects: Objects, world, post, reply, case, compound, district, grid=None, household=None):
     """Every URL of ``rule`` for one object (each value of an ``any(...)`` part), or None when the
     rule acts on an object of another kind."""
     values = {
@@ -76,13 +88,27 @@ def _bindings(rule, objects: Objects, world, post, reply, case, compound, distri
         "key": "matters",
         "change_id": 1,
         "node_id": world.compound_a.id,
+        "grid_id": grid and grid.id,
+        "household_id": household and household.id,
+        "visit_id": objects.visit.id,
+        "member_id": objects.member.id,
+        "grid_member_id": objects.grid_member.id,
+        "building": "5",
+        "tag_id": world.care_tag.id,
     }
     unknown = (
         rule.arguments - values.keys() - {name for name, c in rule._converters.items() if isinstance(c, AnyConverter)}
     )
     assert not unknown, f"classify {rule.rule}: the walk cannot bind {sorted(unknown)}"
-    subject = {"post_id", "case_id", "compound_id", "district_id"} & rule.arguments
-    given = {"post_id": post, "case_id": case, "compound_id": compound, "district_id": district}
+    subject = {"post_id", "case_id", "compound_id", "district_id", "grid_id", "household_id"} & rule.arguments
+    given = {
+        "post_id": post,
+        "case_id": case,
+        "compound_id": compound,
+        "district_id": district,
+        "grid_id": grid,
+        "household_id": household,
+    }
     if not subject or any(given[name] is None for name in subject) or (reply is None and "reply_id" in rule.arguments):
         return None
     if {"post_id", "case_id"} & subject and {"compound_id", "district_id"} & subject:
@@ -119,7 +145,13 @@ def everyone(
     street_b_grid = world.staff(StaffRole.GRID_STREET, world.street_b, name="钱进")
     district_grid = world.staff(StaffRole.GRID_DISTRICT, world.district, name="冯军")
     world.any_assignment = secretary.assignments[0]
+    world.grid = make_grid(secretary, world.compound_a, "第1网格", "1-6")
+    world.other_grid = make_grid(secretary, world.compound_a, "第2网格", "7-12")
+    world.record = lambda household: record_of(household.id)
+    world.care_tag = db.session.scalars(sa.select(CareTag).where(CareTag.district_id == world.district.id)).first()
     return {
+        "grid worker": make_grid_worker(world, world.grid, "王晓燕"),
+        "other grid worker": make_grid_worker(world, world.other_grid, "孙芳"),
         "resident": neighbour,
         "asker": resident,
         "committee": committee,
@@ -149,8 +181,11 @@ def test_every_post_route_answers_404_to_whoever_gets_404_on_the_object(world, e
     targets.append(dict(case=objects.private_case, page=f"/cases/{objects.private_case.id}"))
     targets += [dict(compound=c, page=f"/c/{c.id}") for c in (world.compound_a, world.compound_b)]
     targets.append(dict(district=world.district, page=f"/admin/d/{world.district.id}"))
+    targets.append(dict(grid=objects.grid, page=f"/grids/{objects.grid.id}"))
+    for household in (objects.household, objects.other_grid_household):
+        targets.append(dict(household=household, page=f"/households/{household.id}"))
 
-    walked, leaks = 0, []
+    walked, leaks, kinds = 0, [], set()
     for role, user in everyone.items():
         client = signed_in(user)
         for target in targets:
@@ -166,15 +201,19 @@ def test_every_post_route_answers_404_to_whoever_gets_404_on_the_object(world, e
                     target.get("case"),
                     target.get("compound"),
                     target.get("district"),
+                    target.get("grid"),
+                    target.get("household"),
                 )
                 for url in urls or ():
                     walked += 1
+                    kinds.add(url.split("/")[1])
                     status = client.post(
                         url, data={"reason": "测试", "body": "测试", "public_note": "测试"}
                     ).status_code
                     if status != 404:
                         leaks.append(f"{role}: POST {url} answered {status} after GET {target['page']} answered 404")
     assert walked > 100
+    assert {"p", "cases", "c", "admin", "grids", "households"} <= kinds, "every kind of object was walked"
     assert not leaks, "\n".join(leaks)
 
 

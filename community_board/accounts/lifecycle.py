@@ -355,6 +355,9 @@ def delete_account(actor: User, user: User, reason: str = "") -> None:
     from ..deliberation.models import Ballot  # deliberation's package imports the board, which imports accounts
 
     db.session.execute(sa.update(Ballot).where(Ballot.voter_id == user.id).values(voter_id=None))
+    from ..grids.models import GridMember  # grids build on accounts
+
+    db.session.execute(sa.delete(GridMember).where(GridMember.user_id == user.id))  # 一格三员: no longer
 
     user.real_name, user.salutation = DELETED_NAME, None
     user.phone = f"x{user.id}"  # unique, and no phone number: nobody can sign in with it

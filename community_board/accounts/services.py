@@ -225,6 +225,30 @@ def pending_residents(compound: Compound, cursor: str | None, limit: int) -> Pag
     return keyset_page(stmt, User, cursor, limit, newest_first=False)
 
 
+def households_of_pending(compound: Compound, residents: list[User]) -> dict[int, list[User]]:
+    """For each pending resident, the verified residents already living at the same address: a family
+    member to ask, or someone to ask about them. One query for the whole page."""
+    addresses = {(r.building, r.unit or "", r.room) for r in residents if r.building and r.room}
+    if not addresses:
+        return {}
+    address = sa.tuple_(Household.building, Household.unit, Household.room)
+    neighbours = db.session.scalars(
+        sa.select(User)
+        .join(Household, Household.id == User.household_id)
+        .where(
+            Household.compound_id == compound.id,
+            address.in_(sorted(addresses)),
+            User.resident_status == ResidentStatus.VERIFIED,
+        )
+        .order_by(User.id)
+        .limit(200)
+    )
+    at: dict[tuple, list[User]] = {}
+    for user in neighbours:
+        at.setdefault((user.building, user.unit or "", user.room), []).append(user)
+    return {r.id: at[key] for r in residents if (key := (r.building, r.unit or "", r.room)) in at}
+
+
 def verified_residents(compound: Compound, cursor: str | None, limit: int) -> Page[User]:
     stmt = sa.select(User).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED)
     return keyset_page(stmt, User, cursor, limit)

@@ -263,6 +263,7 @@ def verification_queue(compound_id: int):
         compound=compound,
         page=page,
         shared_ids=services.shared_id_numbers(page.items),
+        households=services.households_of_pending(compound, page.items),
         changes=lifecycle.pending_changes(compound, request.args.get("changes_after"), current_app.config["PAGE_SIZE"]),
         action_form=ActionForm(),
         reject_form=RejectForm(),

@@ -160,6 +160,10 @@ class Post(db.Model):
     shared_with_street: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # "我也遇到": households that have the same problem, instead of a post of their own.
     affected_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # 代发: written by staff (on_behalf_by) for a resident met on a visit (grids/), who is the author
+    # when they have an account; the label (网格员代发) shows on the post and its case.
+    on_behalf_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    on_behalf_label: Mapped[str | None] = mapped_column(sa.String(20))
 
     section: Mapped[Section] = relationship(lazy="joined", innerjoin=True)
     author = relationship("User", foreign_keys=[author_id])

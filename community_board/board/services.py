@@ -20,7 +20,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..notifications.models import NotificationKind
 from ..notifications.services import notify
-from ..permissions import Action, require
+from ..permissions import Action, can, require
 from ..persistence import insert_unique
 from ..security import render_markdown, render_plain_text
 from ..timeutil import utcnow
@@ -73,7 +73,7 @@ def author_role_in(user, compound: Compound) -> AuthorRole:
         return AuthorRole.SECRETARY
     if StaffRole.POLICE in roles:
         return AuthorRole.POLICE
-    if StaffRole.COMMITTEE in roles:
+    if roles & {StaffRole.COMMITTEE, StaffRole.GRID_WORKER}:
         return AuthorRole.STAFF
     return AuthorRole.RESIDENT
 
@@ -136,16 +136,35 @@ def _bump(model, row_id: int, **deltas: int) -> None:
     db.session.execute(sa.update(model).where(model.id == row_id).values(**values))
 
 
-def create_post(actor, compound: Compound, section: Section, draft: PostDraft, photos: list[StoredPhoto] = ()) -> Post:
-    require(actor, Action.POST, SectionBoard(compound, section))
+def create_post(
+    actor,
+    compound: Compound,
+    section: Section,
+    draft: PostDraft,
+    photos: list[StoredPhoto] = (),
+    *,
+    on_behalf_label: str | None = None,
+    on_behalf_of=None,
+) -> Post:
+    """``on_behalf_label`` (网格员代发): ``actor`` writes for a resident met on a visit; the resident's
+    account, if they have one (``on_behalf_of``), is the author, and must be one that may post here."""
+    board = SectionBoard(compound, section)
+    require(actor, Action.POST, board)
+    author = actor
+    if on_behalf_label and on_behalf_of is not None:
+        if not can(on_behalf_of, Action.POST, board):
+            raise ValidationError("这位居民的账号目前不能发帖（未认证或被禁言），请选择不以其名义发布")
+        author = on_behalf_of
     post = Post(
         district_id=compound.district_id,
         street_id=compound.street_id,
         compound_id=compound.id,
         section=section,
-        author_id=actor.id,
-        author_role=author_role_in(actor, compound),
+        author_id=author.id,
+        author_role=author_role_in(author, compound),
         photo_count=len(photos),
+        on_behalf_by_id=actor.id if on_behalf_label else None,
+        on_behalf_label=on_behalf_label,
     )
     _set_text(post, section, draft.title, draft.body)
     _set_section_fields(post, section, draft)

@@ -157,6 +157,7 @@ class Case(db.Model):
     satisfaction: Mapped[Satisfaction | None] = mapped_column(enum_column_type(Satisfaction))
     satisfaction_comment: Mapped[str | None] = mapped_column(sa.String(200))
     reopen_count: Mapped[int] = mapped_column(default=0)
+    on_behalf_label: Mapped[str | None] = mapped_column(sa.String(20))  # 网格员代发: from its post
     # Optimistic locking: an UPDATE that finds another version raises StaleDataError.
     version: Mapped[int] = mapped_column(default=1)
 

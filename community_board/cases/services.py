@@ -215,6 +215,7 @@ def file_case(
             priority=priority,
             created_at=now,
             deadline_at=deadline_for(priority, now),
+            on_behalf_label=post.on_behalf_label,  # reported on the resident's behalf (代发)
         )
         case.next_escalation_at = case.deadline_at
         try:

@@ -128,8 +128,16 @@ def _create(kind: str, district: District, form) -> None:
 
 
 def _scope_choices(district: District) -> list[SelectChoice]:
-    """Grouped choices (optgroups) for the staff form: compounds, streets, the district, departments."""
+    """Grouped choices (optgroups) for the staff form: compounds, streets, the district, departments, grids."""
+    from ..grids.models import Grid  # grids build on compounds
+
     streets = district.streets
+    grids = db.session.execute(
+        sa.select(Grid.id, Grid.name, Compound.name)
+        .join(Compound, Compound.id == Grid.compound_id)
+        .where(Grid.district_id == district.id)
+        .order_by(Compound.street_id, Compound.id, Grid.id)
+    )
     return [
         *(
             SelectChoice(f"compound:{c.id}", f"{s.name} · {c.name}", optgroup="居民区")
@@ -139,6 +147,10 @@ def _scope_choices(district: District) -> list[SelectChoice]:
         *(SelectChoice(f"street:{s.id}", s.name, optgroup="街镇") for s in streets),
         SelectChoice(f"district:{district.id}", district.name, optgroup="全区"),
         *(SelectChoice(f"department:{d.id}", d.name, optgroup="部门") for d in _departments(district)),
+        *(
+            SelectChoice(f"grid:{grid_id}", f"{compound} · {name}", optgroup="网格（网格员）")
+            for grid_id, name, compound in grids
+        ),
     ]
 
 
@@ -168,6 +180,7 @@ def _render_staff(district: District, form: StaffForm, status: int = 200):
                 selectinload(StaffAssignment.compound),
                 selectinload(StaffAssignment.street),
                 selectinload(StaffAssignment.department),
+                selectinload(StaffAssignment.grid),
             )
             .order_by(StaffAssignment.role, StaffAssignment.id)
         ):

@@ -14,6 +14,7 @@ from ..timeutil import utcnow
 
 if TYPE_CHECKING:
     from ..accounts.models import User
+    from ..grids.models import Grid
 
 
 class StreetKind(LabeledEnum):
@@ -44,10 +45,11 @@ class StaffRole(LabeledEnum):
     GRID_DISTRICT = ("grid_district", "区网格化中心")
     DEPARTMENT = ("department", "部门工作人员")
     DISTRICT_ADMIN = ("district_admin", "区管理员")
+    GRID_WORKER = ("grid_worker", "网格员")  # one grid of a compound (grids/)
 
     @property
     def scope_level(self) -> str:
-        """Which node a role is assigned to: compound, street, district or department."""
+        """Which node a role is assigned to: compound, street, district, department or grid."""
         return _ROLE_SCOPE_LEVEL[self]
 
 
@@ -59,6 +61,7 @@ _ROLE_SCOPE_LEVEL = {
     StaffRole.GRID_DISTRICT: "district",
     StaffRole.DEPARTMENT: "department",
     StaffRole.DISTRICT_ADMIN: "district",
+    StaffRole.GRID_WORKER: "grid",
 }
 
 
@@ -159,11 +162,13 @@ class Department(db.Model):
 
 class StaffAssignment(db.Model):
     """A staff role with its scope. The scope columns are filled down from the assigned node,
-    so 'does this assignment cover that compound' is a comparison of three ids."""
+    so 'does this assignment cover that compound' is a comparison of three ids. A grid worker's
+    scope is the grid's compound; ``grid_id`` narrows it (grids/rules.py)."""
 
     __tablename__ = "staff_assignments"
     __table_args__ = (
         sa.CheckConstraint("compound_id IS NULL OR street_id IS NOT NULL", name="compound_within_street"),
+        sa.CheckConstraint("grid_id IS NULL OR compound_id IS NOT NULL", name="grid_within_compound"),
         sa.Index("ix_staff_assignments_compound_role", "compound_id", "role"),
     )
 
@@ -174,12 +179,14 @@ class StaffAssignment(db.Model):
     street_id: Mapped[int | None] = mapped_column(sa.ForeignKey("streets.id"))
     compound_id: Mapped[int | None] = mapped_column(sa.ForeignKey("compounds.id"))
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    grid_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grids.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="assignments")
     compound: Mapped[Compound | None] = relationship()
     street: Mapped[Street | None] = relationship()
     department: Mapped[Department | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
 
     @property
     def scope(self) -> tuple[int, int | None, int | None]:
@@ -189,6 +196,8 @@ class StaffAssignment(db.Model):
     def scope_label(self) -> str:
         if self.department is not None:
             return self.department.name
+        if self.grid is not None:
+            return f"{self.compound.name} · {self.grid.name}"
         if self.compound is not None:
             return self.compound.name
         if self.street is not None:

@@ -230,23 +230,26 @@ def staff_account(district: District, phone: str, real_name: str | None, passwor
 def resolve_scope(district: District, role: StaffRole, scope_key: str):
     """Turn a form's 'compound:3' / 'street:2' / 'district:1' / 'department:5' into its node,
     checking it lies in this district and fits the role."""
+    from ..grids.models import Grid  # grids build on compounds
+
     kind, _, raw_id = scope_key.partition(":")
     if kind != role.scope_level:
         raise ValidationError(f"“{role.label}”的范围应选择{_SCOPE_NAMES[role.scope_level]}", "scope")
-    model = {"compound": Compound, "street": Street, "district": District, "department": Department}[kind]
+    model = {"compound": Compound, "street": Street, "district": District, "department": Department, "grid": Grid}[kind]
     node = db.session.get(model, int(raw_id)) if raw_id.isdigit() else None
     if node is None or node.scope[0] != district.id:
         raise ValidationError("所选范围不存在", "scope")
     return node
 
 
-_SCOPE_NAMES = {"compound": "居民区", "street": "街镇", "district": "全区", "department": "部门"}
+_SCOPE_NAMES = {"compound": "居民区", "street": "街镇", "district": "全区", "department": "部门", "grid": "网格"}
 
 
 def assign_staff(actor, district: District, user, role: StaffRole, node) -> StaffAssignment:
     require(actor, Action.MANAGE_HIERARCHY, district)
     district_id, street_id, compound_id = node.scope
     department_id = node.id if isinstance(node, Department) else None
+    grid_id = node.id if role is StaffRole.GRID_WORKER else None  # a grid's scope is its compound's
     duplicate = db.session.scalar(
         sa.select(StaffAssignment.id).where(
             StaffAssignment.user_id == user.id,
@@ -259,6 +262,7 @@ def assign_staff(actor, district: District, user, role: StaffRole, node) -> Staf
             StaffAssignment.department_id.is_(None)
             if department_id is None
             else StaffAssignment.department_id == department_id,
+            StaffAssignment.grid_id.is_(None) if grid_id is None else StaffAssignment.grid_id == grid_id,
         )
     )
     if duplicate:
@@ -270,11 +274,13 @@ def assign_staff(actor, district: District, user, role: StaffRole, node) -> Staf
         street_id=street_id,
         compound_id=compound_id,
         department_id=department_id,
+        grid_id=grid_id,
     )
     db.session.add(assignment)
     # A staff account is reset by the district admin only: a code the 居委会 issued before is void.
     db.session.execute(sa.delete(ResetCode).where(ResetCode.user_id == user.id))
-    audit.record(actor, "staff.assigned", user, district_id=district.id, note=f"{role.value}:{node.scope}")
+    where = f"{node.scope}" if grid_id is None else f"{node.scope}:grid{grid_id}"
+    audit.record(actor, "staff.assigned", user, district_id=district.id, note=f"{role.value}:{where}")
     return assignment
 
 

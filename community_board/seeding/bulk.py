@@ -21,6 +21,7 @@ from ..board.models import Like, MeToo, Post, Reply
 from ..cases.models import Case, CaseDepartment, CaseEvent, CaseType
 from ..compounds.models import Compound, Department, District, JoinCode, StaffAssignment, Street
 from ..deliberation.models import Ballot, Proposal, ProposalOption
+from ..grids.models import CareTag, Grid, GridBuilding, HouseholdCareTag, HouseholdFile, Visit
 from ..search import schema
 from ..search.models import SearchDocument
 
@@ -28,13 +29,19 @@ from ..search.models import SearchDocument
 TABLES = {
     "districts": District,
     "case_types": CaseType,
+    "care_tags": CareTag,
     "streets": Street,
     "compounds": Compound,
+    "grids": Grid,
+    "grid_buildings": GridBuilding,
     "join_codes": JoinCode,
     "departments": Department,
     "households": Household,
+    "household_files": HouseholdFile,
+    "household_care_tags": HouseholdCareTag,
     "users": User,
     "staff_assignments": StaffAssignment,
+    "visits": Visit,
     "posts": Post,
     "replies": Reply,
     "search_documents": SearchDocument,

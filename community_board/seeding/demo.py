@@ -42,11 +42,14 @@ from ..compounds.models import (
     Street,
     StreetKind,
 )
-from ..compounds.services import active_join_code
+from ..compounds.services import active_join_code, assign_staff
 from ..deliberation import services as deliberation
 from ..deliberation.models import Electorate, Outcome, Proposal, ProposalOption
 from ..errors import ValidationError
 from ..extensions import db, write_transactions
+from ..grids import queries as grid_queries
+from ..grids import services as grids
+from ..grids.models import CareTag, Grid, GridDuty, Tenure, VisitKind
 from ..notifications.models import Notification
 from ..privacy import id_number_hmac
 from ..timeutil import replaying_at, utcnow
@@ -91,6 +94,7 @@ def seed_demo(now: datetime | None = None) -> None:
         world = _build_places_and_people(now)
     story = _Story(world, now)
     story.plan()
+    _plan_grids(story)
     story.play()
     _read_old_messages(world, now)
     db.session.commit()
@@ -451,6 +455,91 @@ class _Story:
                     "投票通过。居委会将会同物业在两周内拿出实施方案并公示。",
                 ),
             )
+
+
+# Grids and household files ----------------------------------------------------------------------
+
+
+def _plan_grids(story: _Story) -> None:
+    """吴淞新城 in three grids (``data/demo_grids.json``): grid workers, 一格三员, household files with
+    care tags, 民情日记 visits, and a case a grid worker raised on an elder's behalf (代发), which the
+    书记 dispatched and 物业 resolved. 王阿婆 (独居老人, 第2网格) has not been visited yet."""
+    spec = load("demo_grids")
+    world = story.world
+    compound = world.compounds[spec["compound"]]
+    if db.session.scalar(sa.select(Grid.id).where(Grid.compound_id == compound.id).limit(1)):
+        return  # already seeded
+    households: dict[str, int] = {}
+    story.at(story.now - timedelta(days=spec["set_up_days_ago"]), lambda: _set_up_grids(story, spec, households))
+    for visit in spec["visits"]:
+        story.at(
+            story.now - timedelta(days=visit["days_ago"]),
+            lambda v=visit: _visit(story, spec, v, households[v["household"]]),
+        )
+
+
+def _set_up_grids(story: _Story, spec: dict, households: dict[str, int]) -> None:
+    from ..cli import get_or_create  # cli imports this package to register its commands
+
+    world = story.world
+    compound = world.compounds[spec["compound"]]
+    secretary, admin = story._secretary_of(compound), world.people["王建国"]
+    password_hash = hash_password(PASSWORD)
+    for row in spec["grids"]:
+        grid = grids.create_grid(secretary, compound, row["name"])
+        grids.assign_buildings(secretary, grid, row["buildings"])
+        grids.set_public_phone(secretary, grid, row["public_phone"])
+        worker = get_or_create(
+            User,
+            phone=row["worker"]["phone"],
+            defaults={"real_name": row["worker"]["name"], "password_hash": password_hash},
+        )
+        assign_staff(admin, world.district, worker, StaffRole.GRID_WORKER, grid)
+        db.session.flush()
+        db.session.refresh(worker, ["assignments"])
+        world.people[worker.real_name] = worker
+        for duty, phone in row["members"]:
+            grids.add_grid_member(secretary, grid, GridDuty(duty), phone)
+    tags = {
+        t.name: t.id for t in db.session.scalars(sa.select(CareTag).where(CareTag.district_id == world.district.id))
+    }
+    for row in spec["households"]:
+        building, unit, room = row["address"]
+        grid = grids.grid_of_building(compound.id, building)
+        household = grids.add_household(secretary, grid, building, unit, room)
+        record = grid_queries.household_record(household.id)
+        grids.update_household(secretary, record, Tenure(row["tenure"]), row.get("contact_phone"))
+        for name, relation in row.get("members", []):
+            grids.add_member(secretary, record, name, relation)
+        grids.set_care_tags(secretary, record, [tags[name] for name in row["tags"]])
+        households[row["key"]] = household.id
+
+
+def _visit(story: _Story, spec: dict, row: dict, household_id: int) -> None:
+    """A visit or call at its time; one raises a case for the household, which then runs its course."""
+    visitor = story.person(row["by"])
+    record = grid_queries.household_record(household_id)
+    visit = grids.record_visit(
+        visitor, record, grids.today_local(), VisitKind(row["kind"]), row["met"], row["raised"], row["follow_up"]
+    )
+    on_behalf = row.get("on_behalf")
+    if on_behalf is None:
+        return
+    db.session.flush()
+    draft = board.PostDraft(title=on_behalf["title"], body=on_behalf["body"])
+    case = grids.raise_case(
+        visitor, record, visit, draft, story.case_types[on_behalf["type"]], Priority.NORMAL, consent=True
+    )
+    filed = utcnow()
+    departments = story._departments_for(spec["compound"], on_behalf["type"])
+    worker = story._worker_for(departments)
+    secretary = story._secretary_of(record.compound)
+    for hours, action in (
+        (on_behalf["dispatched_after_hours"], lambda: cases.dispatch(secretary, case, departments)),
+        (on_behalf["accepted_after_hours"], lambda: cases.accept(worker, case)),
+        (on_behalf["resolved_after_hours"], lambda: cases.resolve(worker, case, on_behalf["resolution"])),
+    ):
+        story.at(filed + timedelta(hours=hours), action)
 
 
 def _vote(voter: User, proposal: Proposal, position: int) -> None:

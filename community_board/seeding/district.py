@@ -40,6 +40,7 @@ from ..cases.models import DEFAULT_CASE_TYPES
 from ..compounds.models import Compound, DepartmentKind, District
 from ..deliberation.services import DEFAULT_OPTIONS
 from ..extensions import db, write_transactions
+from ..grids.models import DEFAULT_CARE_TAGS
 from ..search.indexer import document_words
 from ..search.segment import index_words, normalize
 from ..security import render_markdown, render_plain_text
@@ -117,6 +118,7 @@ class Place:
     posts: int = 0
     solved: int = 0
     pinned: int = 0
+    grid_workers: list = field(default_factory=list)
 
 
 # Text helpers -----------------------------------------------------------------------------------
@@ -182,10 +184,11 @@ class DistrictGenerator:
         self.counts[table] += len(rows)
         return table, rows
 
-    def _name(self) -> str:
+    def _name(self, rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         given = self.text["given_names"]
-        name = self.rng.choice(given) + (self.rng.choice(given) if self.rng.random() < 0.7 else "")
-        return self.rng.choice(self.text["surnames"]) + name
+        name = rng.choice(given) + (rng.choice(given) if rng.random() < 0.7 else "")
+        return rng.choice(self.text["surnames"]) + name
 
     # Time -------------------------------------------------------------------------------------
     def _timeline(self) -> None:
@@ -417,7 +420,7 @@ class DistrictGenerator:
             users.append(row)
             return row["id"]
 
-        def assign(user_id, role, street_id=None, compound_id=None, department_id=None):
+        def assign(user_id, role, street_id=None, compound_id=None, department_id=None, grid_id=None):
             assignments.append(
                 {
                     "id": self._id("staff_assignments"),
@@ -427,6 +430,7 @@ class DistrictGenerator:
                     "street_id": street_id,
                     "compound_id": compound_id,
                     "department_id": department_id,
+                    "grid_id": grid_id,
                     "created_at": staff_created,
                 }
             )
@@ -557,21 +561,120 @@ class DistrictGenerator:
                     consented_at=created,
                     rejection_reason="地址与身份证信息不符，请核对后重新提交" if rejected else None,
                 )
+        grids = self._grids(households, user, assign, staff_created)
         busiest = max(range(plan.compounds), key=lambda i: weights[i]) if plan.compounds else None
         if busiest is not None:
             self.logins["居民（最活跃的小区）"] = self.places[busiest].residents[0][0]
             self.logins["居民区书记（最活跃的小区）"] = self.places[busiest].secretary
+            self.logins["网格员（最活跃的小区）"] = self.places[busiest].grid_workers[0]
         logins = set(self.logins.values())
         self.phones = {u["id"]: u["phone"] for u in users if u["id"] in logins}
 
         yield self._emit("compounds", compounds)
+        yield self._emit("care_tags", grids["care_tags"])
+        yield self._emit("grids", grids["grids"])
+        yield self._emit("grid_buildings", grids["grid_buildings"])
         yield self._emit("join_codes", join_codes)
         yield self._emit("departments", departments)
         for k in range(0, len(households), BATCH):
             yield self._emit("households", households[k : k + BATCH])
+        for table in ("household_files", "household_care_tags"):
+            for k in range(0, len(grids[table]), BATCH):
+                yield self._emit(table, grids[table][k : k + BATCH])
         for k in range(0, len(users), BATCH):
             yield self._emit("users", users[k : k + BATCH])
         yield self._emit("staff_assignments", assignments)
+        for k in range(0, len(grids["visits"]), BATCH):
+            yield self._emit("visits", grids["visits"][k : k + BATCH])
+
+    def _grids(self, households: list[dict], user, assign, staff_created: datetime) -> dict[str, list[dict]]:
+        """A few grids per compound over its buildings, each with its grid worker; a file for every
+        household (care tags on about 5%) and, for most, a visit within half a year. Drawn from a
+        generator of their own and made after every resident, so the rest of the district is the
+        same rows it was before grids existed."""
+        rng = random.Random(f"grids-{self.plan.seed}")
+        text = load("district_grids")
+        out: dict[str, list[dict]] = defaultdict(list)
+        tag_ids = []
+        for order, name in enumerate(DEFAULT_CARE_TAGS, start=1):
+            tag_id = self._id("care_tags")
+            tag_ids.append(tag_id)
+            row = {"id": tag_id, "district_id": self.district_id, "name": name, "sort_order": order, "active": True}
+            out["care_tags"].append(row)
+        tag_weights = [4, 3, 2, 2, 1, 1][: len(tag_ids)]  # elders alone and the very old are the most common
+        homes = defaultdict(list)
+        for household in households:
+            homes[household["compound_id"]].append(household)
+        today = (self.now + LOCAL_OFFSET).date()
+        for place in self.places:
+            count = len(homes[place.id])
+            k = min(2 if count < 100 else 3 if count < 200 else 4, place.buildings)
+            bounds = [round(place.buildings * i / k) for i in range(k + 1)]
+            grid_of_building, worker_of_grid = {}, {}
+            for i in range(k):
+                grid_id = self._id("grids")
+                out["grids"].append(
+                    {
+                        "id": grid_id,
+                        "district_id": self.district_id,
+                        "street_id": place.street_id,
+                        "compound_id": place.id,
+                        "name": f"第{i + 1}网格",
+                        "public_phone": f"021-5{place.id % 1000:03d}{i + 1:04d}",
+                        "created_at": staff_created,
+                    }
+                )
+                for building in range(bounds[i] + 1, bounds[i + 1] + 1):
+                    grid_of_building[str(building)] = grid_id
+                    out["grid_buildings"].append(
+                        {"compound_id": place.id, "building": str(building), "grid_id": grid_id}
+                    )
+                worker = user(self._name(rng), staff_created)
+                assign(worker, "grid_worker", street_id=place.street_id, compound_id=place.id, grid_id=grid_id)
+                worker_of_grid[grid_id] = worker
+                place.grid_workers.append(worker)
+            for household in homes[place.id]:
+                grid_id = grid_of_building[household["building"]]
+                tags = rng.random() < 0.05
+                visited = today - timedelta(days=rng.randint(0, 200)) if rng.random() < 0.65 else None
+                roll = rng.random()
+                out["household_files"].append(
+                    {
+                        "household_id": household["id"],
+                        "compound_id": place.id,
+                        "tenure": "owner" if roll < 0.7 else "tenant" if roll < 0.95 else "lodger",
+                        "contact_phone": f"137{rng.randrange(10**8):08d}" if rng.random() < 0.4 else None,
+                        "care_tagged": tags,
+                        "last_visit_on": visited,
+                        "updated_at": staff_created,
+                    }
+                )
+                if tags:
+                    chosen = {rng.choices(tag_ids, tag_weights)[0] for _ in range(rng.randint(1, 2))}
+                    out["household_care_tags"] += [
+                        {"household_id": household["id"], "care_tag_id": tag_id} for tag_id in sorted(chosen)
+                    ]
+                if visited is not None:
+                    moment = datetime(visited.year, visited.month, visited.day, 9) - LOCAL_OFFSET
+                    out["visits"].append(
+                        {
+                            "id": self._id("visits"),
+                            "household_id": household["id"],
+                            "compound_id": place.id,
+                            "grid_id": grid_id,
+                            "visited_on": visited,
+                            "kind": "visit" if rng.random() < 0.7 else "phone",
+                            "met": rng.choice(text["met"]),
+                            "raised": rng.choice(text["raised"]),
+                            "follow_up": rng.choice(text["follow_up"]),
+                            "recorded_by_id": worker_of_grid[grid_id],
+                            "created_at": min(moment + timedelta(minutes=rng.randint(0, 480)), self.now),
+                            "post_id": None,
+                            "consent_by_id": None,
+                            "consent_at": None,
+                        }
+                    )
+        return out
 
     # Content ----------------------------------------------------------------------------------
     def content(self, chunk: int = CHUNK):
@@ -1239,6 +1342,8 @@ def seed_district_command(compounds, posts, streets, seed, small, district_name,
                 "compounds",
                 "users",
                 "households",
+                "grids",
+                "visits",
                 "posts",
                 "replies",
                 "likes",
