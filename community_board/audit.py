@@ -96,6 +96,10 @@ ACTION_LABELS = {
     "post.unpinned": "取消置顶",
     "post.locked": "关闭回复",
     "post.unlocked": "开放回复",
+    "line.taken": "受理私信",
+    "line.assigned": "指派私信",
+    "line.closed": "办结私信",
+    "line.reopened": "重新打开私信",
 }
 
 

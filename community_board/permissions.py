@@ -61,6 +61,13 @@ class Action(enum.Enum):
     ANSWER_QUEUE = "answer_queue"  # the officer's unanswered questions
     MARK_HELPFUL = "mark_helpful"  # the asker marks an answer helpful
     READ_PRIVATE_QUESTIONS = "read_private_questions"
+    # 私信居委会 (target: a compound, or a message's post); object rules in line/rules.py.
+    WRITE_TO_LINE = "write_to_line"  # a resident writes privately to their compound's 居委会
+    READ_PRIVATE_LINE = "read_private_line"  # the shared inbox: every message of the compound
+    HANDLE_LINE = "handle_line"  # take a message, close or reopen it
+    ASSIGN_LINE = "assign_line"  # give a message to a colleague
+    # 发帖必响应: resident posts and messages no staff member has responded to yet (target: a compound)
+    VIEW_RESPONSE_QUEUE = "view_response_queue"
 
 
 class Decision(enum.Enum):
@@ -107,6 +114,12 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.ANSWER_QUEUE: frozenset({StaffRole.POLICE}),
     Action.MARK_HELPFUL: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE}),
     Action.READ_PRIVATE_QUESTIONS: frozenset({StaffRole.POLICE, StaffRole.SECRETARY}),
+    # Only the compound's 居委会: not the police, not oversight (unless a case is made of it: cases/rules.py).
+    Action.WRITE_TO_LINE: frozenset(),
+    Action.READ_PRIVATE_LINE: frozenset(_COMPOUND_STAFF),
+    Action.HANDLE_LINE: frozenset(_COMPOUND_STAFF),
+    Action.ASSIGN_LINE: frozenset({StaffRole.SECRETARY}),
+    Action.VIEW_RESPONSE_QUEUE: frozenset(_COMPOUND_STAFF),
 }
 
 # Reads that reach up: a target's read_scope (a shared 办事指南 article: the street) is read from
@@ -128,13 +141,22 @@ RESIDENT_RIGHTS = frozenset(
         Action.RATE_CASE,
         Action.VOTE,
         Action.MARK_HELPFUL,
+        Action.WRITE_TO_LINE,
     }
 )
 
 # What a suspended (禁言) user may not do until it ends: publish or take part. Reading, reporting
 # harm to staff and deleting their own posts stay.
 SUSPENDED_FROM = frozenset(
-    {Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE, Action.SET_POST_STATUS}
+    {
+        Action.POST,
+        Action.EDIT_POST,
+        Action.REPLY,
+        Action.LIKE,
+        Action.VOTE,
+        Action.SET_POST_STATUS,
+        Action.WRITE_TO_LINE,
+    }
 )  # its 互助 thanks note is published text
 
 # Rules that look at the object itself (its author, state, section): each feature declares its
