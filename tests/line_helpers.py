@@ -12,7 +12,9 @@ from community_board.extensions import db
 from community_board.line import services
 
 
-def write_to_line(resident, compound=None, title="隔壁单元疑似群租", body="3号楼2单元601住了十几个人，想私下反映", photos=()):
+def write_to_line(
+    resident, compound=None, title="隔壁单元疑似群租", body="3号楼2单元601住了十几个人，想私下反映", photos=()
+):
     """A committed message to the 居委会, written through the service as the compose page would."""
     message = services.write(resident, compound or resident.compound, PostDraft(title=title, body=body), list(photos))
     db.session.commit()

@@ -15,6 +15,7 @@ from board_helpers import make_post, make_reply, signed_in, text_of
 from cases_helpers import file_post
 from civic_helpers import ask, open_proposal
 from flask import current_app
+from line_helpers import write_to_line
 from werkzeug.routing import AnyConverter
 
 from community_board.board import services as board_services
@@ -51,10 +52,13 @@ class Objects:
         self.proposal = open_proposal(secretary, world.compound_a).post
         self.other_compound_post = make_post(world.other_resident, world.compound_b, title="小区门口积水")
         self.other_compound_reply = make_reply(world.other_resident, self.other_compound_post, body="同感")
+        self.line_message = write_to_line(asker, title="隔壁疑似群租", body="想私下反映")
+        self.line_reply = make_reply(secretary, self.line_message, body="已收到，会上门核实")
 
     def posts(self):
         return [
             (self.private_question, self.answer),
+            (self.line_message, self.line_reply),
             (self.public_post, self.public_reply),
             (self.proposal, None),
             (self.other_compound_post, self.other_compound_reply),

@@ -232,7 +232,11 @@ def _dashboard_scope(level: str, node_id: int):
 def dashboard_page(level: str, node_id: int):
     node, condition = _dashboard_scope(level, node_id)
     return render_template(
-        "cases/dashboard.html", node=node, level=level, figures=dashboard.figures_of(level, node_id, condition)
+        "cases/dashboard.html",
+        node=node,
+        level=level,
+        figures=dashboard.figures_of(level, node_id, condition),
+        first_responses=dashboard.first_responses_of(level, node_id),
     )
 
 
