@@ -19,17 +19,23 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('posts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('first_response_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('first_response_minutes', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('line_handler_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('line_closed_at', sa.DateTime(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f('fk_posts_line_handler_id_users'), 'users', ['line_handler_id'], ['id']
+    # Plain ADD COLUMNs: on SQLite a batch would copy the whole posts table (a foreign key cannot be
+    # added to it otherwise), so the handler's REFERENCES goes inline there.
+    op.add_column('posts', sa.Column('first_response_at', sa.DateTime(), nullable=True))
+    op.add_column('posts', sa.Column('first_response_minutes', sa.Integer(), nullable=True))
+    op.add_column('posts', sa.Column('line_closed_at', sa.DateTime(), nullable=True))
+    if op.get_bind().dialect.name == 'sqlite':
+        op.add_column(
+            'posts',
+            sa.Column('line_handler_id', sa.Integer(), sa.ForeignKey('users.id'), nullable=True),
+            inline_references=True,
         )
-        batch_op.create_index(
-            'ix_posts_compound_awaiting', ['compound_id', 'first_response_at', 'created_at', 'id'], unique=False
-        )
+    else:
+        op.add_column('posts', sa.Column('line_handler_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_posts_line_handler_id_users'), 'posts', 'users', ['line_handler_id'], ['id'])
+    op.create_index(
+        'ix_posts_compound_awaiting', 'posts', ['compound_id', 'first_response_at', 'created_at', 'id'], unique=False
+    )
 
     sections = sa.table(
         'sections',
@@ -62,10 +68,8 @@ def upgrade():
 
 def downgrade():
     op.execute("DELETE FROM sections WHERE key = 'line'")
-    with op.batch_alter_table('posts', schema=None) as batch_op:
-        batch_op.drop_index('ix_posts_compound_awaiting')
-        batch_op.drop_constraint(batch_op.f('fk_posts_line_handler_id_users'), type_='foreignkey')
-        batch_op.drop_column('line_closed_at')
-        batch_op.drop_column('line_handler_id')
-        batch_op.drop_column('first_response_minutes')
-        batch_op.drop_column('first_response_at')
+    op.drop_index('ix_posts_compound_awaiting', table_name='posts')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.drop_constraint(op.f('fk_posts_line_handler_id_users'), 'posts', type_='foreignkey')
+    for column in ('line_handler_id', 'line_closed_at', 'first_response_minutes', 'first_response_at'):
+        op.drop_column('posts', column)  # in place on SQLite 3.35+ too
