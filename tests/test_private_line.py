@@ -118,7 +118,7 @@ def test_department_staff_are_refused_every_post_page_and_learn_nothing_of_a_mes
     assert page.status_code == 403 and TITLE not in text_of(page) and BODY not in text_of(page)
 
 
-def test_a_message_is_in_no_feed_section_count_search_or_photo_list(
+def test_a_message_is_in_no_feed_section_count_or_search_but_its_readers(
     world, resident, message, secretary, officer, neighbour
 ):
     public = make_post(resident, world.compound_a, title="楼道里堆了很多杂物", body="群租的房客把纸箱堆在楼道")
