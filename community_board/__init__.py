@@ -127,7 +127,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import board, cases, deliberation, grids
+    from . import board, cases, deliberation, grids, line, responses
     from .accounts import bp as accounts_bp
     from .compounds import bp as compounds_bp
     from .notifications import bp as notifications_bp
@@ -143,6 +143,8 @@ def _register_blueprints(app: Flask) -> None:
     cases.init_app(app)
     deliberation.init_app(app)
     grids.init_app(app)
+    line.init_app(app)
+    responses.init_app(app)
     app.register_blueprint(police_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(notifications_bp)

@@ -112,6 +112,10 @@ ACTION_LABELS = {
     "care_tag.created": "新增关爱标签",
     "care_tag.disabled": "停用关爱标签",
     "care_tag.enabled": "启用关爱标签",
+    "line.taken": "受理私信",
+    "line.assigned": "指派私信",
+    "line.closed": "办结私信",
+    "line.reopened": "重新打开私信",
 }
 
 

@@ -68,6 +68,13 @@ class Action(enum.Enum):
     REVEAL_HOUSEHOLD = "reveal_household"  # its names and phone in full (logged)
     KEEP_HOUSEHOLD = "keep_household"  # edit the file, record visits (民情日记), raise a case for it (代发)
     MANAGE_CARE_TAGS = "manage_care_tags"  # target: a district
+    # 私信居委会 (target: a compound, or a message's post); object rules in line/rules.py.
+    WRITE_TO_LINE = "write_to_line"  # a resident writes privately to their compound's 居委会
+    READ_PRIVATE_LINE = "read_private_line"  # the shared inbox: every message of the compound
+    HANDLE_LINE = "handle_line"  # take a message, close or reopen it
+    ASSIGN_LINE = "assign_line"  # give a message to a colleague
+    # 发帖必响应: resident posts and messages no staff member has responded to yet (target: a compound)
+    VIEW_RESPONSE_QUEUE = "view_response_queue"
 
 
 class Decision(enum.Enum):
@@ -129,6 +136,12 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.REVEAL_HOUSEHOLD: frozenset(_COMPOUND_STAFF | _GRID),
     Action.KEEP_HOUSEHOLD: frozenset(_COMPOUND_STAFF | _GRID),
     Action.MANAGE_CARE_TAGS: frozenset({StaffRole.DISTRICT_ADMIN}),
+    # Only the compound's 居委会: not the police, not oversight (unless a case is made of it: cases/rules.py).
+    Action.WRITE_TO_LINE: frozenset(),
+    Action.READ_PRIVATE_LINE: frozenset(_COMPOUND_STAFF),
+    Action.HANDLE_LINE: frozenset(_COMPOUND_STAFF),
+    Action.ASSIGN_LINE: frozenset({StaffRole.SECRETARY}),
+    Action.VIEW_RESPONSE_QUEUE: frozenset(_COMPOUND_STAFF),
 }
 
 # Reads refused with a 404 even inside the reader's compound: a household file is never confirmed to
@@ -154,13 +167,22 @@ RESIDENT_RIGHTS = frozenset(
         Action.RATE_CASE,
         Action.VOTE,
         Action.MARK_HELPFUL,
+        Action.WRITE_TO_LINE,
     }
 )
 
 # What a suspended (禁言) user may not do until it ends: publish or take part. Reading, reporting
 # harm to staff and deleting their own posts stay.
 SUSPENDED_FROM = frozenset(
-    {Action.POST, Action.EDIT_POST, Action.REPLY, Action.LIKE, Action.VOTE, Action.SET_POST_STATUS}
+    {
+        Action.POST,
+        Action.EDIT_POST,
+        Action.REPLY,
+        Action.LIKE,
+        Action.VOTE,
+        Action.SET_POST_STATUS,
+        Action.WRITE_TO_LINE,
+    }
 )  # its 互助 thanks note is published text
 
 # Rules that look at the object itself (its author, state, section): each feature declares its

@@ -1,6 +1,7 @@
 """What must hold for any data, however it was made (the app's services, seed-demo, seed-district):
-counters equal the rows they count, every case's timeline follows the workflow's table, and the
-search index holds exactly the visible posts and replies, as the indexer lays them out.
+counters equal the rows they count, every case's timeline follows the workflow's table, the search
+index holds exactly the visible posts and replies, as the indexer lays them out, and a resident's
+post records its first staff response no later than its first staff reply or its case.
 
 ``broken_invariants()`` returns one line per violation (empty when all hold), so a failing test
 says what is wrong and where.
@@ -13,7 +14,8 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from community_board.accounts.models import ResidentStatus, User
-from community_board.board.models import AidStatus, Like, MeToo, Post, Reply
+from community_board.board import visibility
+from community_board.board.models import AidStatus, AuthorRole, Like, MeToo, Post, Reply
 from community_board.cases.models import Case, CaseEvent, CaseStatus, EventKind
 from community_board.cases.services import TRANSITIONS
 from community_board.compounds.models import Compound
@@ -29,7 +31,7 @@ STATUS_KEEPING = {EventKind.PROGRESS, EventKind.NOTE, EventKind.ESCALATED, Event
 
 
 def broken_invariants() -> list[str]:
-    return [*_counters(), *_case_timelines(), *_search_documents()]
+    return [*_counters(), *_case_timelines(), *_search_documents(), *_first_responses()]
 
 
 def _mismatches(label: str, rows) -> list[str]:
@@ -46,7 +48,9 @@ def _counters() -> list[str]:
         "resident_count": _count_of(
             User, User.compound_id == Compound.id, User.resident_status == ResidentStatus.VERIFIED
         ),
-        "post_count": _count_of(Post, Post.compound_id == Compound.id, Post.deleted_at.is_(None)),
+        "post_count": _count_of(  # messages to the 居委会 count on no banner
+            Post, Post.compound_id == Compound.id, Post.deleted_at.is_(None), visibility.on_board_sql()
+        ),
         "solved_count": _count_of(Post, Post.compound_id == Compound.id, Post.aid_status == AidStatus.FULFILLED),
     }
     for name, counted in compound_counts.items():
@@ -150,4 +154,38 @@ def _search_documents() -> list[str]:
     for before, document in zip(ordered, ordered[1:], strict=False):
         if document.created_at < before.created_at:
             problems.append(f"document {document.key} (id {document.id}) is older than {before.key} (id {before.id})")
+    return problems
+
+
+def _first_responses() -> list[str]:
+    """发帖必响应: a resident's post answered by staff (an official reply) or filed as a case has its
+    first response recorded, no later than either, with its minutes; nobody else's post has one."""
+    first_reply = (
+        sa.select(sa.func.min(Reply.created_at))
+        .where(Reply.post_id == Post.id, Reply.author_role != AuthorRole.RESIDENT)
+        .scalar_subquery()
+    )
+    filed = sa.select(Case.created_at).where(Case.post_id == Post.id).scalar_subquery()
+    problems = []
+    rows = db.session.execute(
+        sa.select(
+            Post.id,
+            Post.author_role,
+            Post.created_at,
+            Post.first_response_at,
+            Post.first_response_minutes,
+            first_reply,
+            filed,
+        )
+    )
+    for post_id, role, created_at, at, minutes, replied, case_at in rows:
+        if role is not AuthorRole.RESIDENT:
+            if at is not None:
+                problems.append(f"post {post_id}: a {role.value}'s post records a first response")
+            continue
+        earliest = min((moment for moment in (replied, case_at) if moment is not None), default=None)
+        if earliest is not None and (at is None or at > earliest):
+            problems.append(f"post {post_id}: first response {at}, answered at {earliest}")
+        if at is not None and minutes != int((at - created_at).total_seconds() // 60):
+            problems.append(f"post {post_id}: first response after {minutes} minutes, {at - created_at} by the times")
     return problems

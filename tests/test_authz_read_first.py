@@ -17,6 +17,7 @@ from cases_helpers import file_post
 from civic_helpers import ask, open_proposal
 from flask import current_app
 from grids_helpers import add_household, add_visit, make_grid, make_grid_worker, record_of
+from line_helpers import write_to_line
 from werkzeug.routing import AnyConverter
 
 from community_board.board import services as board_services
@@ -63,10 +64,13 @@ class Objects:
         self.grid_member = grid_services.add_grid_member(secretary, self.grid, GridDuty.POLICE, officer.phone)
         self.other_grid_household = add_household(secretary, world.other_grid, "9", "101")
         db.session.commit()
+        self.line_message = write_to_line(asker, title="隔壁疑似群租", body="想私下反映")
+        self.line_reply = make_reply(secretary, self.line_message, body="已收到，会上门核实")
 
     def posts(self):
         return [
             (self.private_question, self.answer),
+            (self.line_message, self.line_reply),
             (self.public_post, self.public_reply),
             (self.proposal, None),
             (self.other_compound_post, self.other_compound_reply),

@@ -5,7 +5,7 @@ Always on a fresh SQLite file; also on a fresh PostgreSQL schema when TEST_DATAB
 
 import os
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import flask_migrate
 import pytest
@@ -159,3 +159,77 @@ def test_0011_gives_each_district_its_own_case_types_and_moves_its_cases(fresh_a
                     "ON case_types.id = cases.case_type_id ORDER BY cases.id"
                 )
             ).scalars().all() == ["治安", "噪音扰民"]
+
+
+def test_0018_records_the_first_response_of_posts_answered_before(fresh_app):
+    with fresh_app.app_context():
+        flask_migrate.upgrade(revision="0017")
+        with db.engine.begin() as bind:
+            tables = sa.MetaData()
+            tables.reflect(bind)
+            t = tables.tables
+            district = _insert(bind, t["districts"], name="宝山区", code="BS")
+            street = _insert(bind, t["streets"], district_id=district, name="吴淞街道")
+            compound = _insert(bind, t["compounds"], district_id=district, street_id=street, name="吴淞新城")
+            resident = _insert(bind, t["users"], phone="13900000001", real_name="周丽")
+            secretary = _insert(bind, t["users"], phone="13800000002", real_name="李秀英")
+            section = bind.execute(sa.text("SELECT id FROM sections WHERE key = 'matters'")).scalar()
+            case_type = _insert(bind, t["case_types"], district_id=district, name="环境卫生", sort_order=1)
+            written = datetime(2026, 11, 1, 8, 0)
+            place = dict(district_id=district, street_id=street, compound_id=compound, section_id=section)
+
+            def post(author, role):
+                return _insert(bind, t["posts"], author_id=author, author_role=role, created_at=written, **place)
+
+            def reply(post_id, author, role, minutes):
+                at = written + timedelta(minutes=minutes)
+                _insert(
+                    bind,
+                    t["replies"],
+                    post_id=post_id,
+                    compound_id=compound,
+                    author_id=author,
+                    author_role=role,
+                    created_at=at,
+                )
+
+            replied, filed, unanswered = (post(resident, "resident") for _ in range(3))
+            notice = post(secretary, "secretary")
+            reply(replied, resident, "resident", 5)
+            reply(replied, secretary, "secretary", 95)
+            reply(replied, secretary, "secretary", 30 * 60)
+            reply(filed, secretary, "secretary", 600)
+            _insert(
+                bind,
+                t["cases"],
+                number="BS-1",
+                created_at=written + timedelta(minutes=45),
+                post_id=filed,
+                reporter_id=resident,
+                case_type_id=case_type,
+                district_id=district,
+                street_id=street,
+                compound_id=compound,
+            )
+            reply(unanswered, resident, "resident", 10)
+            reply(notice, secretary, "secretary", 10)
+
+        flask_migrate.upgrade(revision="0018")
+        with db.engine.connect() as bind:
+            rows = dict(
+                (row[0], (row[1], row[2]))
+                for row in bind.execute(sa.text("SELECT id, first_response_at, first_response_minutes FROM posts"))
+            )
+            line = bind.execute(sa.text("SELECT name, fields FROM sections WHERE key = 'line'")).one()
+        at = {
+            post_id: (moment if moment is None or isinstance(moment, datetime) else datetime.fromisoformat(moment), m)
+            for post_id, (moment, m) in rows.items()
+        }
+        assert at[replied] == (written + timedelta(minutes=95), 95)  # the first staff reply
+        assert at[filed] == (written + timedelta(minutes=45), 45)  # the case, filed before the reply
+        assert at[unanswered] == (None, None) and at[notice] == (None, None)
+        assert tuple(line) == ("私信居委会", "private_line")
+
+        flask_migrate.downgrade(revision="0015")
+        with db.engine.connect() as bind:
+            assert bind.execute(sa.text("SELECT count(*) FROM sections WHERE key = 'line'")).scalar() == 0

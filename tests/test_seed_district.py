@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from community_board.accounts.models import ResidentStatus, User
+from community_board.board import visibility
 from community_board.board.models import Like, MeToo, Post, Reply, Section
 from community_board.board.services import _excerpt
 from community_board.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, EventKind
@@ -42,8 +43,8 @@ def count(stmt) -> int:
 def test_small_district_has_every_kind_of_content(app):
     district = seeded(app)
 
-    posts = sa.select(Post).where(Post.district_id == district.id)
-    assert count(posts) == 2000
+    posts = sa.select(Post).where(Post.district_id == district.id, visibility.on_board_sql())
+    assert count(posts) == 2000  # and a message to the 居委会 for every 100 of them
     used = set(db.session.scalars(sa.select(Section.key).join(Post, Post.section_id == Section.id).distinct()))
     assert used == set(db.session.scalars(sa.select(Section.key)))
     assert len(db.session.scalars(sa.select(Compound.id).where(Compound.district_id == district.id)).all()) == 6
@@ -76,8 +77,10 @@ def test_counters_match_the_rows(app):
     district = seeded(app)
 
     for compound in db.session.scalars(sa.select(Compound).where(Compound.district_id == district.id)):
-        assert compound.post_count == count(
-            sa.select(Post.id).where(Post.compound_id == compound.id, Post.deleted_at.is_(None))
+        assert compound.post_count == count(  # messages to the 居委会 count on no banner
+            sa.select(Post.id).where(
+                Post.compound_id == compound.id, Post.deleted_at.is_(None), visibility.on_board_sql()
+            )
         )
         assert compound.resident_count == count(
             sa.select(User.id).where(User.compound_id == compound.id, User.resident_status == ResidentStatus.VERIFIED)

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from board_helpers import make_post
 from civic_helpers import ask
 from flask import current_app
+from line_helpers import write_to_line
 
 from community_board.board import services as board_services
 from community_board.board import visibility
@@ -31,18 +32,19 @@ def test_the_python_and_sql_forms_of_visibility_agree(world, resident, secretary
     deleted = make_post(neighbour, compound, title="发错了")
     board_services.delete_post(neighbour, deleted)
     db.session.commit()
-    posts = [public, private, hidden, deleted]
+    message = write_to_line(resident, title="想私信居委会")
+    posts = [public, private, hidden, deleted, message]
 
     for viewer in (resident, neighbour, secretary, committee, officer):
         roles = _roles(viewer, compound)
         moderator = can(viewer, Action.MODERATE, compound)
-        private_reader = can(viewer, Action.READ_PRIVATE_QUESTIONS, compound)
+        kinds_read = visibility.private_kinds_read(viewer, compound)
         listed_sql = set(
             db.session.scalars(
                 sa.select(Post.id).where(
                     Post.compound_id == compound.id,
                     visibility.in_circulation_sql(hidden_too=moderator),
-                    visibility.reads_private_sql(viewer, private_reader),
+                    visibility.reads_private_sql(viewer, kinds_read),
                 )
             )
         )
@@ -54,6 +56,7 @@ def test_the_python_and_sql_forms_of_visibility_agree(world, resident, secretary
         }
         assert listed_sql == listed_python, viewer.real_name
         assert (private.id in listed_sql) == (viewer in (resident, secretary, officer))
+        assert (message.id in listed_sql) == (viewer in (resident, secretary, committee))
         assert (hidden.id in listed_sql) == moderator
         assert deleted.id not in listed_sql
 

@@ -29,6 +29,7 @@ class SectionFields(LabeledEnum):
     DELIBERATION = ("deliberation", "议题选项、投票方式、截止时间")
     POLICE = ("police", "警情通报类型；居民可私下提问")
     GUIDE = ("guide", "主题、Markdown排版、可全街镇共享")
+    PRIVATE_LINE = ("private_line", "私信居委会：只有写信的居民和居委会能看到，不上版面")
 
 
 class Section(db.Model):
@@ -47,6 +48,11 @@ class Section(db.Model):
     @property
     def staff_only(self) -> bool:
         return self.who_may_post is WhoMayPost.STAFF
+
+    @property
+    def on_board(self) -> bool:
+        """A section of the board (feed, section pages, counts); 私信居委会 is read in its own inbox."""
+        return self.fields is not SectionFields.PRIVATE_LINE
 
 
 class AuthorRole(LabeledEnum):
@@ -109,6 +115,8 @@ class Post(db.Model):
         sa.Index("ix_posts_compound_feed", "compound_id", "created_at", "id"),
         sa.Index("ix_posts_compound_section_feed", "compound_id", "section_id", "created_at", "id"),
         sa.Index("ix_posts_compound_pinned", "compound_id", "pinned_at"),
+        # 发帖必响应: a compound's posts still waiting for a staff response, oldest first.
+        sa.Index("ix_posts_compound_awaiting", "compound_id", "first_response_at", "created_at", "id"),
         sa.CheckConstraint("reply_count >= 0 AND like_count >= 0", name="counts_not_negative"),
         sa.CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_not_negative"),
     )
@@ -164,10 +172,17 @@ class Post(db.Model):
     # when they have an account; the label (网格员代发) shows on the post and its case.
     on_behalf_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     on_behalf_label: Mapped[str | None] = mapped_column(sa.String(20))
+    # 发帖必响应: when staff first responded to a resident's post (responses.services says what counts).
+    first_response_at: Mapped[datetime | None]
+    first_response_minutes: Mapped[int | None]
+    # 私信居委会: who at the 居委会 handles the message (residents see "居委会"), and when it ended.
+    line_handler_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    line_closed_at: Mapped[datetime | None]
 
     section: Mapped[Section] = relationship(lazy="joined", innerjoin=True)
     author = relationship("User", foreign_keys=[author_id])
     thanked_user = relationship("User", foreign_keys=[thanked_user_id])
+    line_handler = relationship("User", foreign_keys=[line_handler_id])
     compound = relationship("Compound")
 
     # Every action on a post first asks whether the user may read it (permissions.authorize).

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..pagination import Page, keyset_page
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from . import visibility
-from .models import Like, Photo, Post, Reply, Report, ReportStatus, Section, TradeStatus
+from .models import Like, Photo, Post, Reply, Report, ReportStatus, Section, SectionFields, TradeStatus
 
 PINNED_LIMIT = 5
 THUMBS_PER_CARD = 3
@@ -29,12 +29,16 @@ class Feed:
     thumbs: dict[int, list[Photo]] = field(default_factory=dict)
 
 
+_ON_BOARD = Section.fields != SectionFields.PRIVATE_LINE
+
+
 def sections() -> list[Section]:
-    return list(db.session.scalars(sa.select(Section).order_by(Section.sort_order, Section.id)))
+    """The board's sections (私信居委会 has its own inbox, never a section page)."""
+    return list(db.session.scalars(sa.select(Section).where(_ON_BOARD).order_by(Section.sort_order, Section.id)))
 
 
 def section_by_key(key: str) -> Section:
-    section = db.session.scalar(sa.select(Section).where(Section.key == key))
+    section = db.session.scalar(sa.select(Section).where(Section.key == key, _ON_BOARD))
     if section is None:
         raise PermissionDenied(Decision.NOT_FOUND)
     return section
@@ -44,7 +48,8 @@ def _visible_posts(viewer, compound: Compound):
     stmt = sa.select(Post).where(
         Post.compound_id == compound.id,
         visibility.in_circulation_sql(hidden_too=can(viewer, Action.MODERATE, compound)),
-        visibility.reads_private_sql(viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, compound)),
+        visibility.reads_private_sql(viewer, visibility.private_kinds_read(viewer, compound)),
+        visibility.on_board_sql(),
     )
     # A card shows the excerpt, never the body: leave the long text in the database.
     return stmt.options(
@@ -171,7 +176,7 @@ def open_reports(viewer, compound: Compound, cursor: str | None, limit: int) -> 
         .where(Report.compound_id == compound.id, Report.status == ReportStatus.OPEN)
         .options(selectinload(Report.post), selectinload(Report.reply), selectinload(Report.reporter))
     )
-    if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
+    if not _reads_every_private_post(viewer, compound):
         stmt = stmt.where(Report.post_id.not_in(sa.select(Post.id).where(_unreadable_private(viewer, compound))))
     return keyset_page(stmt, Report, cursor, limit, newest_first=False)
 
@@ -183,15 +188,20 @@ def post_titles(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Post.id, Post.title).where(Post.id.in_(ids))).all())
 
 
+def _reads_every_private_post(viewer, compound: Compound) -> bool:
+    return visibility.private_kinds_read(viewer, compound) >= visibility.PRIVATE_READING.keys()
+
+
 def _unreadable_private(viewer, compound: Compound):
-    """SQL: the compound's private questions ``viewer`` (no private reader there) may not read."""
-    return sa.and_(Post.compound_id == compound.id, sa.not_(visibility.reads_private_sql(viewer, private_reader=False)))
+    """SQL: the compound's private posts (questions to the police, messages to the 居委会) ``viewer`` may not read."""
+    kinds = visibility.private_kinds_read(viewer, compound)
+    return sa.and_(Post.compound_id == compound.id, sa.not_(visibility.reads_private_sql(viewer, kinds)))
 
 
 def moderation_log(viewer, compound: Compound, cursor: str | None, limit: int) -> Page[AuditEntry]:
-    """管理记录: entries about a private question are left out for staff who may not read it."""
+    """管理记录: entries about a private post are left out for staff who may not read it."""
     stmt = sa.select(AuditEntry).where(AuditEntry.compound_id == compound.id).options(selectinload(AuditEntry.actor))
-    if not can(viewer, Action.READ_PRIVATE_QUESTIONS, compound):
+    if not _reads_every_private_post(viewer, compound):
         unreadable = sa.select(Post.id).where(_unreadable_private(viewer, compound))
         stmt = stmt.where(
             sa.not_(sa.and_(AuditEntry.target_type == Post.__tablename__, AuditEntry.target_id.in_(unreadable))),
@@ -256,6 +266,7 @@ def asked_privately(viewer, compound: Compound) -> bool:
                 Post.compound_id == compound.id,
                 Post.is_private.is_(True),
                 Post.deleted_at.is_(None),
+                visibility.on_board_sql(),
             )
             .limit(1)
         )

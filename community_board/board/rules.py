@@ -85,17 +85,30 @@ def _may_mark_helpful(user, post: Post, roles) -> Decision:
     return _decide(_is_author(user, post))
 
 
+def _on_board(rule: ObjectRule) -> ObjectRule:
+    """A message to the 居委会 (私信居委会) is answered and filed as a case, never liked, reported,
+    edited, deleted or voted on: those verbs are the board's."""
+
+    def checked(user, post: Post, roles) -> Decision:
+        if isinstance(post, Post) and not post.section.on_board:
+            return Decision.FORBIDDEN
+        return rule(user, post, roles)
+
+    return checked
+
+
 # Declared to permissions.authorize by the board's init_app: action → (rule, what its 403 says).
 RULES: dict[Action, tuple[ObjectRule, str]] = {
     Action.POST: (_may_post, "这个版块只有居委会可以发布。"),
     Action.VIEW_POST: (visible, "这条内容已被隐藏。"),
-    Action.REPORT: (_may_report, "不能举报自己的帖子，已隐藏或已关闭回复的帖子也不能再举报。"),
-    Action.EDIT_POST: (_may_edit, "只有作者可以在发布后24小时内修改帖子。"),
-    Action.DELETE_POST: (_may_delete, "只有作者可以删除自己的帖子。"),
-    Action.SET_POST_STATUS: (_may_set_status, "只有发布者可以修改闲置或互助的状态。"),
-    Action.MARK_HELPFUL: (_may_mark_helpful, "只有提问的居民可以标记有用的回答。"),
+    Action.REPORT: (_on_board(_may_report), "不能举报自己的帖子，已隐藏或已关闭回复的帖子也不能再举报。"),
+    Action.EDIT_POST: (_on_board(_may_edit), "只有作者可以在发布后24小时内修改帖子。"),
+    Action.DELETE_POST: (_on_board(_may_delete), "只有作者可以删除自己的帖子。"),
+    Action.SET_POST_STATUS: (_on_board(_may_set_status), "只有发布者可以修改闲置或互助的状态。"),
+    Action.MARK_HELPFUL: (_on_board(_may_mark_helpful), "只有提问的居民可以标记有用的回答。"),
+    Action.REPLY: (_may_interact, "这条帖子已关闭回复或已被隐藏，不能再回复、点赞或投票。"),
     **dict.fromkeys(
-        (Action.REPLY, Action.LIKE, Action.VOTE, Action.RECORD_OUTCOME),
-        (_may_interact, "这条帖子已关闭回复或已被隐藏，不能再回复、点赞或投票。"),
+        (Action.LIKE, Action.VOTE, Action.RECORD_OUTCOME),
+        (_on_board(_may_interact), "这条帖子已关闭回复或已被隐藏，不能再回复、点赞或投票。"),
     ),
 }

@@ -22,6 +22,7 @@ from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..permissions import Action, can, require
 from ..persistence import insert_unique
+from ..responses import services as responses
 from ..security import render_markdown, render_plain_text
 from ..timeutil import utcnow
 from .models import (
@@ -186,7 +187,8 @@ def create_post(
                 height=photo.height,
             )
         )
-    _bump(Compound, compound.id, post_count=1)
+    if section.on_board:  # a message to the 居委会 shows in no count of the board
+        _bump(Compound, compound.id, post_count=1)
     return post
 
 
@@ -203,6 +205,15 @@ def frozen_reason(post: Post, for_update: bool = False) -> str | None:
     """Why the post may no longer be edited, whatever the edit window says (None: it may)."""
     checks = current_app.extensions.get(_TEXT_FREEZES, ())
     return next(filter(None, (check(post, for_update) for check in checks)), None)
+
+
+# Features that follow the replies on their posts (私信居委会: the first staff member to answer
+# handles the message) declare it in their init_app, as above.
+_REPLY_FOLLOWERS = "board_reply_followers"  # in app.extensions: [follow(post, reply)]
+
+
+def follow_replies(app, follow: Callable[[Post, Reply], None]) -> None:
+    app.extensions.setdefault(_REPLY_FOLLOWERS, []).append(follow)
 
 
 def edit_post(actor, post: Post, draft: PostDraft) -> None:
@@ -285,6 +296,9 @@ def add_reply(actor, post: Post, body: str, reply_to: Reply | None = None) -> Re
     ):
         post.first_answer_at = reply.created_at
         post.first_answer_minutes = int((reply.created_at - post.created_at).total_seconds() // 60)
+    responses.replied(post, reply)
+    for follow in current_app.extensions.get(_REPLY_FOLLOWERS, ()):
+        follow(post, reply)
     who = reply.author_role.public_name(actor)
     if post.author_id != actor.id:
         notify(post.author_id, NotificationKind.REPLY, f"{who}回复了“{post.title}”：{body[:40]}", post_id=post.id)

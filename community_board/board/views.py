@@ -217,6 +217,8 @@ def compose(compound_id: int, key: str):
 @login_required
 def post(post_id: int):
     current = queries.get_post_for(current_user, post_id)
+    if not current.section.on_board:  # a message to the 居委会 has its own page (its readers only)
+        return redirect(url_for("line.message", post_id=current.id))
 
     def render() -> str:
         page = queries.replies(current, request.args.get("after"), REPLIES_PER_PAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -13,6 +13,8 @@ from sqlalchemy.orm import selectinload
 from .. import caching
 from ..compounds.models import Compound, Department
 from ..extensions import db
+from ..responses.queries import ResponseFigures
+from ..responses.queries import figures as response_figures
 from ..timeutil import to_local, utcnow
 from .models import OPEN_STATUSES, Case, CaseDepartment, CaseStatus, CaseType, Level, Satisfaction
 
@@ -337,3 +339,53 @@ def cases_in_view(condition, batch: int = 500):
             return
         yield from rows
         last_id = rows[-1].id
+
+
+# 发帖必响应 ---------------------------------------------------------------------------------------
+
+RESPONSE_DAYS = 30  # the period when the dashboard names none
+_RESPONSES = caching.Key("dashboard_first_responses")
+
+
+@dataclass
+class FirstResponses:
+    """How fast staff first responded to residents' posts and messages written in [since, until):
+    the scope's compounds together, then each compound (name, figures), in street and id order."""
+
+    since: datetime
+    until: datetime
+    overall: ResponseFigures
+    compounds: list[tuple[str, ResponseFigures]]
+
+
+def first_responses_of(
+    level: str, node_id: int, since: datetime | None = None, until: datetime | None = None
+) -> FirstResponses:
+    """The 发帖必响应 figures of a dashboard's scope (``responses.queries.figures``), kept like
+    ``figures_of``: until a post of the scope changes (a response moves its board version) or the
+    minute turns (posts pass their four hours with the clock)."""
+    minute = utcnow().replace(second=0, microsecond=0)
+    until = until or minute
+    since = since or until - timedelta(days=RESPONSE_DAYS)
+    in_scope = _COMPOUND_COLUMN[level] == node_id
+    versions = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Compound.board_version), 0)).where(in_scope))
+
+    def make() -> dict:
+        overall, by_compound = response_figures(sa.select(Compound.id).where(in_scope), since, until, minute)
+        names = db.session.execute(
+            sa.select(Compound.id, Compound.name).where(in_scope).order_by(Compound.street_id, Compound.id)
+        ).all()
+        return {
+            "overall": asdict(overall),
+            "compounds": [
+                (name, asdict(by_compound.get(compound_id, ResponseFigures()))) for compound_id, name in names
+            ],
+        }
+
+    kept = _RESPONSES.get_or_make(_RESPONSES(level, node_id, versions, minute, since, until), make)
+    return FirstResponses(
+        since,
+        until,
+        ResponseFigures(**kept["overall"]),
+        [(name, ResponseFigures(**figures)) for name, figures in kept["compounds"]],
+    )

@@ -46,8 +46,9 @@ def _may_work(user, case: Case, roles) -> Decision:
 
 
 def _may_read_details(user, case: Case, roles) -> Decision:
-    """The case of a private question shows who asked and what only to the question's readers and to
-    the levels it reached: the departments it was dispatched to, the grid centres it was escalated to."""
+    """The case of a private post (a question to the police, a message to the 居委会) shows who wrote
+    and what only to the post's readers and to the levels it reached: the departments it was
+    dispatched to, the grid centres it was escalated to."""
     if not case.post.is_private or visible(user, case.post, roles) is Decision.ALLOW:
         return Decision.ALLOW
     if _department_ids(user) & case.department_ids:
@@ -77,9 +78,12 @@ RULES: dict[Action, tuple[ObjectRule, str]] = {
     Action.VIEW_CASE: (_may_handle, "这个工单没有派给您的部门。"),
     **dict.fromkeys(
         (Action.DISPATCH_CASE, Action.WORK_CASE, Action.NOTE_CASE),
-        (_may_work, "这是私下提问的工单，只有能看到原问题的工作人员可以办理。"),
+        (_may_work, "这是居民私下反映（私下提问或私信居委会）的工单，只有能看到原问题的工作人员可以办理。"),
     ),
-    Action.READ_CASE_DETAILS: (_may_read_details, "这是私下提问，反映人和内容仅民警、书记和承办部门可见。"),
+    Action.READ_CASE_DETAILS: (
+        _may_read_details,
+        "这是居民私下反映的问题，反映人和内容仅能看到原问题的工作人员和承办部门可见。",
+    ),
     Action.RATE_CASE: (_may_rate, "只有反映问题的居民可以在办结后评价。"),
     Action.ESCALATE_CASE: (_may_escalate, "只有当前负责这一层级、并能看到原问题的工作人员可以升级工单。"),
 }

@@ -17,6 +17,7 @@ from ..notifications.models import NotificationKind
 from ..notifications.services import notify
 from ..permissions import Action, Decision, PermissionDenied, require
 from ..persistence import insert_unique
+from ..responses import services as responses
 from ..timeutil import to_local, utcnow
 from ..web import STALE_MESSAGE
 from .models import (
@@ -239,6 +240,7 @@ def file_case(
         f"您反映的“{post.title}”已立案，编号 {case.number}",
         post_id=post.id,
     )
+    responses.case_filed(post, case)
     if departments:
         dispatch(actor, case, departments)
     return case

@@ -239,7 +239,7 @@ LEVELS = {
 
 def _dashboard_scope(level: str, node_id: int):
     """The node, the SQL for its cases within the asked date range (filing dates), the range's
-    form (a date that is not one is shown with its error and left out) and a name for the range."""
+    form (a date that is not one is shown with its error and left out) and the range's first and last day."""
     model, column = LEVELS[level]
     node = db.session.get(model, node_id)
     if node is None:
@@ -254,21 +254,27 @@ def _dashboard_scope(level: str, node_id: int):
         condition &= Case.created_at >= local_midnight_utc(start)
     if end:
         condition &= Case.created_at < local_midnight_utc(end + timedelta(days=1))
-    return node, condition, period, (str(start or ""), str(end or ""))
+    return node, condition, period, (start, end)
 
 
 @bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>")
 @login_required
 def dashboard_page(level: str, node_id: int):
-    node, condition, period, period_key = _dashboard_scope(level, node_id)
+    node, condition, period, (start, end) = _dashboard_scope(level, node_id)
     return render_template(
         "cases/dashboard.html",
         node=node,
         level=level,
         period=period,
-        board=dashboard.dashboard_of(level, node_id, condition, period_key),
+        board=dashboard.dashboard_of(level, node_id, condition, (str(start or ""), str(end or ""))),
         min_ranked=dashboard.MIN_RANKED,
         quick_periods=_quick_periods(),
+        first_responses=dashboard.first_responses_of(
+            level,
+            node_id,
+            local_midnight_utc(start) if start else None,
+            local_midnight_utc(end + timedelta(days=1)) if end else None,
+        ),
     )
 
 
@@ -310,7 +316,7 @@ def _cell(value):
 @bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>/cases.csv")
 @login_required
 def dashboard_csv(level: str, node_id: int):
-    node, condition, _period, _name = _dashboard_scope(level, node_id)
+    node, condition, _period, _days = _dashboard_scope(level, node_id)
 
     def rows():
         buffer = io.StringIO()

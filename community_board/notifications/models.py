@@ -21,6 +21,7 @@ class NotificationKind(LabeledEnum):
     REJECTED = ("rejected", "实名认证未通过")
     PARTY_BADGE = ("party_badge", "党员亮身份")
     CASE_UPDATE = ("case_update", "工单进展")
+    LINE = ("line", "私信居委会")  # new messages and assignments for the 居委会; closing for the resident
     ACCOUNT = ("account", "账号安全")  # sign-up attempts, reset, changes of details or phone, 禁言
 
 

@@ -34,7 +34,7 @@ class SearchDocument(db.Model):
     compound_id: Mapped[int] = mapped_column(sa.ForeignKey("compounds.id"))
     section_id: Mapped[int] = mapped_column(sa.ForeignKey("sections.id"))
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    private_to: Mapped[int | None]  # the asker of a private question: only they (and police, secretary) see it
+    private_to: Mapped[int | None]  # the author of a private post: only they and its section's readers see it
     visible: Mapped[bool] = mapped_column(default=True)  # false once hidden or deleted
     created_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(sa.Text)  # normalised title + body, for the exact substring check

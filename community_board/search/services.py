@@ -27,7 +27,6 @@ from ..cases.models import OPEN_STATUSES, Case
 from ..compounds.models import Compound, District, Street
 from ..extensions import db
 from ..pagination import Page
-from ..permissions import Action, can
 from ..web import int_or_none
 from .models import SearchDocument
 from .segment import HAN, Term, normalize, query_words, title_words
@@ -127,9 +126,10 @@ def _scope_filter(viewer, scope):
     if isinstance(scope, Compound):
         privacy = visibility.reads_private_sql(
             viewer,
-            can(viewer, Action.READ_PRIVATE_QUESTIONS, scope),
+            visibility.private_kinds_read(viewer, scope),
             is_private=SearchDocument.private_to.is_not(None),
             author_id=SearchDocument.private_to,
+            section_id=SearchDocument.section_id,
         )
         return [Term(f"c{scope.id}")], sa.and_(SearchDocument.compound_id == scope.id, privacy)
     if isinstance(scope, Street):

@@ -50,6 +50,8 @@ from ..extensions import db, write_transactions
 from ..grids import queries as grid_queries
 from ..grids import services as grids
 from ..grids.models import CareTag, Grid, GridDuty, Tenure, VisitKind
+from ..line import queries as line_queries
+from ..line import services as line
 from ..notifications.models import Notification
 from ..privacy import id_number_hmac
 from ..timeutil import replaying_at, utcnow
@@ -225,6 +227,7 @@ class _Story:
         self.steps: list[tuple[datetime, int, object]] = []
         self.order = itertools.count()
         self.sections = {s.key: s for s in db.session.scalars(sa.select(Section))}
+        self.line = line_queries.line_section()
         self.case_types = {
             t.name: t for t in db.session.scalars(sa.select(CaseType).where(CaseType.district_id == world.district.id))
         }
@@ -255,6 +258,7 @@ class _Story:
                 if spec["section"] == "deliberation":
                     self._plan_proposal(compound, spec, created, made, proposals)
                     proposals += 1
+        self._plan_private_line()
         if self.steps:
             for hour in range(int((self.now - first).total_seconds() // 3600) + 1):
                 self.at(first + timedelta(hours=hour, minutes=3), _cron)
@@ -400,6 +404,53 @@ class _Story:
             step(hours + 30, lambda case: cases.resolve(worker, case, "已重新处置，更换了破损的部件，请居民查看"))
             hours += 30
         step(hours + 5, rate(Satisfaction.BASIC if outcome == "basic" else Satisfaction.SATISFIED))
+
+    # 私信居委会 ------------------------------------------------------------------------------
+    def _plan_private_line(self) -> None:
+        """Messages residents wrote privately to the 居委会 (data/demo_line.json) and what it did with
+        each: one answered and closed, one given to a colleague, answered and filed as a case, one
+        still waiting. Told once: a compound with messages already is left as it is."""
+        for compound_name, specs in load("demo_line").items():
+            compound = self.world.compounds[compound_name]
+            told = sa.select(Post.id).where(Post.compound_id == compound.id, Post.section_id == self.line.id)
+            if db.session.scalar(told.limit(1)) is not None:
+                continue
+            for spec in specs:
+                written = self.now - timedelta(hours=spec["hours_ago"])
+                draft = board.PostDraft(title=spec["title"], body="\n".join(spec["body"]))
+                made: dict[str, Post] = {}
+                self.at(
+                    written,
+                    lambda c=compound, s=spec, d=draft, m=made: m.setdefault(
+                        "post", line.write(self.person(s["author"]), c, d)
+                    ),
+                )
+                for step in spec["steps"]:
+                    self.at(
+                        written + timedelta(hours=step["hours_after"]),
+                        lambda c=compound_name, s=step, m=made: self._line_step(c, s, m["post"]),
+                    )
+
+    def _line_step(self, compound_name: str, step: dict, message: Post) -> None:
+        actor = self.person(step["by"])
+        if step["do"] == "reply":
+            board.add_reply(actor, message, step["text"])
+        elif step["do"] == "take":
+            line.take(actor, message)
+        elif step["do"] == "assign":
+            line.assign(actor, message, self.person(step["to"]))
+        elif step["do"] == "close":
+            line.close(actor, message)
+        else:  # file_case: the case keeps the message private (cases/rules.py)
+            type_name = step["type"]
+            cases.file_case(
+                actor,
+                message,
+                self.case_types[type_name],
+                Priority.NORMAL,
+                note=step.get("note", ""),
+                departments=self._departments_for(compound_name, type_name),
+            )
 
     # Proposals -----------------------------------------------------------------------------
     def _plan_proposal(self, compound: Compound, spec: dict, posted: datetime, made: dict, index: int) -> None:

@@ -70,6 +70,9 @@ SECTION_WEIGHTS = {
     "neighbours": 0.27,
     "services": 0.043,
 }
+# 私信居委会: one message to the 居委会 for every MESSAGE_EVERY posts, on top of them and drawn from a
+# random generator of their own, so adding them left the rest of the district as it was.
+MESSAGE_EVERY = 100
 STAFF_SECTIONS = {"notice", "party", "guide", "services"}
 # Share of a section's resident posts that become cases.
 CASE_SHARE = {"matters": 0.055, "neighbours": 0.008, "mutual_aid": 0.005, "police": 0.01, "deliberation": 0.02}
@@ -165,6 +168,7 @@ class DistrictGenerator:
     def __init__(self, plan: Plan, base: Base):
         self.plan, self.base = plan, base
         self.rng = random.Random(plan.seed)
+        self.message_rng = random.Random(f"{plan.seed}:messages")  # MESSAGE_EVERY
         self.next_ids = dict(base.ids)
         self.places: list[Place] = []
         self.counts: dict[str, int] = defaultdict(int)
@@ -685,6 +689,8 @@ class DistrictGenerator:
             stop = min(first + chunk, self.plan.posts)
             for index in range(first, stop):
                 self._post(index, out)
+                if index % MESSAGE_EVERY == MESSAGE_EVERY // 2:
+                    self._message(index, out)
             out["search_documents"], later = self._in_time_order(
                 later + out["search_documents"], out["posts"][-1]["created_at"] if stop < self.plan.posts else None
             )
@@ -760,11 +766,18 @@ class DistrictGenerator:
             return place.secretary, "secretary"
         return self.rng.choice(place.committee), "staff"
 
-    def _post(self, index: int, out) -> None:
+    def _message(self, index: int, out) -> None:
+        main, self.rng = self.rng, self.message_rng
+        try:
+            self._post(index, out, "line")
+        finally:
+            self.rng = main
+
+    def _post(self, index: int, out, section: str | None = None) -> None:
         rng = self.rng
         created = self._post_time(index, rng.random())
         place = self.places[bisect.bisect_left(self.compound_cumulative, rng.random() * self.compound_cumulative[-1])]
-        section = _pick(rng, _SECTIONS)
+        section = section or _pick(rng, _SECTIONS)
         section_id, fields = self.base.sections[section]
         slots = self._slots(place)
         post_id = self._id("posts")
@@ -824,6 +837,9 @@ class DistrictGenerator:
             elif section == "police":
                 title, body = self._compose(rng.choice(self.text["police_questions"]), slots)
                 row["is_private"] = rng.random() < 0.3
+            elif section == "line":
+                title, body = self._compose(rng.choice(self.text["line"]), slots)
+                row["is_private"] = True
             else:  # deliberation by a resident
                 deliberation = rng.choice(self.text["deliberation"])
                 title, body = self._deliberation_text(deliberation, slots)
@@ -836,7 +852,7 @@ class DistrictGenerator:
             body_html=markdown_html(body) if fields == "guide" else plain_html(body),
             excerpt=_excerpt(body.replace("#", "").replace("*", "")),
         )
-        if role == "resident":
+        if role == "resident" and section != "line":  # a message is never edited, deleted or hidden
             chance = rng.random()
             if chance < 0.003:
                 row.update(
@@ -848,7 +864,7 @@ class DistrictGenerator:
                 row["edited_at"] = created + timedelta(minutes=3 + rng.random() * 60)
         if rng.random() < 0.001:
             row["locked"] = True
-        if row["deleted_at"] is None:
+        if row["deleted_at"] is None and section != "line":  # messages count on no banner
             place.posts += 1
         if row["aid_status"] == "fulfilled":
             place.solved += 1
@@ -874,7 +890,8 @@ class DistrictGenerator:
             }
         )
         self._replies(row, place, section, slots, visible, private_to, out)
-        self._likes(row, place, section, out)
+        if section != "line":
+            self._likes(row, place, section, out)
         if section == "matters" and visible and household is not None:
             self._me_too(row, place, household, out)
         if role == "resident" and visible and not row["is_private"] and section in CASE_SHARE:
@@ -945,12 +962,17 @@ class DistrictGenerator:
         pool = replies.get(section) or replies["notice" if section in ("party", "services") else "neighbours"]
         question = section == "police" and post["author_role"] == "resident"
         earlier: list[tuple[int, int]] = []
-        first_answer = None
+        first_answer = handler = None
         for position, delay in enumerate(delays):
             at = created + timedelta(seconds=delay)
             if question and position == 0:
                 author, role, body = place.police, "police", rng.choice(self.text["police_answers"])
                 first_answer = at
+            elif section == "line" and position % 2 == 0:  # the 居委会 answers, the writer adds to it
+                handler = handler or self._staff_author(place)
+                (author, role), body = handler, rng.choice(self.text["line_answers"])
+            elif section == "line":
+                author, role, body = post["author_id"], "resident", rng.choice(replies["line"])
             elif section == "matters" and position == 0 and rng.random() < 0.35:
                 author, role = self._staff_author(place)
                 body = rng.choice(replies["official"]).format_map(slots)
@@ -1011,7 +1033,14 @@ class DistrictGenerator:
                 }
             )
             earlier.append((reply_id, author))
+            if role != "resident":
+                self._responded(post, at)
         post["reply_count"] = len(delays)
+        if handler is not None:
+            post["line_handler_id"] = handler[0]
+            ended = created + timedelta(seconds=delays[-1] + 3600)
+            if ended < self.now - timedelta(days=2) and rng.random() < 0.8:
+                post["line_closed_at"] = ended
         if first_answer is not None:
             post["first_answer_at"] = first_answer
             post["first_answer_minutes"] = int((first_answer - created).total_seconds() // 60)
@@ -1072,9 +1101,18 @@ class DistrictGenerator:
         priority = "urgent" if outcome == "overdue" or roll < 0.1 else "low" if roll > 0.85 else "normal"
         story = CaseStory(self, post, place, type_name, priority, start, outcome)
         story.play(recent)
+        self._responded(post, start)
         out["cases"].append(story.case)
         out["case_departments"].extend(story.departments)
         out["case_events"].extend(story.events)
+
+    def _responded(self, post: dict, at: datetime) -> None:
+        """发帖必响应: a staff reply or a case at ``at``; a resident's post keeps the first (as
+        responses.services records it)."""
+        if post["author_role"] != "resident" or (post["first_response_at"] or at) < at:
+            return
+        post["first_response_at"] = at
+        post["first_response_minutes"] = int((at - post["created_at"]).total_seconds() // 60)
 
     # Proposals --------------------------------------------------------------------------------
     def _proposal(self, post: dict, place: Place, labels, out) -> None:
@@ -1200,6 +1238,10 @@ _POST_DEFAULTS = {
     "topic": None,
     "shared_with_street": False,
     "affected_count": 0,
+    "first_response_at": None,
+    "first_response_minutes": None,
+    "line_handler_id": None,
+    "line_closed_at": None,
 }
 
 PHONE_PREFIX = "166"

@@ -179,7 +179,8 @@ class CaseStory:
     def play(self, recent: bool) -> None:
         self.outcome_is_recent = recent
         start = self.case["created_at"]
-        for hours, step in self._plan():
+        # In time order: a progress note drawn after a quick resolution comes too late (and is dropped).
+        for hours, step in sorted(self._plan()):
             at = start + timedelta(hours=hours)
             if at >= self.gen.now:
                 break
