@@ -230,6 +230,6 @@ def test_0018_records_the_first_response_of_posts_answered_before(fresh_app):
         assert at[unanswered] == (None, None) and at[notice] == (None, None)
         assert tuple(line) == ("私信居委会", "private_line")
 
-        flask_migrate.downgrade(revision="0015")
+        flask_migrate.downgrade(revision="0017")
         with db.engine.connect() as bind:
             assert bind.execute(sa.text("SELECT count(*) FROM sections WHERE key = 'line'")).scalar() == 0

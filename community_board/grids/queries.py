@@ -17,7 +17,7 @@ from ..cases.models import Case
 from ..compounds.models import Compound, StaffAssignment, StaffRole, Street
 from ..extensions import db
 from ..pagination import Page, keyset_page
-from ..permissions import Action, Decision, PermissionDenied, can, require
+from ..permissions import Action, Decision, PermissionDenied, require
 from ..web import int_or_none
 from .models import (
     CareTag,
@@ -327,13 +327,14 @@ def _grid_post_condition(grid: Grid):
 
 
 def grid_posts(viewer, grid: Grid, cursor: str | None, limit: int) -> Page[Post]:
-    """What the grid's residents posted, as the viewer may read it (no private questions unless theirs)."""
+    """What the grid's residents posted on the board, as the viewer may read it (no private post unless theirs)."""
     stmt = (
         sa.select(Post)
         .where(
             Post.compound_id == grid.compound_id,
             visibility.in_circulation_sql(),
-            visibility.reads_private_sql(viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, grid.compound)),
+            visibility.on_board_sql(),
+            visibility.reads_private_sql(viewer, visibility.private_kinds_read(viewer, grid.compound)),
             _grid_post_condition(grid),
         )
         .options(joinedload(Post.author))
@@ -348,7 +349,7 @@ def grid_cases(viewer, grid: Grid, cursor: str | None, limit: int) -> Page[Case]
         .join(Post, Post.id == Case.post_id)
         .where(
             Case.compound_id == grid.compound_id,
-            visibility.reads_private_sql(viewer, can(viewer, Action.READ_PRIVATE_QUESTIONS, grid.compound)),
+            visibility.reads_private_sql(viewer, visibility.private_kinds_read(viewer, grid.compound)),
             _grid_post_condition(grid),
         )
         .options(selectinload(Case.post))
