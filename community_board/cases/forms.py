@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from wtforms import (
+    DateField,
+    DateTimeLocalField,
     HiddenField,
     MultipleFileField,
     RadioField,
@@ -15,7 +17,12 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formtools import CHOOSE_FROM_LIST, Form, at_most
-from .models import Priority, Satisfaction
+from .models import Priority, ReturnReason, Satisfaction
+
+
+def optional_id(value) -> int | None:
+    """A select's id, or None for its empty first option ("—")."""
+    return int(value) if str(value).isascii() and str(value).isdigit() and len(str(value)) <= 10 else None
 
 
 class CheckboxListField(SelectMultipleField):
@@ -34,6 +41,12 @@ class FileCaseForm(Form):
     departments = CheckboxListField(
         "派单部门（可多选，也可稍后派单）", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST
     )
+    lead = SelectField(
+        "主办部门（不选则为第一个勾选的部门）",
+        coerce=optional_id,
+        validators=[Optional()],
+        invalid_choice_message=CHOOSE_FROM_LIST,
+    )
     note = StringField("立案说明（居民可见，选填）", validators=[Optional(), at_most(200)])
 
 
@@ -47,6 +60,21 @@ class CaseStepForm(Form):
     )
     departments = CheckboxListField("派单部门", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
     photos = MultipleFileField("处置照片（选填）")
+    # The steps of 主办/协办, 退单, 延期, 包案人 and 更正 (each verb reads the fields it needs).
+    lead = SelectField("主办部门", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST)
+    department = SelectField(
+        "协办部门", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST
+    )
+    return_reason = RadioField("退单原因", choices=ReturnReason.choices(), validators=[Optional()])
+    basis = TextAreaField("依据", validators=[Optional(), Length(max=200, message="最多200字")])
+    new_deadline = DateTimeLocalField(
+        "新的期限", format="%Y-%m-%dT%H:%M", validators=[Optional()], render_kw={"step": 60}
+    )
+    owner = SelectField("包案人", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST)
+    case_type = SelectField(
+        "案件类型", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST
+    )
+    priority = RadioField("紧急程度", choices=Priority.choices(), validators=[Optional()])
 
 
 class RateForm(Form):
@@ -60,3 +88,14 @@ class RateForm(Form):
 
 class CaseTypeForm(Form):
     name = StringField("类型名称", validators=[DataRequired("请填写类型名称"), at_most(20)])
+
+
+class CalendarDayForm(Form):
+    day = DateField("日期", validators=[DataRequired("请选择日期")])
+    kind = RadioField(
+        "这一天",
+        choices=[("off", "放假（法定节假日）"), ("work", "上班（调休）")],
+        default="off",
+        validators=[DataRequired("请选择放假还是上班")],
+    )
+    note = StringField("说明（选填）", validators=[Optional(), at_most(40)])
