@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import Household, User
 from ..board.models import Like, MeToo, Post, Reply
-from ..cases.models import Case, CaseDepartment, CaseEvent, CaseType
+from ..cases.models import CalendarDay, Case, CaseDepartment, CaseEvent, CaseType
 from ..compounds.models import Compound, Department, District, JoinCode, StaffAssignment, Street
 from ..deliberation.models import Ballot, Proposal, ProposalOption
 from ..search import schema
@@ -28,6 +28,7 @@ from ..search.models import SearchDocument
 TABLES = {
     "districts": District,
     "case_types": CaseType,
+    "calendar_days": CalendarDay,
     "streets": Street,
     "compounds": Compound,
     "join_codes": JoinCode,
