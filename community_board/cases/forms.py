@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -94,7 +95,7 @@ class CalendarDayForm(Form):
     day = DateField("日期", validators=[DataRequired("请选择日期")])
     kind = RadioField(
         "这一天",
-        choices=[("off", "放假（法定节假日）"), ("work", "上班（调休）")],
+        choices=[SelectChoice("off", "放假（法定节假日）"), SelectChoice("work", "上班（调休）")],
         default="off",
         validators=[DataRequired("请选择放假还是上班")],
     )

@@ -721,7 +721,7 @@ def _correct_departments(actor, case: Case, departments: list[Department], lead:
     for department_id, part in current.items():
         if department_id not in wanted and part.status is not P.PENDING:
             raise ValidationError(
-                f"{part.department.name}已{part.status.label}，不能撤回；不再需要它配合时请“解除协办”", "departments"
+                f"{part.department.name}{part.status.label}，不能撤回；不再需要它配合时请“解除协办”", "departments"
             )
     if lead.id in current and current[lead.id].status is P.DONE:
         raise ValidationError(f"{lead.name}已完成协办，不能改为主办", "lead")

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..accounts.forms import ActionForm
 from ..accounts.models import User
@@ -49,7 +50,7 @@ def file_case(post_id: int):
     form = FileCaseForm()
     form.case_type.choices = [(t.id, t.name) for t in queries.case_types(post.district_id)]
     form.departments.choices = [(d.id, d.name) for d in departments]
-    form.lead.choices = [("", "第一个勾选的部门")] + [(d.id, d.name) for d in departments]
+    form.lead.choices = [SelectChoice("", "第一个勾选的部门")] + [SelectChoice(d.id, d.name) for d in departments]
     if form.validate_on_submit():
         chosen = [d for d in departments if d.id in (form.departments.data or [])]
         case_type = db.session.get(CaseType, form.case_type.data)
@@ -117,12 +118,13 @@ def _render_case(current: Case, form: CaseStepForm, status: int = 200, posted: s
 
 
 def _choices(form: CaseStepForm, current: Case, departments) -> None:
-    form.lead.choices = [("", "—")] + [(d.id, d.name) for d in departments]
-    form.owner.choices = [("", "—")]
-    form.department.choices = [(p.department_id, p.department.name) for p in current.parts if not p.is_lead]
-    form.case_type.choices = [(t.id, t.name) for t in queries.case_types(current.district_id)]
-    if current.case_type_id not in {t for t, _ in form.case_type.choices}:  # a type disabled since filing
-        form.case_type.choices.append((current.case_type_id, current.case_type.name))
+    form.lead.choices = [SelectChoice("", "—")] + [SelectChoice(d.id, d.name) for d in departments]
+    form.owner.choices = [SelectChoice("", "—")]
+    form.department.choices = [SelectChoice(p.department_id, p.department.name) for p in current.parts]
+    types = queries.case_types(current.district_id)
+    if current.case_type_id not in {t.id for t in types}:  # a type disabled since filing stays shown
+        types.append(current.case_type)
+    form.case_type.choices = [SelectChoice(t.id, t.name) for t in types]
 
 
 STEPS = {
@@ -159,7 +161,7 @@ def step(case_id: int, verb: str):
     _choices(form, current, departments)
     form.departments.choices = [(d.id, d.name) for d in departments]
     if verb == "owner":
-        form.owner.choices = [(u.id, u.real_name) for u in queries.compound_staff(current.compound_id)]
+        form.owner.choices = [SelectChoice(u.id, u.real_name) for u in queries.compound_staff(current.compound_id)]
     if not form.validate_on_submit():
         return _render_case(current, form, 400, posted=verb)
     version = int_or_none(form.version.data)
