@@ -433,8 +433,10 @@ def dispatch(
             part.role = role
             again.append(part)
     if promoted is not None:
+        if promoted.status is P.DONE:
+            raise ValidationError(f"{promoted.department.name}已完成协办，不能改为主办", "lead")
         promoted.role = PartRole.LEAD
-    for part in case.departments:  # one lead at a time
+    for part in case.parts:  # one lead at a time (one that returned the case stays as it was)
         if lead is not None and part.department_id != lead.id and part.role is PartRole.LEAD:
             part.role = PartRole.ASSIST
     if case.status in (S.FILED, S.RETURNED):
@@ -750,7 +752,7 @@ def _correct_departments(actor, case: Case, departments: list[Department], lead:
                     ack_due_at=ack_due,
                 )
             )
-    for part in case.departments:
+    for part in [*case.parts, *again]:
         part.role = PartRole.LEAD if part.department_id == lead.id else PartRole.ASSIST
     _event(case, EventKind.CORRECTED, actor, public=f"更正承办部门：{before} → {parts_text(case)}{note}")
     for part in again:

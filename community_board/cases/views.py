@@ -368,7 +368,7 @@ def dashboard_csv(level: str, node_id: int):
                         format_local(case.closed_at),
                         case.satisfaction.label if case.satisfaction else "",
                         case.reopen_count,
-                        "、".join(d.department.name for d in case.departments),
+                        services.parts_text(case) if case.parts else "",
                     ]
                 ]
             )
