@@ -48,13 +48,15 @@ class Action(enum.Enum):
     FILE_CASE = "file_case"  # target: a post
     VIEW_CASE = "view_case"  # the staff view: internal notes and names
     READ_CASE_DETAILS = "read_case_details"  # who reported it and what they wrote (a private question's case)
-    DISPATCH_CASE = "dispatch_case"  # dispatch, withdraw
-    WORK_CASE = "work_case"  # accept, progress, resolve
+    DISPATCH_CASE = "dispatch_case"  # dispatch, withdraw, correct, release a part, decide on a 延期
+    WORK_CASE = "work_case"  # 签收, accept, resolve, 退单, 协办完成, ask for a 延期
+    ASSIGN_CASE_OWNER = "assign_case_owner"  # hand a case to another 包案人 of the compound
     ESCALATE_CASE = "escalate_case"
     NOTE_CASE = "note_case"
     RATE_CASE = "rate_case"  # the resident who reported it
     VIEW_DASHBOARD = "view_dashboard"  # target: a compound, street or district
     MANAGE_CASE_TYPES = "manage_case_types"
+    MANAGE_CALENDAR = "manage_calendar"  # the district's working-day calendar (holidays, 调休)
     # 议事厅, 警民直通车, 党员
     VOTE = "vote"  # target: a proposal's post
     RECORD_OUTCOME = "record_outcome"
@@ -116,6 +118,7 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     ),
     Action.DISPATCH_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
     Action.WORK_CASE: frozenset({StaffRole.DEPARTMENT, StaffRole.GRID_STREET, StaffRole.GRID_DISTRICT}),
+    Action.ASSIGN_CASE_OWNER: frozenset({StaffRole.SECRETARY}),
     Action.ESCALATE_CASE: frozenset(_COMPOUND_STAFF | {StaffRole.GRID_STREET}),
     Action.NOTE_CASE: frozenset(
         _COMPOUND_STAFF
@@ -125,6 +128,7 @@ STAFF_RIGHTS: dict[Action, frozenset[StaffRole]] = {
     Action.RATE_CASE: frozenset(),
     Action.VIEW_DASHBOARD: frozenset(_COMPOUND_STAFF | {StaffRole.POLICE} | _OVERSIGHT),
     Action.MANAGE_CASE_TYPES: frozenset({StaffRole.DISTRICT_ADMIN}),
+    Action.MANAGE_CALENDAR: frozenset({StaffRole.DISTRICT_ADMIN}),
     Action.VOTE: frozenset(),
     Action.RECORD_OUTCOME: frozenset(_COMPOUND_STAFF),
     Action.ANSWER_QUEUE: frozenset({StaffRole.POLICE}),

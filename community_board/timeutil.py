@@ -35,6 +35,11 @@ def local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time(), SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
+def from_local(moment: datetime) -> datetime:
+    """A Shanghai wall-clock time (a form's datetime-local) as the naive UTC stored."""
+    return moment.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+
+
 def format_local(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return to_local(moment).strftime(pattern) if moment else ""
 

@@ -20,6 +20,7 @@ from community_board.cases.models import (
     CaseStatus,
     CaseType,
     Priority,
+    ReturnReason,
     Satisfaction,
 )
 from community_board.extensions import db
@@ -73,9 +74,15 @@ def walk(
     satisfaction: Satisfaction = Satisfaction.SATISFIED,
 ) -> Case:
     """Take a FILED case along the usual path until it reaches ``to`` (WITHDRAWN is withdrawn
-    from FILED); every step goes through the services and is committed."""
+    from FILED; RETURNED is returned by ``worker``'s department once dispatched); every step goes
+    through the services and is committed."""
     if to is CaseStatus.WITHDRAWN:
         services.withdraw(filer, case, "经核实属于私人纠纷，不予立案")
+        db.session.commit()
+        return case
+    if to is CaseStatus.RETURNED:
+        walk(case, CaseStatus.DISPATCHED, filer=filer, worker=worker, department=department, reporter=reporter)
+        services.return_case(worker, case, ReturnReason.WRONG_DEPARTMENT, "绿化带归物业管理")
         db.session.commit()
         return case
     path = [CaseStatus.FILED, CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.CLOSED]

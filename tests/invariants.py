@@ -1,5 +1,6 @@
 """What must hold for any data, however it was made (the app's services, seed-demo, seed-district):
-counters equal the rows they count, every case's timeline follows the workflow's table, the search
+counters equal the rows they count, every case's timeline follows the workflow's table (the case's
+status and each department's part, 主办 resolving only once the 协办 parts are done), the search
 index holds exactly the visible posts and replies, as the indexer lays them out, and a resident's
 post records its first staff response no later than its first staff reply or its case.
 
@@ -16,7 +17,15 @@ import sqlalchemy as sa
 from community_board.accounts.models import ResidentStatus, User
 from community_board.board import visibility
 from community_board.board.models import AidStatus, AuthorRole, Like, MeToo, Post, Reply
-from community_board.cases.models import Case, CaseEvent, CaseStatus, EventKind
+from community_board.cases.models import (
+    Case,
+    CaseDepartment,
+    CaseEvent,
+    CaseStatus,
+    EventKind,
+    PartRole,
+    PartStatus,
+)
 from community_board.cases.services import TRANSITIONS
 from community_board.compounds.models import Compound
 from community_board.deliberation.models import Ballot, Proposal, ProposalOption
@@ -26,8 +35,26 @@ from community_board.search.models import SearchDocument
 from community_board.search.segment import index_words
 from community_board.timeutil import to_local
 
-# Events that record something without changing the status (增派 is a second DISPATCHED).
-STATUS_KEEPING = {EventKind.PROGRESS, EventKind.NOTE, EventKind.ESCALATED, EventKind.DISPATCHED, EventKind.RATED}
+# Events that record something without changing the case's status (增派 is a second DISPATCHED; a
+# department's own step — 签收, 退单 of a 协办, 协办完成 — moves its part only).
+STATUS_KEEPING = {
+    EventKind.PROGRESS,
+    EventKind.NOTE,
+    EventKind.ESCALATED,
+    EventKind.DISPATCHED,
+    EventKind.RATED,
+    EventKind.ACKNOWLEDGED,
+    EventKind.RETURNED,
+    EventKind.PART_DONE,
+    EventKind.RELEASED,
+    EventKind.ACK_OVERDUE,
+    EventKind.EXTENSION_REQUESTED,
+    EventKind.EXTENSION_APPROVED,
+    EventKind.EXTENSION_REFUSED,
+    EventKind.OWNER_CHANGED,
+    EventKind.CORRECTED,
+}
+UNFINISHED_PARTS = {PartStatus.PENDING, PartStatus.ACKNOWLEDGED}
 
 
 def broken_invariants() -> list[str]:
@@ -84,9 +111,13 @@ def _case_timelines() -> list[str]:
     events = defaultdict(list)
     for event in db.session.scalars(sa.select(CaseEvent).order_by(CaseEvent.case_id, CaseEvent.id)):
         events[event.case_id].append(event)
+    parts = defaultdict(dict)
+    for part in db.session.scalars(sa.select(CaseDepartment)):
+        parts[part.case_id][part.department_id] = part
     problems = []
     for case in db.session.scalars(sa.select(Case).order_by(Case.id)):
         where = f"case {case.number}"
+        problems += _part_moves(where, events[case.id], parts[case.id])
         if f"-{to_local(case.created_at):%Y%m%d}-" not in case.number:
             problems.append(f"{where}: numbered on another day than it was filed ({case.created_at})")
         timeline = events[case.id]
@@ -110,6 +141,43 @@ def _case_timelines() -> list[str]:
             status = event.to_status
         if status is not case.status:
             problems.append(f"{where}: events end at {status.value}, the case says {case.status.value}")
+    return problems
+
+
+def _part_moves(where: str, timeline: list[CaseEvent], parts: dict[int, CaseDepartment]) -> list[str]:
+    """Each department's part starts waiting to be signed for (待签收) and moves only as the table
+    says, on an event of the kind the table names (or on the case's own step that carries it: the
+    lead's 签收 is its 接单处置); it ends as its row says; the case is 办结 only with its 协办 parts
+    done, released or returned."""
+    problems, state = [], {}
+    for event in timeline:
+        if event.kind is EventKind.RESOLVED:
+            waiting = [
+                department_id
+                for department_id, part in parts.items()
+                if part.role is PartRole.ASSIST
+                and part.dispatched_at <= event.created_at
+                and state.get(department_id, PartStatus.PENDING) in UNFINISHED_PARTS
+            ]
+            if waiting:
+                problems.append(f"{where}: resolved by event {event.id} while 协办 {waiting} had not finished")
+        if event.part_status is None:
+            continue
+        before = state.get(event.department_id, PartStatus.PENDING)
+        step = TRANSITIONS.get((before, event.part_status))
+        carried = event.to_status is not None and TRANSITIONS.get((event.from_status, event.to_status), (None,))[0]
+        if step is None or event.kind not in (step[0], carried):
+            problems.append(
+                f"{where}: {event.kind.value} event {event.id} moves department {event.department_id}'s part "
+                f"{before.value} → {event.part_status.value}, not in TRANSITIONS"
+            )
+        state[event.department_id] = event.part_status
+    for department_id, part in parts.items():
+        if state.get(department_id, PartStatus.PENDING) is not part.status:
+            problems.append(
+                f"{where}: department {department_id}'s events end at "
+                f"{state.get(department_id, PartStatus.PENDING).value}, its part says {part.status.value}"
+            )
     return problems
 
 

@@ -1,5 +1,5 @@
-"""Browser story 广场变菜园: a resident posts, the secretary files and dispatches, 城管 resolves,
-the resident rates 满意, and the street dashboard counts it closed."""
+"""Browser story 广场变菜园: a resident posts, the secretary files and dispatches, 物业 does its part
+(协办), 城管 resolves (主办), the resident rates 满意, and the street dashboard counts it closed."""
 
 import os
 
@@ -25,10 +25,17 @@ def phone_page(page, base, phone):
 
 def test_square_turned_vegetable_garden(browser_page, live_server, world, resident, secretary, artifacts_dir):
     squad = world.department("吴淞街道城管中队", DepartmentKind.URBAN_MANAGEMENT, street=world.street_a)
-    world.department("吴淞新城物业服务中心", DepartmentKind.PROPERTY, street=world.street_a)
+    estate = world.department("吴淞新城物业服务中心", DepartmentKind.PROPERTY, street=world.street_a)
     officer = world.staff(StaffRole.DEPARTMENT, squad, name="周勇")
+    keeper = world.staff(StaffRole.DEPARTMENT, estate, name="钱红")
     grid = world.staff(StaffRole.GRID_STREET, world.street_a, name="赵磊")
-    phones = {"resident": resident.phone, "secretary": secretary.phone, "squad": officer.phone, "grid": grid.phone}
+    phones = {
+        "resident": resident.phone,
+        "secretary": secretary.phone,
+        "squad": officer.phone,
+        "estate": keeper.phone,
+        "grid": grid.phone,
+    }
     compound_id, street_id = world.compound_a.id, world.street_a.id
     db.session.commit()  # SQLite has one writer: release the test's transaction for the server
 
@@ -59,6 +66,20 @@ def test_square_turned_vegetable_garden(browser_page, live_server, world, reside
     squad_page.locator("details[open] textarea[name=public_note]").fill("已派员到现场，联系种菜居民")
     squad_page.locator("details[open]").get_by_role("button", name="接单处置").click()
     expect(squad_page.locator(".flash")).to_have_text("已接单")
+
+    # 物业 assists: it signs for its part and reports it before 城管 may resolve the case.
+    estate_page = phone_page(browser_page, live_server, phones["estate"])
+    estate_page.goto(f"{live_server}/cases")
+    estate_page.get_by_text("广场变菜园").click()
+    estate_page.locator("summary", has_text="签收").click()
+    estate_page.locator("details[open]").get_by_role("button", name="签收").click()
+    expect(estate_page.locator(".flash")).to_have_text("已签收")
+    estate_page.locator("summary", has_text="协办完成").click()
+    estate_page.locator("details[open] textarea[name=public_note]").fill("已清运挖出的泥土")
+    estate_page.locator("details[open]").get_by_role("button", name="协办完成").click()
+    expect(estate_page.locator(".flash")).to_have_text("已提交协办完成")
+
+    squad_page.reload()
     squad_page.locator("summary", has_text="办结").click()
     squad_page.locator("details[open] textarea[name=public_note]").fill("菜已清除，绿化带已补种黄杨")
     squad_page.locator("details[open]").get_by_role("button", name="办结").click()

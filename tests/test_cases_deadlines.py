@@ -18,7 +18,7 @@ from cases_helpers import (
     walk,
 )
 
-from community_board.cases import services
+from community_board.cases import services, workdays
 from community_board.cases.models import CaseStatus, EventKind, Level, Priority, Satisfaction
 from community_board.compounds.models import StaffRole
 from community_board.errors import ValidationError
@@ -32,23 +32,28 @@ S = CaseStatus
 
 
 @pytest.mark.parametrize(
-    ("priority", "hours"),
-    [(Priority.URGENT, 4), (Priority.NORMAL, 72), (Priority.LOW, 168)],
+    ("priority", "limit"),
+    [(Priority.URGENT, ("hours", 4)), (Priority.NORMAL, ("workdays", 3)), (Priority.LOW, ("workdays", 7))],
     ids=["紧急", "一般", "较低"],
 )
-def test_the_deadline_follows_the_priority(world, resident, secretary, priority, hours):
+def test_the_deadline_follows_the_priority(world, resident, secretary, priority, limit):
+    """紧急 counts hours; 一般 and 较低 count working days (the world's district has no holidays set:
+    weekends only; tests/test_case_workdays.py crosses holidays and 调休 days)."""
     case = new_case(secretary, resident, priority=priority)
-    assert case.deadline_at - case.created_at == timedelta(hours=hours)
+    assert case.deadline_at == workdays.due(case.created_at, limit, {})
+    assert case.deadline_at - case.created_at >= timedelta(hours=4 if limit[0] == "hours" else 24 * limit[1])
     assert case.next_escalation_at == case.deadline_at
     assert not case.is_overdue
 
 
 def test_the_deadlines_are_configurable(app, monkeypatch, world, resident, secretary):
-    monkeypatch.setitem(app.config, "CASE_DEADLINE_HOURS", {"urgent": 2, "normal": 24, "low": 48})
+    monkeypatch.setitem(
+        app.config, "CASE_DEADLINES", {"urgent": ("hours", 2), "normal": ("workdays", 1), "low": ("workdays", 2)}
+    )
     urgent = new_case(secretary, resident, priority=Priority.URGENT, title="燃气味很重")
     low = new_case(secretary, resident, priority=Priority.LOW, title="健身器材掉漆")
     assert urgent.deadline_at - urgent.created_at == timedelta(hours=2)
-    assert low.deadline_at - low.created_at == timedelta(hours=48)
+    assert low.deadline_at == workdays.add_working_days(low.created_at, 2, {})
 
 
 def test_a_case_is_overdue_while_open_past_its_deadline(world, resident, secretary, dept_staff):

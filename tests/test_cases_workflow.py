@@ -37,13 +37,19 @@ PAIRS = list(itertools.product(CaseStatus, CaseStatus))
 
 
 def test_the_table_is_the_workflow_of_the_issue():
-    assert set(services.TRANSITIONS) == {
+    case_steps = {pair for pair in services.TRANSITIONS if isinstance(pair[0], CaseStatus)}
+    assert case_steps == {
         (S.FILED, S.DISPATCHED),
         (S.FILED, S.WITHDRAWN),
         (S.DISPATCHED, S.IN_PROGRESS),
         (S.IN_PROGRESS, S.RESOLVED),
         (S.RESOLVED, S.CLOSED),
         (S.RESOLVED, S.IN_PROGRESS),
+        # 退单 by the lead department sends the case back; the dispatcher redispatches or withdraws it.
+        (S.DISPATCHED, S.RETURNED),
+        (S.IN_PROGRESS, S.RETURNED),
+        (S.RETURNED, S.DISPATCHED),
+        (S.RETURNED, S.WITHDRAWN),
     }
 
 
@@ -402,9 +408,10 @@ def test_department_staff_are_told_when_a_case_reaches_them_and_only_then(
 
 
 def test_the_square_turned_vegetable_garden_story(world, resident, secretary, dept_staff, grid_worker):
-    """A resident posts 广场变菜园; the secretary files it and dispatches it to three departments;
-    the squad accepts and resolves it; the resident sees every step, rates 满意, the case closes and
-    the street's dashboard counts it."""
+    """A resident posts 广场变菜园; the secretary files it and dispatches it to three departments, the
+    squad leading; the squad accepts, the property company does its part, the secretary releases the
+    grid centre, and the squad resolves it; the resident sees every step, rates 满意, the case closes
+    and the street's dashboard counts it."""
     squad = department_of(dept_staff)
     grid_centre = world.department("吴淞街道网格化中心", DepartmentKind.GRID_CENTRE, world.street_a)
     property_company = world.department("吴淞新城物业", DepartmentKind.PROPERTY, world.street_a)
@@ -438,6 +445,16 @@ def test_the_square_turned_vegetable_garden_story(world, resident, secretary, de
         ).status_code
         == 302
     )
+    # 主办/协办: the squad resolves only once the assisting parts are done or released.
+    property_staff = world.staff(StaffRole.DEPARTMENT, property_company, name="钱红")
+    property_client = signed_in(property_staff)
+    for verb, note in (("acknowledge", ""), ("finish", "已组织保洁清运挖出的泥土")):
+        page = property_client.get(f"/cases/{case.id}")
+        data = {"version": page_version(page), "public_note": note}
+        assert property_client.post(f"/cases/{case.id}/{verb}", data=data).status_code == 302
+    page = office.get(f"/cases/{case.id}")
+    data = {"version": page_version(page), "department": grid_centre.id, "public_note": "城管和物业已能处理"}
+    assert office.post(f"/cases/{case.id}/release", data=data).status_code == 302
     page = squad_client.get(f"/cases/{case.id}")
     assert (
         squad_client.post(
@@ -447,7 +464,17 @@ def test_the_square_turned_vegetable_garden_story(world, resident, secretary, de
     )
 
     post_page = text_of(reporter.get(f"/p/{post_id}"))
-    for step in ("立案", "派单", "接单处置", "办结", "明早到现场", "已清除菜地，恢复绿化", "您满意吗"):
+    for step in (
+        "立案",
+        "派单",
+        "接单处置",
+        "协办完成",
+        "已组织保洁清运挖出的泥土",
+        "办结",
+        "明早到现场",
+        "已清除菜地，恢复绿化",
+        "您满意吗",
+    ):
         assert step in post_page, step
     assert (
         reporter.post(f"/cases/{case.id}/rate", data={"satisfaction": "satisfied", "comment": "谢谢"}).status_code

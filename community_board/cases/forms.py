@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wtforms import (
     DateField,
+    DateTimeLocalField,
     HiddenField,
     MultipleFileField,
     RadioField,
@@ -18,7 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..formtools import CHOOSE_FROM_LIST, Form, at_most
-from .models import Level, Priority, Satisfaction
+from .models import Level, Priority, ReturnReason, Satisfaction
 
 
 def int_or_blank(value):
@@ -29,6 +30,11 @@ def int_or_blank(value):
         return int(value)
     except (TypeError, ValueError):
         return value
+
+
+def optional_id(value) -> int | None:
+    """A select's id, or None for its empty first option ("—")."""
+    return int(value) if str(value).isascii() and str(value).isdigit() and len(str(value)) <= 10 else None
 
 
 class CheckboxListField(SelectMultipleField):
@@ -47,6 +53,12 @@ class FileCaseForm(Form):
     departments = CheckboxListField(
         "派单部门（可多选，也可稍后派单）", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST
     )
+    lead = SelectField(
+        "主办部门（不选则为第一个勾选的部门）",
+        coerce=optional_id,
+        validators=[Optional()],
+        invalid_choice_message=CHOOSE_FROM_LIST,
+    )
     note = StringField("立案说明（居民可见，选填）", validators=[Optional(), at_most(200)])
 
 
@@ -60,6 +72,21 @@ class CaseStepForm(Form):
     )
     departments = CheckboxListField("派单部门", coerce=int, invalid_choice_message=CHOOSE_FROM_LIST)
     photos = MultipleFileField("处置照片（选填）")
+    # The steps of 主办/协办, 退单, 延期, 包案人 and 更正 (each verb reads the fields it needs).
+    lead = SelectField("主办部门", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST)
+    department = SelectField(
+        "协办部门", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST
+    )
+    return_reason = RadioField("退单原因", choices=ReturnReason.choices(), validators=[Optional()])
+    basis = TextAreaField("依据", validators=[Optional(), Length(max=200, message="最多200字")])
+    new_deadline = DateTimeLocalField(
+        "新的期限", format="%Y-%m-%dT%H:%M", validators=[Optional()], render_kw={"step": 60}
+    )
+    owner = SelectField("包案人", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST)
+    case_type = SelectField(
+        "案件类型", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST
+    )
+    priority = RadioField("紧急程度", choices=Priority.choices(), validators=[Optional()])
 
 
 class RateForm(Form):
@@ -100,3 +127,14 @@ class PeriodForm(PlainForm):
     def validate_end(self, field):
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError("结束日期不能早于开始日期")
+
+
+class CalendarDayForm(Form):
+    day = DateField("日期", validators=[DataRequired("请选择日期")])
+    kind = RadioField(
+        "这一天",
+        choices=[SelectChoice("off", "放假（法定节假日）"), SelectChoice("work", "上班（调休）")],
+        default="off",
+        validators=[DataRequired("请选择放假还是上班")],
+    )
+    note = StringField("说明（选填）", validators=[Optional(), at_most(40)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ class CaseStatus(LabeledEnum):
     FILED = ("filed", "已立案")
     DISPATCHED = ("dispatched", "已派单")
     IN_PROGRESS = ("in_progress", "处置中")
+    RETURNED = ("returned", "已退回")  # the lead department sent it back (退单): the dispatcher redispatches
     RESOLVED = ("resolved", "已办结")
     CLOSED = ("closed", "已关闭")
     WITHDRAWN = ("withdrawn", "不予立案")
@@ -27,7 +28,41 @@ class CaseStatus(LabeledEnum):
         return self in OPEN_STATUSES
 
 
-OPEN_STATUSES = frozenset({CaseStatus.FILED, CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS})
+OPEN_STATUSES = frozenset({CaseStatus.FILED, CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS, CaseStatus.RETURNED})
+
+
+class PartRole(LabeledEnum):
+    """One department leads a case (主办); the others assist (协办)."""
+
+    LEAD = ("lead", "主办")
+    ASSIST = ("assist", "协办")
+
+
+class PartStatus(LabeledEnum):
+    """A department's own part of a case. The lead's part ends with the case's 办结; an assisting
+    part with its own 协办完成, or when the dispatcher releases it (解除协办)."""
+
+    PENDING = ("pending", "待签收")
+    ACKNOWLEDGED = ("acknowledged", "已签收")
+    DONE = ("done", "已完成")
+    RETURNED = ("returned", "已退单")
+    RELEASED = ("released", "已解除")
+
+
+# Parts whose department is on the case: it reads the case and may act on it.
+ACTIVE_PARTS = frozenset({PartStatus.PENDING, PartStatus.ACKNOWLEDGED, PartStatus.DONE})
+
+
+class ReturnReason(LabeledEnum):
+    NOT_OUR_DUTY = ("not_our_duty", "不属于本部门职责")
+    WRONG_DEPARTMENT = ("wrong_department", "派错部门")
+    OTHER = ("other", "其他")
+
+
+class ExtensionStatus(LabeledEnum):
+    PENDING = ("pending", "待审批")
+    APPROVED = ("approved", "已同意")
+    REFUSED = ("refused", "未同意")
 
 
 class Priority(LabeledEnum):
@@ -69,6 +104,16 @@ class EventKind(LabeledEnum):
     WITHDRAWN = ("withdrawn", "不予立案")
     ESCALATED = ("escalated", "升级")
     NOTE = ("note", "内部备注")
+    ACKNOWLEDGED = ("acknowledged", "签收")
+    RETURNED = ("returned", "退单")
+    PART_DONE = ("part_done", "协办完成")
+    RELEASED = ("released", "解除协办")
+    ACK_OVERDUE = ("ack_overdue", "签收超时")
+    EXTENSION_REQUESTED = ("extension_requested", "申请延期")
+    EXTENSION_APPROVED = ("extension_approved", "同意延期")
+    EXTENSION_REFUSED = ("extension_refused", "不同意延期")
+    OWNER_CHANGED = ("owner_changed", "更换包案人")
+    CORRECTED = ("corrected", "更正")
 
 
 # What a new district starts with (cases.services.add_default_case_types, migration 0011, seeders).
@@ -89,15 +134,38 @@ class CaseType(db.Model):
 
 
 class CaseDepartment(db.Model):
-    """A department a case was dispatched to."""
+    """A department a case was dispatched to, and its own part of the work (主办 or 协办): it signs for
+    it (签收) within a time limit, then reports it, or returns it (退单)."""
 
     __tablename__ = "case_departments"
+    __table_args__ = (
+        # `flask cases escalate` flags parts left unsigned past their limit (签收超时).
+        sa.Index("ix_case_departments_status_ack_due", "status", "ack_due_at"),
+    )
 
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), primary_key=True)
     department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), primary_key=True, index=True)
     dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    role: Mapped[PartRole] = mapped_column(enum_column_type(PartRole), default=PartRole.ASSIST)
+    status: Mapped[PartStatus] = mapped_column(enum_column_type(PartStatus), default=PartStatus.PENDING)
+    ack_due_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    ack_flagged_at: Mapped[datetime | None]  # when the cron flagged it 签收超时 (once)
+    finished_at: Mapped[datetime | None]  # done, returned or released
 
     department = relationship("Department", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_PARTS
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role is PartRole.LEAD
+
+    @property
+    def ack_overdue(self) -> bool:
+        return self.status is PartStatus.PENDING and self.ack_due_at < utcnow()
 
 
 # The dashboards read their figures, breakdowns and date ranges from these columns alone.
@@ -141,6 +209,8 @@ class Case(db.Model):
     post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id"), unique=True)
     reply_id: Mapped[int | None] = mapped_column(sa.ForeignKey("replies.id"))
     reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))  # asked for satisfaction
+    # 首问负责/包案人: the compound staff member who answers for the case until it closes.
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     case_type_id: Mapped[int] = mapped_column(sa.ForeignKey("case_types.id"))
     priority: Mapped[Priority] = mapped_column(enum_column_type(Priority))
     status: Mapped[CaseStatus] = mapped_column(enum_column_type(CaseStatus), default=CaseStatus.FILED)
@@ -167,7 +237,13 @@ class Case(db.Model):
     case_type: Mapped[CaseType] = relationship(lazy="joined")
     compound = relationship("Compound")
     reporter = relationship("User", foreign_keys=[reporter_id])
-    departments: Mapped[list[CaseDepartment]] = relationship(lazy="selectin", order_by=CaseDepartment.dispatched_at)
+    owner = relationship("User", foreign_keys=[owner_id])
+    # Every part, also those returned or released (``parts``: the departments on the case now).
+    departments: Mapped[list[CaseDepartment]] = relationship(
+        lazy="selectin",
+        order_by=(CaseDepartment.dispatched_at, CaseDepartment.department_id),
+        cascade="all, delete-orphan",
+    )
 
     # Every action on a case first asks whether the user may see it (permissions.authorize).
     read_action: ClassVar[Action] = Action.VIEW_CASE
@@ -181,8 +257,25 @@ class Case(db.Model):
         return self.status.is_open and self.deadline_at < utcnow()
 
     @property
+    def parts(self) -> list[CaseDepartment]:
+        """The departments on the case (not those that returned it or were released), lead first."""
+        return sorted((d for d in self.departments if d.is_active), key=lambda d: not d.is_lead)
+
+    @property
     def department_ids(self) -> set[int]:
-        return {d.department_id for d in self.departments}
+        return {d.department_id for d in self.departments if d.is_active}
+
+    @property
+    def lead(self) -> CaseDepartment | None:
+        return next((d for d in self.departments if d.is_active and d.is_lead), None)
+
+    def part_of(self, department_id: int) -> CaseDepartment | None:
+        return next((d for d in self.departments if d.department_id == department_id), None)
+
+    @property
+    def unacknowledged(self) -> list[CaseDepartment]:
+        """Parts past their 签收 limit, for the dispatcher's list."""
+        return [d for d in self.departments if d.ack_overdue] if self.status.is_open else []
 
 
 class CaseEvent(db.Model):
@@ -198,6 +291,9 @@ class CaseEvent(db.Model):
     actor_label: Mapped[str] = mapped_column(sa.String(40))  # 居民区书记 / 吴淞街道城管中队 / 系统
     from_status: Mapped[CaseStatus | None] = mapped_column(enum_column_type(CaseStatus))
     to_status: Mapped[CaseStatus | None] = mapped_column(enum_column_type(CaseStatus))
+    # A department's own step (签收, 退单, 协办完成 …): whose part, and its status after the step.
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    part_status: Mapped[PartStatus | None] = mapped_column(enum_column_type(PartStatus))
     public_note: Mapped[str] = mapped_column(sa.String(500), default="")
     internal_note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -221,3 +317,47 @@ class CasePhoto(db.Model):
     thumb_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
     width: Mapped[int]
     height: Mapped[int]
+
+
+class CaseExtension(db.Model):
+    """延期: a department asks for a later deadline before the current one passes; the dispatcher
+    approves (the deadline moves) or refuses with a reason. One request waits at a time."""
+
+    __tablename__ = "case_extensions"
+    __table_args__ = (
+        sa.Index(
+            "uq_case_extensions_one_pending",
+            "case_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_case_extensions_case", "case_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"))
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    old_deadline_at: Mapped[datetime]
+    new_deadline_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[ExtensionStatus] = mapped_column(enum_column_type(ExtensionStatus), default=ExtensionStatus.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    department = relationship("Department", lazy="joined")
+
+
+class CalendarDay(db.Model):
+    """An exception to "Monday to Friday are working days" in a district: a public holiday on a
+    weekday (is_workday false) or a 调休 weekend day worked (true). Edited by the district admin."""
+
+    __tablename__ = "calendar_days"
+
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    is_workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(sa.String(40), default="")

@@ -27,7 +27,8 @@ def _may_file(user, post, roles) -> Decision:
 
 
 def _may_handle(user, case: Case, roles) -> Decision:
-    """Department staff reach only the cases dispatched to their department (404 otherwise)."""
+    """Department staff reach only the cases dispatched to their department (404 otherwise), and no
+    longer once it returned the case (退单) or was released from it."""
     if roles <= {StaffRole.DEPARTMENT} and not (_department_ids(user) & case.department_ids):
         return Decision.NOT_FOUND
     return Decision.ALLOW
@@ -77,7 +78,7 @@ RULES: dict[Action, tuple[ObjectRule, str]] = {
     Action.FILE_CASE: (_may_file, "民警只能为警民直通车的帖子立案，已隐藏的帖子不能立案。"),
     Action.VIEW_CASE: (_may_handle, "这个工单没有派给您的部门。"),
     **dict.fromkeys(
-        (Action.DISPATCH_CASE, Action.WORK_CASE, Action.NOTE_CASE),
+        (Action.DISPATCH_CASE, Action.WORK_CASE, Action.NOTE_CASE, Action.ASSIGN_CASE_OWNER),
         (_may_work, "这是居民私下反映（私下提问或私信居委会）的工单，只有能看到原问题的工作人员可以办理。"),
     ),
     Action.READ_CASE_DETAILS: (

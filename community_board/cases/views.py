@@ -21,6 +21,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts.forms import ActionForm
+from ..accounts.models import User
 from ..board import photos as photo_storage
 from ..board import queries as board_queries
 from ..compounds.models import Compound, District, Street
@@ -28,11 +29,11 @@ from ..errors import ValidationError, attach_to_form
 from ..extensions import db, writes_after_slow_work
 from ..permissions import Action, Decision, PermissionDenied, can, require
 from ..security import PRIVATE_REVALIDATED
-from ..timeutil import format_local, local_midnight_utc, to_local, utcnow
+from ..timeutil import format_local, from_local, local_midnight_utc, to_local, utcnow
 from ..web import STALE_MESSAGE, int_or_none, perform, save
 from . import bp, dashboard, queries, services
-from .forms import CaseStepForm, CaseTypeForm, FileCaseForm, InboxFilterForm, PeriodForm, RateForm
-from .models import Case, CaseEvent, CasePhoto, CaseType, Level, Priority, Satisfaction
+from .forms import CalendarDayForm, CaseStepForm, CaseTypeForm, FileCaseForm, InboxFilterForm, PeriodForm, RateForm
+from .models import Case, CaseEvent, CasePhoto, CaseStatus, CaseType, Level, Priority, ReturnReason, Satisfaction
 
 # Filing ------------------------------------------------------------------------------------
 
@@ -49,6 +50,7 @@ def file_case(post_id: int):
     form = FileCaseForm()
     form.case_type.choices = [(t.id, t.name) for t in queries.case_types(post.district_id)]
     form.departments.choices = [(d.id, d.name) for d in departments]
+    form.lead.choices = [SelectChoice("", "第一个勾选的部门")] + [SelectChoice(d.id, d.name) for d in departments]
     if form.validate_on_submit():
         chosen = [d for d in departments if d.id in (form.departments.data or [])]
         case_type = db.session.get(CaseType, form.case_type.data)
@@ -61,6 +63,7 @@ def file_case(post_id: int):
                 Priority(form.priority.data),
                 note=form.note.data or "",
                 departments=chosen,
+                lead=_pick(departments, form.lead.data),
             ),
             success="已立案" + ("并派单" if chosen else ""),
         )
@@ -79,11 +82,21 @@ def case(case_id: int):
     return _render_case(current, CaseStepForm(version=current.version))
 
 
+def _pick(items, item_id):
+    """The item of a list (departments, staff) a form's select named, or None."""
+    return next((item for item in items if item.id == item_id), None)
+
+
 def _render_case(current: Case, form: CaseStepForm, status: int = 200, posted: str | None = None):
     """The case page; after a refused step (``posted``: its verb) its form comes back as it was
     sent, notes included, whatever the refusal (another user's change, a rule, a bad photo)."""
     departments = queries.departments_serving(current.district_id, current.street_id)
+    _choices(form, current, departments)
     form.departments.choices = [(d.id, d.name) for d in departments if d.id not in current.department_ids]
+    can_dispatch = can(current_user, Action.DISPATCH_CASE, current)
+    may_assign = can(current_user, Action.ASSIGN_CASE_OWNER, current)
+    if posted != "correct":  # the correction form starts from the case as it is
+        form.case_type.data, form.priority.data = current.case_type_id, current.priority.value
     return render_template(
         "cases/case.html",
         case=current,
@@ -91,35 +104,64 @@ def _render_case(current: Case, form: CaseStepForm, status: int = 200, posted: s
         events=queries.timeline(current, internal=True),
         posted=posted,
         stale=STALE_MESSAGE in form.form_errors,
-        can_dispatch=can(current_user, Action.DISPATCH_CASE, current),
+        can_dispatch=can_dispatch,
         can_work=can(current_user, Action.WORK_CASE, current),
         can_escalate=can(current_user, Action.ESCALATE_CASE, current),
         can_note=can(current_user, Action.NOTE_CASE, current),
+        can_assign=may_assign,
+        my_part=services.own_part(current_user, current),
+        extension=services.pending_extension(current),
+        serving=departments if can_dispatch else [],
+        case_types=queries.case_types(current.district_id) if can_dispatch else [],
+        staff=queries.compound_staff(current.compound_id) if may_assign else [],
     ), status
 
 
+def _choices(form: CaseStepForm, current: Case, departments) -> None:
+    form.lead.choices = [SelectChoice("", "—")] + [SelectChoice(d.id, d.name) for d in departments]
+    form.owner.choices = [SelectChoice("", "—")]
+    form.department.choices = [SelectChoice(p.department_id, p.department.name) for p in current.parts]
+    types = queries.case_types(current.district_id)
+    if current.case_type_id not in {t.id for t in types}:  # a type disabled since filing stays shown
+        types.append(current.case_type)
+    form.case_type.choices = [SelectChoice(t.id, t.name) for t in types]
+
+
 STEPS = {
-    # verb: (the action checked before anything else, the message on success)
-    "dispatch": (Action.DISPATCH_CASE, "已派单"),
-    "withdraw": (Action.DISPATCH_CASE, "已不予立案"),
-    "accept": (Action.WORK_CASE, "已接单"),
-    "resolve": (Action.WORK_CASE, "已办结，等待居民评价"),
-    "note": (Action.NOTE_CASE, "已记录"),
-    "escalate": (Action.ESCALATE_CASE, "已升级"),
+    # verb: the message on success (each service checks the action itself, after the version)
+    "dispatch": "已派单",
+    "withdraw": "已不予立案",
+    "accept": "已接单",
+    "resolve": "已办结，等待居民评价",
+    "note": "已记录",
+    "escalate": "已升级",
+    "acknowledge": "已签收",
+    "return": "已退单，工单已退回派单人",
+    "finish": "已提交协办完成",
+    "release": "已解除协办",
+    "extend": "已提交延期申请，等待审批",
+    "approve": "已同意延期",
+    "refuse": "已不同意延期",
+    "correct": "已更正",
+    "owner": "已更换包案人",
 }
+VERBS = "any(" + ", ".join(STEPS) + ")"
 
 
-@bp.route("/cases/<int:case_id>/<any(dispatch, withdraw, accept, resolve, note, escalate):verb>", methods=["POST"])
+@bp.route(f"/cases/<int:case_id>/<{VERBS}:verb>", methods=["POST"])
 @login_required
 @writes_after_slow_work  # a resolution's photos
 def step(case_id: int, verb: str):
-    action, message = STEPS[verb]
+    message = STEPS[verb]
     # Load for viewing: whether this user may take the step now is the service's question, asked after
     # the version check, so a stale page is told to refresh rather than refused.
     current = queries.get_case_for(current_user, case_id)
     form = CaseStepForm()
     departments = queries.departments_serving(current.district_id, current.street_id)
+    _choices(form, current, departments)
     form.departments.choices = [(d.id, d.name) for d in departments]
+    if verb == "owner":
+        form.owner.choices = [SelectChoice(u.id, u.real_name) for u in queries.compound_staff(current.compound_id)]
     if not form.validate_on_submit():
         return _render_case(current, form, 400, posted=verb)
     version = int_or_none(form.version.data)
@@ -131,27 +173,60 @@ def step(case_id: int, verb: str):
         except ValidationError as error:
             attach_to_form(form, error)
             return _render_case(current, form, 400, posted=verb)
+    chosen = [d for d in departments if d.id in (form.departments.data or [])]
+    lead = _pick(departments, form.lead.data)
+    who = current_user
 
     def work():
         if verb == "dispatch":
-            chosen = [d for d in departments if d.id in (form.departments.data or [])]
-            services.dispatch(current_user, current, chosen, public, expected_version=version)
+            services.dispatch(who, current, chosen, public, expected_version=version, lead=lead)
         elif verb == "withdraw":
-            services.withdraw(current_user, current, public, expected_version=version)
+            services.withdraw(who, current, public, expected_version=version)
         elif verb == "accept":
-            services.accept(current_user, current, public, expected_version=version)
+            services.accept(who, current, public, expected_version=version)
         elif verb == "resolve":
-            services.resolve(current_user, current, public, stored, expected_version=version)
+            services.resolve(who, current, public, stored, expected_version=version)
         elif verb == "note":
-            services.add_note(current_user, current, public, internal, expected_version=version)
+            services.add_note(who, current, public, internal, expected_version=version)
+        elif verb == "escalate":
+            services.escalate(who, current, public, expected_version=version)
+        elif verb == "acknowledge":
+            services.acknowledge(who, current, public, expected_version=version)
+        elif verb == "return":
+            reason = ReturnReason(form.return_reason.data) if form.return_reason.data else None
+            services.return_case(who, current, reason, form.basis.data or "", expected_version=version)
+        elif verb == "finish":
+            services.finish_part(who, current, public, expected_version=version)
+        elif verb == "release":
+            services.release_part(who, current, form.department.data, public, expected_version=version)
+        elif verb == "extend":
+            deadline = from_local(form.new_deadline.data) if form.new_deadline.data else None
+            services.request_extension(who, current, deadline, form.basis.data or "", expected_version=version)
+        elif verb in ("approve", "refuse"):
+            services.decide_extension(who, current, verb == "approve", public, expected_version=version)
+        elif verb == "correct":
+            with_parts = current.status in (CaseStatus.DISPATCHED, CaseStatus.IN_PROGRESS)
+            services.correct(
+                who,
+                current,
+                case_type=db.session.get(CaseType, form.case_type.data) if form.case_type.data else None,
+                priority=Priority(form.priority.data) if form.priority.data else None,
+                departments=chosen if with_parts else None,
+                lead=lead,
+                note=public,
+                expected_version=version,
+            )
         else:
-            services.escalate(current_user, current, public, expected_version=version)
+            owner = db.session.get(User, form.owner.data) if form.owner.data else None
+            services.set_owner(who, current, owner, expected_version=version)
 
     ok, _ = save(form, work, success=message)
     if not ok:
         photo_storage.discard(stored)
         db.session.refresh(current)
         return _render_case(current, form, 409 if STALE_MESSAGE in form.form_errors else 400, posted=verb)
+    if not can(current_user, Action.VIEW_CASE, current):  # a department that returned it is off the case
+        return redirect(url_for("cases.inbox"))
     return redirect(url_for("cases.case", case_id=current.id))
 
 
@@ -205,7 +280,7 @@ def inbox():
     if not current_user.assignments:
         raise PermissionDenied(Decision.FORBIDDEN, "工单只对工作人员开放；您反映的问题立案后会显示在原帖上。")
     view = request.args.get("view", "open")
-    if view not in ("open", "overdue", "all"):
+    if view not in queries.INBOX_VIEWS:
         view = "open"
     form = InboxFilterForm(request.args)
     districts = sorted({a.district_id for a in current_user.assignments})
@@ -223,8 +298,15 @@ def inbox():
             level=Level.from_value(form.level.data),
         )
     page = queries.inbox(current_user, view, request.args.get("after"), current_app.config["PAGE_SIZE"], narrow)
+    waiting = queries.waiting_extensions([c.id for c in page.items])
     return render_template(
-        "cases/inbox.html", page=page, view=view, form=form, narrowed=narrow != queries.InboxFilter()
+        "cases/inbox.html",
+        page=page,
+        view=view,
+        views=queries.INBOX_VIEWS,
+        waiting=waiting,
+        form=form,
+        narrowed=narrow != queries.InboxFilter(),
     )
 
 
@@ -342,7 +424,7 @@ def dashboard_csv(level: str, node_id: int):
                         format_local(case.closed_at),
                         case.satisfaction.label if case.satisfaction else "",
                         case.reopen_count,
-                        "、".join(d.department.name for d in case.departments),
+                        services.parts_text(case) if case.parts else "",
                     ]
                 ]
             )
@@ -405,6 +487,62 @@ def toggle_case_type(district_id: int, type_id: int, verb: str):
     return redirect(url_for("cases.case_types", district_id=district.id))
 
 
+# The working-day calendar (district admin) ---------------------------------------------------
+
+
+def _calendar_district(district_id: int) -> District:
+    district = db.session.get(District, district_id)
+    if district is None:
+        raise PermissionDenied(Decision.NOT_FOUND)
+    require(current_user, Action.MANAGE_CALENDAR, district)
+    return district
+
+
+@bp.route("/admin/d/<int:district_id>/calendar", methods=["GET", "POST"])
+@login_required
+def calendar(district_id: int):
+    district = _calendar_district(district_id)
+    year = int_or_none(request.args.get("year")) or to_local(utcnow()).year
+    year = min(max(year, 2000), 2100)
+    form = CalendarDayForm()
+    if form.validate_on_submit():
+        ok, _ = save(
+            form,
+            lambda: services.set_calendar_day(
+                current_user, district, form.day.data, form.kind.data == "work", form.note.data or ""
+            ),
+            success=f"已设置 {form.day.data:%Y-%m-%d}",
+        )
+        if ok:
+            return redirect(url_for("cases.calendar", district_id=district.id, year=form.day.data.year))
+    return render_template(
+        "cases/calendar.html",
+        district=district,
+        year=year,
+        days=queries.calendar_year(district.id, year),
+        form=form,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/admin/d/<int:district_id>/calendar/<any(remove, holidays):verb>", methods=["POST"])
+@login_required
+def calendar_change(district_id: int, verb: str):
+    district = _calendar_district(district_id)
+    year = int_or_none(request.form.get("year"))
+    if ActionForm().validate_on_submit():
+        if verb == "holidays":
+            perform(services.load_national_holidays, current_user, district, success="已导入法定节假日和调休安排")
+        else:
+            try:
+                day = date.fromisoformat(request.form.get("day", ""))
+            except ValueError:
+                day = None
+            perform(services.remove_calendar_day, current_user, district, day, success="已删除")
+            year = year or (day.year if day else None)
+    return redirect(url_for("cases.calendar", district_id=district.id, year=year))
+
+
 @bp.app_template_filter("status_row")
 def _status_row(pair):
     status, count = pair
@@ -425,5 +563,6 @@ def _case_helpers():
         "case_of_post": queries.case_of_post,
         "cases_of_posts": queries.cases_of_posts,
         "public_timeline": lambda case: queries.timeline(case, internal=False),
+        "owner_label": services.owner_label,
         "RateForm": RateForm,
     }

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import Household, User
 from ..board.models import Like, MeToo, Post, Reply
-from ..cases.models import Case, CaseDepartment, CaseEvent, CaseType
+from ..cases.models import CalendarDay, Case, CaseDepartment, CaseEvent, CaseType
 from ..compounds.models import Compound, Department, District, JoinCode, StaffAssignment, Street
 from ..deliberation.models import Ballot, Proposal, ProposalOption
 from ..grids.models import CareTag, Grid, GridBuilding, HouseholdCareTag, HouseholdFile, Visit
@@ -30,6 +30,7 @@ TABLES = {
     "districts": District,
     "case_types": CaseType,
     "care_tags": CareTag,
+    "calendar_days": CalendarDay,
     "streets": Street,
     "compounds": Compound,
     "grids": Grid,

@@ -30,7 +30,7 @@ from ..board import services as board
 from ..board.models import AidStatus, BulletinKind, Post, Section, TradeStatus
 from ..board.photos import store_images
 from ..cases import services as cases
-from ..cases.models import CaseType, Priority, Satisfaction
+from ..cases.models import CaseType, Priority, ReturnReason, Satisfaction
 from ..compounds.models import (
     Compound,
     CompoundKind,
@@ -259,6 +259,7 @@ class _Story:
                     self._plan_proposal(compound, spec, created, made, proposals)
                     proposals += 1
         self._plan_private_line()
+        self._plan_case_mechanics()
         if self.steps:
             for hour in range(int((self.now - first).total_seconds() // 3600) + 1):
                 self.at(first + timedelta(hours=hour, minutes=3), _cron)
@@ -351,11 +352,16 @@ class _Story:
             if d.kind is DepartmentKind.GRID_CENTRE and d.street_id == compound.street_id
         ]
 
+    def _staff_of(self, department: Department) -> User | None:
+        return next(
+            (u for u in self.world.people.values() if any(a.department_id == department.id for a in u.assignments)),
+            None,
+        )
+
     def _worker_for(self, departments: list[Department]) -> User:
         for department in departments:
-            for user in self.world.people.values():
-                if any(a.department_id == department.id for a in user.assignments):
-                    return user
+            if self._staff_of(department) is not None:
+                return self._staff_of(department)
         raise LookupError(f"no demo staff in {[d.name for d in departments]}")
 
     def _plan_case(self, compound_name: str, spec: dict, posted: datetime, made: dict) -> None:
@@ -363,6 +369,8 @@ class _Story:
         secretary = self._secretary_of(compound)
         departments = self._departments_for(compound_name, spec["type"])
         worker = self._worker_for(departments)
+        lead = next(d for d in departments if self._staff_of(d) is worker)  # 主办: the first with staff
+        assisting = [d for d in departments if d is not lead]
         outcome = spec["outcome"]
         filed = posted + timedelta(hours=spec.get("filed_after_hours", 1))
         priority = Priority.URGENT if outcome == "overdue" else Priority.NORMAL
@@ -376,6 +384,7 @@ class _Story:
                 priority,
                 note=spec.get("note", ""),
                 departments=departments if dispatch_now else [],
+                lead=lead,
             )
 
         def step(hours: float, action) -> None:
@@ -393,9 +402,15 @@ class _Story:
         if outcome in ("filed", "dispatched"):
             return
         step(1, lambda case: cases.accept(worker, case, spec.get("accept_note", "已接单，安排人员处置")))
+        for department in assisting:  # 协办 sign for their part, and report it before the lead resolves
+            helper = self._staff_of(department)
+            step(1.5, lambda case, h=helper: cases.acknowledge(h, case, "已签收（协办），配合主办部门处置"))
         if outcome in ("in_progress", "overdue"):
             return
         hours = spec.get("resolve_hours", 24)
+        for department in assisting:
+            helper = self._staff_of(department)
+            step(hours - 1, lambda case, h=helper: cases.finish_part(h, case, "本部门配合的工作已完成"))
         step(hours, lambda case: cases.resolve(worker, case, "已到现场处置完毕，请居民查看"))
         if outcome in ("resolved", "unrated"):
             return  # unrated: the hourly `cases escalate` closes it after 7 days
@@ -451,6 +466,128 @@ class _Story:
                 note=step.get("note", ""),
                 departments=self._departments_for(compound_name, type_name),
             )
+
+    # Case mechanics (issue 14) ------------------------------------------------------------
+    def _plan_case_mechanics(self) -> None:
+        """吴淞新城 (``data/demo_cases.json``): the district's working-day calendar, then cases as 12345
+        runs them — 物业 signs for one and asks a 延期 the 书记 approves; 城管 returns one (退单) with
+        its reason and the 书记 sends it to 物业, and another waits for her; 城管 leads one with 物业
+        assisting (主办/协办), corrected after filing and handed to another 包案人."""
+        spec = load("demo_cases")
+        compound = self.world.compounds[spec["compound"]]
+        if db.session.scalar(sa.select(Post.id).where(Post.compound_id == compound.id).limit(1)):
+            return  # seeded already
+        admin = next(
+            u for u in self.world.people.values() if any(a.role is StaffRole.DISTRICT_ADMIN for a in u.assignments)
+        )
+        self.at(
+            self.now - timedelta(days=STORY_DAYS - 1), lambda: cases.load_national_holidays(admin, self.world.district)
+        )
+        people = {key: self.person(spec[key]) for key in ("secretary", "committee")}
+        departments = {key: self.world.departments[spec[key]] for key in ("urban_management", "property")}
+        people.update({key: self._staff_of(department) for key, department in departments.items()})
+        self._plan_extension(compound, spec["extension"], people, departments)
+        self._plan_return(compound, spec["return"], people, departments)
+        self._plan_waiting_return(compound, spec["waiting_return"], people, departments)
+        self._plan_lead_and_assist(compound, spec["lead_and_assist"], people, departments)
+
+    def _mechanics_case(self, compound: Compound, spec: dict, filer: User, departments: list[Department]):
+        """The post, filed and dispatched; returns ``step(hours after the post, action(case))``."""
+        posted = self.now - timedelta(hours=spec["post"]["hours_ago"])
+        made: dict = {}
+        self.at(posted, lambda: made.setdefault("post", self._post(compound, spec["post"])))
+        self._plan_post_life(compound, spec["post"], posted, made)
+        self.at(
+            posted + timedelta(hours=spec["filed_after"]),
+            lambda: made.setdefault(
+                "case",
+                cases.file_case(
+                    filer,
+                    made["post"],
+                    self.case_types[spec["type"]],
+                    Priority.NORMAL,
+                    note=spec.get("note", ""),
+                    departments=departments,
+                ),
+            ),
+        )
+
+        def step(hours: float, action) -> None:
+            self.at(posted + timedelta(hours=hours), lambda: action(made["case"]))
+
+        return step
+
+    def _rate_satisfied(self, case) -> None:
+        cases.rate(db.session.get(User, case.reporter_id), case, Satisfaction.SATISFIED, "处理得很及时，谢谢")
+
+    def _plan_extension(self, compound, spec, people, departments) -> None:
+        step = self._mechanics_case(compound, spec, people["secretary"], [departments["property"]])
+        step(
+            spec["acknowledged_after"],
+            lambda case: cases.acknowledge(people["property"], case, spec["acknowledge_note"]),
+        )
+        step(
+            spec["extension_after"],
+            lambda case: cases.request_extension(
+                people["property"],
+                case,
+                case.deadline_at + timedelta(days=spec["extension_days"]),
+                spec["extension_reason"],
+            ),
+        )
+        step(
+            spec["approved_after"],
+            lambda case: cases.decide_extension(people["secretary"], case, True, spec["approval_note"]),
+        )
+        step(spec["progress_after"], lambda case: cases.add_note(people["property"], case, spec["progress_note"]))
+
+    def _plan_return(self, compound, spec, people, departments) -> None:
+        step = self._mechanics_case(compound, spec, people["secretary"], [departments["urban_management"]])
+        reason = ReturnReason(spec["return_reason"])
+        step(
+            spec["returned_after"],
+            lambda case: cases.return_case(people["urban_management"], case, reason, spec["return_basis"]),
+        )
+        step(
+            spec["redispatched_after"],
+            lambda case: cases.dispatch(people["secretary"], case, [departments["property"]], spec["redispatch_note"]),
+        )
+        step(
+            spec["acknowledged_after"],
+            lambda case: cases.acknowledge(people["property"], case, spec["acknowledge_note"]),
+        )
+        step(spec["resolved_after"], lambda case: cases.resolve(people["property"], case, spec["resolution"]))
+        step(spec["rated_after"], self._rate_satisfied)
+
+    def _plan_waiting_return(self, compound, spec, people, departments) -> None:
+        """Sent to the wrong department this morning: back with the 书记 (已退回), to be sent on."""
+        step = self._mechanics_case(compound, spec, people["secretary"], [departments["urban_management"]])
+        reason = ReturnReason(spec["return_reason"])
+        step(
+            spec["returned_after"],
+            lambda case: cases.return_case(people["urban_management"], case, reason, spec["return_basis"]),
+        )
+
+    def _plan_lead_and_assist(self, compound, spec, people, departments) -> None:
+        both = [departments["urban_management"], departments["property"]]  # 城管 leads, 物业 assists
+        step = self._mechanics_case(compound, spec, people["secretary"], both)
+        corrected = self.case_types[spec["corrected_type"]]
+        step(
+            spec["corrected_after"],
+            lambda case: cases.correct(people["secretary"], case, case_type=corrected, note=spec["correction_note"]),
+        )
+        step(spec["owner_after"], lambda case: cases.set_owner(people["secretary"], case, self.person(spec["owner"])))
+        step(spec["accepted_after"], lambda case: cases.accept(people["urban_management"], case, spec["accept_note"]))
+        step(
+            spec["assist_acknowledged_after"],
+            lambda case: cases.acknowledge(people["property"], case, spec["assist_acknowledge_note"]),
+        )
+        step(
+            spec["assist_done_after"],
+            lambda case: cases.finish_part(people["property"], case, spec["assist_done_note"]),
+        )
+        step(spec["resolved_after"], lambda case: cases.resolve(people["urban_management"], case, spec["resolution"]))
+        step(spec["rated_after"], self._rate_satisfied)
 
     # Proposals -----------------------------------------------------------------------------
     def _plan_proposal(self, compound: Compound, spec: dict, posted: datetime, made: dict, index: int) -> None:

@@ -36,6 +36,7 @@ from ..accounts.models import User
 from ..accounts.services import hash_password
 from ..board.models import Section
 from ..board.services import _excerpt
+from ..cases import workdays
 from ..cases.models import DEFAULT_CASE_TYPES
 from ..compounds.models import Compound, DepartmentKind, District
 from ..deliberation.services import DEFAULT_OPTIONS
@@ -97,7 +98,8 @@ class Base:
     ids: dict[str, int]  # table -> largest id in use
     sections: dict[str, tuple[int, str]]  # key -> (id, fields value)
     first_phone: int
-    deadline_hours: dict[str, int]
+    deadlines: dict[str, tuple[str, int]]  # config CASE_DEADLINES: priority -> ("hours" | "workdays", n)
+    ack_limits: dict[str, tuple[str, int]]  # config CASE_ACK_LIMITS
     password_hash: str
 
 
@@ -277,6 +279,13 @@ class DistrictGenerator:
         ]
         self.case_types = {row["name"]: row["id"] for row in case_types}
         yield self._emit("case_types", case_types)
+        # The national holidays and 调休 days, as the admin's button loads them (cases.services.load_national_holidays).
+        holidays = [
+            {"district_id": district_id, "day": day, "is_workday": is_workday, "note": note}
+            for day, is_workday, note in workdays.national_calendar()
+        ]
+        self.calendar = {row["day"]: row["is_workday"] for row in holidays}
+        yield self._emit("calendar_days", holidays)
 
         streets = []
         for i in range(plan.streets):
@@ -1265,7 +1274,8 @@ def read_base(connection: sa.Connection, password_hash: str = "") -> Base:
         ids=ids,
         sections=sections,
         first_phone=int(last_phone) + 1 if last_phone else int(PHONE_PREFIX + "00000000"),
-        deadline_hours=dict(current_app.config["CASE_DEADLINE_HOURS"]),
+        deadlines=dict(current_app.config["CASE_DEADLINES"]),
+        ack_limits=dict(current_app.config["CASE_ACK_LIMITS"]),
         password_hash=password_hash,
     )
 
