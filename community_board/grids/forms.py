@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..cases.forms import CheckboxListField
@@ -41,7 +42,7 @@ class HouseholdForm(Form):
 class HouseholdFileForm(Form):
     tenure = SelectField(
         "居住类型",
-        choices=[("", "未登记"), *Tenure.choices()],
+        choices=[SelectChoice("", "未登记"), *Tenure.choices()],
         invalid_choice_message=CHOOSE_FROM_LIST,
     )
     # Never filled in with the phone on file: the edit page shows it masked, like the file itself.

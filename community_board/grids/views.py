@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..accounts.forms import ActionForm
 from ..accounts.models import Household
@@ -364,7 +365,7 @@ def edit_household(household_id: int):
     file = record.file
     form = HouseholdFileForm(tenure=file.tenure.value if file and file.tenure else "")
     tags_form = CareTagsForm(prefix="tags", tags=[t.id for t in view.tags])
-    tags_form.tags.choices = [(t.id, t.name) for t in view.district_tags if t.active or t in view.tags]
+    tags_form.tags.choices = [SelectChoice(t.id, t.name) for t in view.district_tags if t.active or t in view.tags]
     if form.validate_on_submit() and tags_form.validate():
 
         def work():
@@ -468,12 +469,14 @@ def raise_case(household_id: int, visit_id: int):
     accounts = services.account_members(record.household)
     raised = visit.raised
     form = RaiseCaseForm(title=raised[:30].splitlines()[0] if raised else "", body=raised)
-    form.resident.choices = [(0, "不以居民账号发布（由我代发）")] + [
-        (u.id, f"{u.masked_name}（已注册，立案后可在原帖查看和评价）") for u in accounts if u.is_verified_resident
+    form.resident.choices = [SelectChoice(0, "不以居民账号发布（由我代发）")] + [
+        SelectChoice(u.id, f"{u.masked_name}（已注册，立案后可在原帖查看和评价）")
+        for u in accounts
+        if u.is_verified_resident
     ]
     if request.method == "GET" and len(form.resident.choices) > 1:
         form.resident.data = form.resident.choices[1][0]
-    form.case_type.choices = [(t.id, t.name) for t in case_queries.case_types(record.compound.district_id)]
+    form.case_type.choices = [SelectChoice(t.id, t.name) for t in case_queries.case_types(record.compound.district_id)]
     if form.validate_on_submit():
         resident = next((u for u in accounts if u.id == form.resident.data), None)
         case_type = db.session.get(CaseType, form.case_type.data)
