@@ -290,7 +290,9 @@ def test_an_approved_extension_moves_the_deadline(scene):
     assert reload(scene.case).deadline_at == old  # not before the dispatcher says so
 
     office = text_of(signed_in(scene.secretary).get(f"/cases/{scene.case.id}"))
-    assert f"申请延期至 <strong>{format_local(wanted)}</strong>" in office and "装修公司联系不上" in office
+    assert (
+        f'申请延期至 <strong class="nowrap">{format_local(wanted)}</strong>' in office and "装修公司联系不上" in office
+    )
     assert "延期待批" in text_of(signed_in(scene.secretary).get("/cases"))
     assert act(scene.secretary, scene.case, "approve", public_note="同意").status_code == 302
     case = reload(scene.case)

@@ -15,8 +15,9 @@ from grids_helpers import add_household, add_visit, make_grid, make_grid_worker,
 
 from community_board.accounts.models import Household, ResidentStatus, Salutation
 from community_board.board.models import Post
+from community_board.cases import services as case_services
 from community_board.cases.models import Case
-from community_board.compounds.models import Compound, District, StaffAssignment, StaffRole
+from community_board.compounds.models import Compound, DepartmentKind, District, StaffAssignment, StaffRole
 from community_board.errors import ValidationError
 from community_board.extensions import db
 from community_board.grids import services
@@ -324,6 +325,50 @@ def test_a_case_raised_for_a_resident_with_an_account_is_theirs(world, secretary
     assert any(case.number in m for m in messages(resident))  # 您反映的…已立案
     page = text_of(signed_in(resident).get(f"/p/{post.id}"))
     assert "网格员代发" in page and case.number in page
+
+
+def _raised_for_elder(world, secretary, grids):
+    """A case 孙芳 (第2网格) raised for 9号楼1单元101室, a household without an account, dispatched
+    to 物业: the worker wrote the post, so the case has her as its reporter."""
+    second_worker = make_grid_worker(world, grids[1], "孙芳")
+    elder = add_household(secretary, grids[1], "9", "101")
+    visit = add_visit(second_worker, elder, kind=VisitKind.PHONE)
+    assert _raise(signed_in(second_worker), elder, visit, consent="y").status_code == 302
+    estate = world.department("吴淞新城物业服务中心", DepartmentKind.PROPERTY, street=world.street_a)
+    keeper = world.staff(StaffRole.DEPARTMENT, estate, name="钱红")
+    case = db.session.scalar(sa.select(Case))
+    case_services.dispatch(secretary, case, [estate])
+    db.session.commit()
+    return case, second_worker, keeper
+
+
+def _reporter_shown(client, case) -> str:
+    """What the case page says under 反映人, without its markup."""
+    found = re.search(r"<dt>反映人</dt><dd>(.*?)</dd>", text_of(client.get(f"/cases/{case.id}")))
+    return re.sub(r"<[^>]+>", "", found.group(1))
+
+
+def test_a_case_raised_for_a_household_without_an_account_names_the_household(world, secretary, grids):
+    case, second_worker, keeper = _raised_for_elder(world, secretary, grids)
+    assert case.reporter_id == second_worker.id
+    # Staff who see full names get the address; the department, the building, as for any reporter.
+    assert _reporter_shown(signed_in(secretary), case) == "9号楼1单元101室住户（网格员代发：孙芳）"
+    assert _reporter_shown(signed_in(keeper), case) == "9号楼住户（网格员代发）"
+
+
+def test_the_grid_worker_is_told_to_pass_on_the_result_of_a_case_raised_for_a_household(world, secretary, grids):
+    """The worker stands as the reporter but, being staff, cannot rate it: she is asked to tell the
+    resident, not to rate (the case closes 未评价 when its week is up)."""
+    case, second_worker, keeper = _raised_for_elder(world, secretary, grids)
+    case_services.accept(keeper, case, "已安排电工")
+    case_services.resolve(keeper, case, "已更换楼道灯")
+    db.session.commit()
+    client = signed_in(second_worker)
+    post_page = text_of(client.get(f"/p/{case.post_id}"))
+    assert "已更换楼道灯" in post_page and "提交评价" not in post_page
+    assert client.post(f"/cases/{case.id}/rate", data={"satisfaction": "satisfied"}).status_code == 403
+    assert messages(second_worker)[-1] == f"工单 {case.number}：已办结，请把处理结果告知居民"
+    assert db.session.get(Case, case.id).satisfaction is None
 
 
 def test_the_90_day_list_puts_care_tagged_households_first(world, secretary, worker, grids):

@@ -48,6 +48,11 @@ class Household(db.Model):
     room: Mapped[str] = mapped_column(sa.String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def address(self) -> str:
+        unit = f"{self.unit}单元" if self.unit else ""
+        return f"{self.building}号楼{unit}{self.room}室"
+
 
 class User(UserMixin, db.Model):
     """Anyone who signs in. A resident has a compound and an address; staff have assignments.

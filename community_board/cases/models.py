@@ -257,6 +257,12 @@ class Case(db.Model):
         return self.status.is_open and self.deadline_at < utcnow()
 
     @property
+    def for_household(self) -> bool:
+        """代发 for a household without an account: the staff member who wrote the post stands as its
+        reporter, so the resident is the household (grids), not that reporter."""
+        return self.on_behalf_label is not None and self.post.on_behalf_by_id == self.reporter_id
+
+    @property
     def parts(self) -> list[CaseDepartment]:
         """The departments on the case (not those that returned it or were released), lead first."""
         return sorted((d for d in self.departments if d.is_active), key=lambda d: not d.is_lead)

@@ -228,6 +228,8 @@ def _notify_reporter(case: Case, status: CaseStatus) -> None:
         S.CLOSED: "已结案，感谢您的参与",
         S.WITHDRAWN: "经核实不予立案，原因见工单说明",
     }
+    if case.for_household:  # the staff member who wrote it for the household cannot rate it: they pass it on
+        messages[S.RESOLVED] = "已办结，请把处理结果告知居民"
     if status in messages:
         notify(
             case.reporter_id,

@@ -375,6 +375,13 @@ def visits_of(household: Household, cursor: str | None, limit: int) -> Page[Visi
     return keyset_page(stmt, Visit, cursor, limit)
 
 
+def household_of_post(post_id: int) -> Household | None:
+    """The household a post was written for on a visit (代发), if it was."""
+    return db.session.scalar(
+        sa.select(Household).join(Visit, Visit.household_id == Household.id).where(Visit.post_id == post_id)
+    )
+
+
 def cases_of_posts(post_ids: list[int]) -> dict[int, Case]:
     if not post_ids:
         return {}

@@ -501,6 +501,12 @@ def raise_case(household_id: int, visit_id: int):
     )
 
 
+@bp.app_context_processor
+def _grid_helpers():
+    """The case page names the household a case was raised for (代发) without cases depending on grids."""
+    return {"household_of_post": queries.household_of_post}
+
+
 # The resident's grid ---------------------------------------------------------------------------
 
 
