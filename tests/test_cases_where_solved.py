@@ -137,3 +137,10 @@ def test_a_date_that_is_not_one_is_told_not_failed(world, district_viewer, a):
     assert re.search(r"<strong[^>]*>1</strong><span>立案", text_of(response))  # shown without the range
     backwards = client.get(f"/dashboard/district/{world.district.id}?start=2026-05-02&end=2026-05-01")
     assert field_error(backwards, "end") == "结束日期不能早于开始日期"
+
+
+def test_a_case_solved_within_minutes_is_not_shown_as_zero_hours(world, district_viewer, a):
+    build(a, S.CLOSED, "当场解决", hours=0.03)
+    page = signed_in(district_viewer).get(f"/dashboard/district/{world.district.id}")
+    assert "用时中位 不到0.1小时" in " ".join(dashboard_rows(page, "按居民区"))
+    assert "0.0 小时" not in text_of(page)

@@ -292,6 +292,9 @@ def test_a_case_raised_from_a_visit_needs_consent_and_is_marked_on_post_and_case
     visit = db.session.scalar(sa.select(Visit))
     assert visit.kind.value == "phone" and visit.grid_id == grids[1].id
 
+    form = text_of(client.get(f"/households/{elder.id}/visits/{visit.id}/case"))
+    assert "楼道灯坏了，晚上看不见" in form  # shown for reference, staff only …
+    assert re.search(r"<textarea[^>]*>\s*</textarea>", form)  # … and not put into the public post
     refused = _raise(client, elder, visit)
     assert refused.status_code == 400 and "请先征得居民同意" in text_of(refused)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Post)) == 0

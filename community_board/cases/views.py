@@ -543,6 +543,14 @@ def calendar_change(district_id: int, verb: str):
     return redirect(url_for("cases.calendar", district_id=district.id, year=year))
 
 
+@bp.app_template_filter("hours")
+def _hours(value: float | None) -> str:
+    """Dashboard durations: a dash when there is none, never "0.0 小时" for a few minutes."""
+    if value is None:
+        return "—"
+    return "不到0.1小时" if value < 0.1 else f"{value} 小时"
+
+
 @bp.app_template_filter("status_row")
 def _status_row(pair):
     status, count = pair

@@ -467,8 +467,8 @@ def raise_case(household_id: int, visit_id: int):
             url_for("cases.case", case_id=case.id) if case else url_for("board.post", post_id=visit.post_id)
         )
     accounts = services.account_members(record.household)
-    raised = visit.raised
-    form = RaiseCaseForm(title=raised[:30].splitlines()[0] if raised else "", body=raised)
+    # Not prefilled from the diary: the post is public in the compound, the diary is staff-only.
+    form = RaiseCaseForm()
     form.resident.choices = [SelectChoice(0, "不以居民账号发布（由我代发）")] + [
         SelectChoice(u.id, f"{u.masked_name}（已注册，立案后可在原帖查看和评价）")
         for u in accounts
