@@ -292,6 +292,29 @@ def admin(world):
 
 
 @pytest.fixture
+def people(resident, secretary, dept_staff):
+    """Who files, works, and reports a case in compound A, with the department it goes to."""
+    return dict(
+        filer=secretary,
+        worker=dept_staff,
+        department=next(a.department for a in dept_staff.assignments if a.department),
+        reporter=resident,
+    )
+
+
+@pytest.fixture
+def street_b_people(world):
+    """A reporter, a secretary and a department of street B, for cases that must not count on street A."""
+    department = world.department("罗店镇城管中队", street=world.street_b)
+    return dict(
+        filer=world.staff(StaffRole.SECRETARY, world.compound_b, name="张伟"),
+        worker=world.staff(StaffRole.DEPARTMENT, department, name="孙涛"),
+        department=department,
+        reporter=world.resident(world.compound_b, name="孙建华", building="21"),
+    )
+
+
+@pytest.fixture
 def dengbao(app, monkeypatch):
     """The app under the 等保 2.0 profile (PASSWORD_POLICY=dengbao), settings derived as in production."""
     monkeypatch.setenv("PASSWORD_POLICY", "dengbao")

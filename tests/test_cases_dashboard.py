@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from cases_helpers import department_of, new_case, place, reload, signed_in, text_of, walk
+from cases_helpers import new_case, place, reload, signed_in, text_of, walk
 
 from community_board.cases import dashboard, services, views
 from community_board.cases.models import Case, CaseStatus, Satisfaction
@@ -17,23 +17,6 @@ from community_board.extensions import db
 from community_board.timeutil import to_local, utcnow
 
 S = CaseStatus
-
-
-@pytest.fixture
-def people(resident, secretary, dept_staff):
-    return dict(filer=secretary, worker=dept_staff, department=department_of(dept_staff), reporter=resident)
-
-
-@pytest.fixture
-def street_b_people(world):
-    """A reporter, a secretary and a department of street B, for cases that must not count on street A."""
-    department = world.department("罗店镇城管中队", street=world.street_b)
-    return dict(
-        filer=world.staff(StaffRole.SECRETARY, world.compound_b, name="张伟"),
-        worker=world.staff(StaffRole.DEPARTMENT, department, name="孙涛"),
-        department=department,
-        reporter=world.resident(world.compound_b, name="孙建华", building="21"),
-    )
 
 
 def build(people, status, title, **kwargs) -> Case:

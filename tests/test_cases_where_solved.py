@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from board_helpers import field_error
-from cases_helpers import department_of, new_case, place, signed_in, text_of, walk
+from cases_helpers import new_case, place, signed_in, text_of, walk
 
 from community_board.cases import dashboard
 from community_board.cases.models import Case, CaseStatus, Level, Satisfaction
@@ -17,23 +17,6 @@ from community_board.compounds.models import DepartmentKind, StaffRole
 from community_board.timeutil import to_local, utcnow
 
 S = CaseStatus
-
-
-@pytest.fixture
-def a(resident, secretary, dept_staff):
-    return dict(filer=secretary, worker=dept_staff, department=department_of(dept_staff), reporter=resident)
-
-
-@pytest.fixture
-def b(world):
-    """Compound B (street B) and a department of its own."""
-    department = world.department("罗店镇城管中队", street=world.street_b)
-    return dict(
-        filer=world.staff(StaffRole.SECRETARY, world.compound_b, name="张伟"),
-        worker=world.staff(StaffRole.DEPARTMENT, department, name="孙涛"),
-        department=department,
-        reporter=world.resident(world.compound_b, name="孙建华", building="21"),
-    )
 
 
 @pytest.fixture
@@ -58,14 +41,14 @@ def dashboard_rows(response, title) -> list[str]:
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", row)).strip() for row in rows]
 
 
-def test_the_share_solved_at_each_level(world, district_viewer, a):
+def test_the_share_solved_at_each_level(world, district_viewer, people):
     for i in range(3):
-        build(a, S.CLOSED, f"小区解决{i}")
-    street = build(a, S.CLOSED, "街道解决")
+        build(people, S.CLOSED, f"小区解决{i}")
+    street = build(people, S.CLOSED, "街道解决")
     place(street, level=Level.STREET)
-    district = build(a, S.RESOLVED, "区里解决")
+    district = build(people, S.RESOLVED, "区里解决")
     place(district, level=Level.DISTRICT)
-    build(a, S.IN_PROGRESS, "还在办")  # not solved: not counted
+    build(people, S.IN_PROGRESS, "还在办")  # not solved: not counted
     solved = dict(dashboard.solved_at_level(Case.district_id == world.district.id))
     assert solved == {Level.COMPOUND: 3, Level.STREET: 1, Level.DISTRICT: 1}
     page = signed_in(district_viewer).get(f"/dashboard/district/{world.district.id}")
@@ -73,14 +56,16 @@ def test_the_share_solved_at_each_level(world, district_viewer, a):
     assert "已办结 5 件" in text_of(page)
 
 
-def test_the_breakdown_by_compound_counts_rates_medians_and_ranks(world, district_viewer, a, b, monkeypatch):
+def test_the_breakdown_by_compound_counts_rates_medians_and_ranks(
+    world, district_viewer, people, street_b_people, monkeypatch
+):
     monkeypatch.setattr(dashboard, "MIN_RANKED", 3)
     for hours in (2, 4, 30):
-        build(a, S.CLOSED, f"吴淞{hours}", hours=hours)
-    overdue = build(a, S.DISPATCHED, "吴淞超期")
+        build(people, S.CLOSED, f"吴淞{hours}", hours=hours)
+    overdue = build(people, S.DISPATCHED, "吴淞超期")
     place(overdue, deadline_at=utcnow() - timedelta(hours=1))
-    build(b, S.CLOSED, "罗店一", hours=5, satisfaction=Satisfaction.UNSATISFIED)
-    build(b, S.CLOSED, "罗店二", hours=7)
+    build(street_b_people, S.CLOSED, "罗店一", hours=5, satisfaction=Satisfaction.UNSATISFIED)
+    build(street_b_people, S.CLOSED, "罗店二", hours=7)
     rows = {row.name: row for row in dashboard.by_compound(Case.district_id == world.district.id)}
     wusong, luodian = rows["吴淞新城"], rows["美罗家园"]
     assert (wusong.filed, wusong.closed, wusong.overdue, wusong.median_hours) == (4, 3, 1, 4.0)
@@ -94,30 +79,32 @@ def test_the_breakdown_by_compound_counts_rates_medians_and_ranks(world, distric
     assert "美罗家园" in listed[1] and "不足3件，不排名" in listed[1]
 
 
-def test_the_breakdown_by_department_counts_each_department_a_case_went_to(world, district_viewer, a):
+def test_the_breakdown_by_department_counts_each_department_a_case_went_to(world, district_viewer, people):
     district_wide = world.department("区房管局", kind=DepartmentKind.HOUSING)
-    both = new_case(a["filer"], a["reporter"], title="两个部门", departments=[a["department"], district_wide])
+    both = new_case(
+        people["filer"], people["reporter"], title="两个部门", departments=[people["department"], district_wide]
+    )
     assert both.status is S.DISPATCHED
-    build(a, S.CLOSED, "城管办完", hours=3)
+    build(people, S.CLOSED, "城管办完", hours=3)
     rows = {row.name: row for row in dashboard.by_department(Case.district_id == world.district.id)}
-    assert (rows[a["department"].name].filed, rows[a["department"].name].closed) == (2, 1)
+    assert (rows[people["department"].name].filed, rows[people["department"].name].closed) == (2, 1)
     assert (rows["区房管局"].filed, rows["区房管局"].closed) == (1, 0)
-    assert rows[a["department"].name].median_hours == 3.0
+    assert rows[people["department"].name].median_hours == 3.0
     page = signed_in(district_viewer).get(f"/dashboard/district/{world.district.id}")
     assert any("区房管局" in row and "结案率 0.0%" in row for row in dashboard_rows(page, "按处置部门"))
 
 
-def test_a_compound_dashboard_has_no_compound_ranking(world, secretary, a):
-    build(a, S.CLOSED, "办完")
+def test_a_compound_dashboard_has_no_compound_ranking(world, secretary, people):
+    build(people, S.CLOSED, "办完")
     page = signed_in(secretary).get(f"/dashboard/compound/{world.compound_a.id}")
     assert page.status_code == 200
     assert "按居民区" not in text_of(page) and "按处置部门" in text_of(page)
 
 
-def test_the_date_range_limits_every_figure(world, district_viewer, a):
-    old = build(a, S.CLOSED, "两个月前的", hours=1)
+def test_the_date_range_limits_every_figure(world, district_viewer, people):
+    old = build(people, S.CLOSED, "两个月前的", hours=1)
     place(old, created_at=utcnow() - timedelta(days=60))
-    build(a, S.CLOSED, "这周的", hours=9)
+    build(people, S.CLOSED, "这周的", hours=9)
     client = signed_in(district_viewer)
     start = (to_local(utcnow()).date() - timedelta(days=29)).isoformat()
     recent = client.get(f"/dashboard/district/{world.district.id}?start={start}")
@@ -128,8 +115,8 @@ def test_the_date_range_limits_every_figure(world, district_viewer, a):
     assert f"start={start}" in text_of(recent).replace("&amp;", "&")  # the CSV export keeps the range
 
 
-def test_a_date_that_is_not_one_is_told_not_failed(world, district_viewer, a):
-    build(a, S.CLOSED, "办完")
+def test_a_date_that_is_not_one_is_told_not_failed(world, district_viewer, people):
+    build(people, S.CLOSED, "办完")
     client = signed_in(district_viewer)
     response = client.get(f"/dashboard/district/{world.district.id}?start=2026-13-40")
     assert response.status_code == 200
@@ -139,8 +126,8 @@ def test_a_date_that_is_not_one_is_told_not_failed(world, district_viewer, a):
     assert field_error(backwards, "end") == "结束日期不能早于开始日期"
 
 
-def test_a_case_solved_within_minutes_is_not_shown_as_zero_hours(world, district_viewer, a):
-    build(a, S.CLOSED, "当场解决", hours=0.03)
+def test_a_case_solved_within_minutes_is_not_shown_as_zero_hours(world, district_viewer, people):
+    build(people, S.CLOSED, "当场解决", hours=0.03)
     page = signed_in(district_viewer).get(f"/dashboard/district/{world.district.id}")
     assert "用时中位 不到0.1小时" in " ".join(dashboard_rows(page, "按居民区"))
     assert "0.0 小时" not in text_of(page)

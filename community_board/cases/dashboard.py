@@ -22,20 +22,13 @@ WEEKS = 8
 
 
 @dataclass
-class Figures:
+class Rates:
+    """结案率 and 满意率 of a set of cases (a whole scope, or one compound or department of it)."""
+
     filed: int = 0  # every case that was not withdrawn
     closed: int = 0
-    withdrawn: int = 0
-    open: int = 0
-    overdue: int = 0
-    median_hours: float | None = None
-    p90_hours: float | None = None
     satisfied: int = 0
     rated: int = 0
-    unrated: int = 0
-    by_status: list[tuple[CaseStatus, int]] = field(default_factory=list)
-    by_type: list[tuple[str, int, int]] = field(default_factory=list)  # (type, filed, closed)
-    weeks: list[tuple[str, int, int]] = field(default_factory=list)  # (week label, filed, closed)
 
     @property
     def closure_rate(self) -> float | None:
@@ -45,6 +38,19 @@ class Figures:
     @property
     def satisfaction_rate(self) -> float | None:
         return self.satisfied / self.rated if self.rated else None
+
+
+@dataclass
+class Figures(Rates):
+    withdrawn: int = 0
+    open: int = 0
+    overdue: int = 0
+    median_hours: float | None = None
+    p90_hours: float | None = None
+    unrated: int = 0
+    by_status: list[tuple[CaseStatus, int]] = field(default_factory=list)
+    by_type: list[tuple[str, int, int]] = field(default_factory=list)  # (type, filed, closed)
+    weeks: list[tuple[str, int, int]] = field(default_factory=list)  # (week label, filed, closed)
 
 
 def _percentile_minutes(condition, fraction: float, count: int) -> int | None:
@@ -132,25 +138,13 @@ MIN_RANKED = 10  # a compound or department with fewer cases is listed, not rank
 
 
 @dataclass
-class Breakdown:
+class Breakdown(Rates):
     """One compound's or one department's cases in view."""
 
-    name: str
-    filed: int = 0
-    closed: int = 0
+    name: str = ""
     overdue: int = 0
     median_hours: float | None = None
-    satisfied: int = 0
-    rated: int = 0
     rank: int | None = None
-
-    @property
-    def closure_rate(self) -> float | None:
-        return self.closed / self.filed if self.filed else None
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return self.satisfied / self.rated if self.rated else None
 
 
 def solved_at_level(condition) -> list[tuple[Level, int]]:
