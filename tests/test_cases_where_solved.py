@@ -137,3 +137,15 @@ def test_a_date_that_is_not_one_is_told_not_failed(world, district_viewer, a):
     assert re.search(r"<strong[^>]*>1</strong><span>立案", text_of(response))  # shown without the range
     backwards = client.get(f"/dashboard/district/{world.district.id}?start=2026-05-02&end=2026-05-01")
     assert field_error(backwards, "end") == "结束日期不能早于开始日期"
+
+
+@pytest.mark.parametrize("field, day", [("start", "0001-01-01"), ("end", "9999-12-31")])
+def test_a_date_a_date_picker_allows_but_no_clock_holds_is_told_not_failed(world, district_viewer, a, field, day):
+    """The year 1 has no UTC midnight before it, 9999-12-31 no next day: both were a 500."""
+    build(a, S.CLOSED, "办完")
+    client = signed_in(district_viewer)
+    response = client.get(f"/dashboard/district/{world.district.id}?{field}={day}")
+    assert response.status_code == 200
+    assert field_error(response, field) == "请选择2000年至2100年之间的日期"
+    assert re.search(r"<strong[^>]*>1</strong><span>立案", text_of(response))  # shown without the range
+    assert client.get(f"/dashboard/district/{world.district.id}/cases.csv?{field}={day}").status_code == 200
