@@ -100,11 +100,12 @@ def _compound_figures(residents: dict[int, int]) -> dict[int, Figures]:
     each count read off an index alone (households by compound; files by compound and care flag):
     no row of either table is visited, so a whole district's ~80,000 households cost milliseconds."""
     figures = {compound_id: Figures(residents=count) for compound_id, count in residents.items()}
-    households = sa.select(Household.compound_id, sa.func.count()).where(Household.compound_id.in_(residents))
+    ids = list(residents)
+    households = sa.select(Household.compound_id, sa.func.count()).where(Household.compound_id.in_(ids))
     for compound_id, count in db.session.execute(households.group_by(Household.compound_id)):
         figures[compound_id].households = count
     cared = sa.select(HouseholdFile.compound_id, sa.func.count()).where(
-        HouseholdFile.compound_id.in_(residents), HouseholdFile.care_tagged.is_(True)
+        HouseholdFile.compound_id.in_(ids), HouseholdFile.care_tagged
     )
     for compound_id, count in db.session.execute(cared.group_by(HouseholdFile.compound_id)):
         figures[compound_id].cared = count
