@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from board_helpers import field_error
 from cases_helpers import department_of, new_case, place, signed_in, text_of, walk
+from flask import template_rendered
 
 from community_board.cases import dashboard
 from community_board.cases.models import Case, CaseStatus, Level, Satisfaction
@@ -149,3 +150,33 @@ def test_a_date_a_date_picker_allows_but_no_clock_holds_is_told_not_failed(world
     assert field_error(response, field) == "请选择2000年至2100年之间的日期"
     assert re.search(r"<strong[^>]*>1</strong><span>立案", text_of(response))  # shown without the range
     assert client.get(f"/dashboard/district/{world.district.id}/cases.csv?{field}={day}").status_code == 200
+
+
+def test_a_dashboards_tables_are_rendered_once_for_each_state_of_their_figures(
+    app, world, district_viewer, a, monkeypatch
+):
+    """A district's tables list each of its compounds (~565): rendered once and kept with the
+    figures, for every viewer, until a case moves them (or the minute turns)."""
+    minute = utcnow().replace(second=0, microsecond=0)
+    monkeypatch.setattr(dashboard, "utcnow", lambda: minute)  # no minute turns during the test
+    build(a, S.CLOSED, "办完")
+    url = f"/dashboard/district/{world.district.id}"
+    rendered = []
+
+    def note(_app, template, **_extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(note, app)
+    try:
+        signed_in(district_viewer).get(url)
+        other_viewer = world.staff(StaffRole.GRID_DISTRICT, world.district, name="区网格二")
+        second = signed_in(other_viewer).get(url)
+        assert rendered.count("cases/_breakdowns.html") == 1 and rendered.count("responses/_dashboard.html") == 1
+        assert "立案 1 " in dashboard_rows(second, "按居民区")[0]
+
+        build(a, S.CLOSED, "又办完一件")  # the compound's board version moves
+        third = signed_in(district_viewer).get(url)
+        assert rendered.count("cases/_breakdowns.html") == 2
+        assert "立案 2 " in dashboard_rows(third, "按居民区")[0]
+    finally:
+        template_rendered.disconnect(note, app)
