@@ -191,4 +191,3 @@ def test_control_characters_in_typed_text_are_dropped(world, resident):
     assert response.status_code == 302
     post = db.session.scalar(sa.select(Post))
     assert (post.title, post.body) == ("花开了", "拍了几张\n第二行")
-
