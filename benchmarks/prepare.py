@@ -14,12 +14,14 @@ import re
 import statistics
 import sys
 import time
+from collections import defaultdict
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from community_board import caching, create_app
-from community_board.accounts.models import ResidentStatus, User
+from community_board.accounts.models import Household, ResidentStatus, User
 from community_board.accounts.sessions import SEEN
 from community_board.board.models import Post, Section
 from community_board.compounds.models import (
@@ -29,6 +31,7 @@ from community_board.compounds.models import (
     StaffRole,
 )
 from community_board.extensions import db
+from community_board.grids.models import GridBuilding, HouseholdFile
 from community_board.pagination import encode_cursor
 from community_board.permissions import Action, can
 from community_board.search import services as search
@@ -46,6 +49,7 @@ RUNS = 30
 RESIDENTS = 8
 RECENT_POSTS = 40  # the mix opens any of a compound's 40 newest posts
 SECTION_DEPTH = 50  # the "section page 50 deep" row: 50 pages of 加载更多 down
+STAFF_NODES = 100  # each staff page row loads up to this many of its pages, spread over the district
 
 
 def busiest_compounds(limit: int) -> list[Compound]:
@@ -183,6 +187,72 @@ def district_plan(app, users: int, writers: int, password: str) -> dict:
     return {"boards": boards, "readers": readers, "writers": repliers, "sections": keys}
 
 
+def staff_pages(app, nodes: int = STAFF_NODES) -> dict[str, list[list[str]]]:
+    """{row: [[path, cookie], …]}: each staff page of grids, the private line, the first-response
+    queue and 我的工单, loaded by the role that works there, each staff member on their own node
+    (a grid worker on their grid, a 书记 on their compound), up to ``nodes`` of them spread over the
+    district. Cookies are minted as for the readers: hundreds of staff sign-ins would cost a scrypt
+    hash apiece."""
+    # A household of each grid whose file has visits: the page at its fullest.
+    first_household = dict(
+        db.session.execute(
+            sa.select(GridBuilding.grid_id, sa.func.min(Household.id))
+            .join(
+                Household,
+                sa.and_(Household.compound_id == GridBuilding.compound_id, Household.building == GridBuilding.building),
+            )
+            .join(HouseholdFile, HouseholdFile.household_id == Household.id)
+            .where(HouseholdFile.last_visit_on.is_not(None))
+            .group_by(GridBuilding.grid_id)
+        ).all()
+    )
+    names_by_street = defaultdict(list)
+    for street_id, name in db.session.execute(sa.select(Compound.street_id, Compound.name).order_by(Compound.id)):
+        names_by_street[street_id].append(name)
+    worker, secretary = StaffRole.GRID_WORKER, StaffRole.SECRETARY
+    # (row, the role that works there, the paths one assignment of that role loads)
+    pages = [
+        ("grid page", worker, lambda a: [f"/grids/{a.grid_id}"]),
+        ("grid month", worker, lambda a: [f"/grids/{a.grid_id}/month"]),
+        ("grid posts", worker, lambda a: [f"/grids/{a.grid_id}/posts"]),
+        ("grid cases", worker, lambda a: [f"/grids/{a.grid_id}/cases"]),
+        (
+            "household file",
+            worker,
+            lambda a: [f"/households/{first_household[a.grid_id]}"] if a.grid_id in first_household else [],
+        ),
+        ("compound grids", secretary, lambda a: [f"/c/{a.compound_id}/grids"]),
+        ("street grids", StaffRole.GRID_STREET, lambda a: [f"/grids/street/{a.street_id}"]),
+        ("district grids", StaffRole.GRID_DISTRICT, lambda a: [f"/grids/district/{a.district_id}"]),
+        ("line inbox", secretary, lambda a: [f"/c/{a.compound_id}/line"]),
+        ("first-response queue", secretary, lambda a: [f"/c/{a.compound_id}/awaiting"]),
+        ("cases unsigned", secretary, lambda a: ["/cases?view=unsigned"]),
+        ("cases mine", secretary, lambda a: ["/cases?view=mine"]),
+        (
+            "cases by compound",
+            StaffRole.GRID_STREET,
+            lambda a: [f"/cases?view=all&compound={quote(name)}" for name in names_by_street[a.street_id]],
+        ),
+    ]
+    cookies: dict[int, str] = {}
+    plan = {}
+    for page, role, paths in pages:
+        assignments = list(
+            db.session.scalars(
+                sa.select(StaffAssignment)
+                .join(User, User.id == StaffAssignment.user_id)
+                .where(StaffAssignment.role == role, User.active.is_(True))
+                .order_by(StaffAssignment.id)
+            )
+        )
+        targets = [(path, a.user) for a in assignments for path in paths(a)]
+        step = max(1, len(targets) // nodes)
+        plan[page] = [
+            [path, cookies.setdefault(user.id, minted_cookie(app, user))] for path, user in targets[::step][:nodes]
+        ]
+    return plan
+
+
 def main(password: str) -> None:
     app = create_app()
     with app.app_context():
@@ -256,6 +326,7 @@ def main(password: str) -> None:
             json.dumps(
                 {
                     "district": district_plan(app, users, writers=20, password=password),
+                    "staff_pages": staff_pages(app),
                     "first_views": views,
                     "residents": residents,
                     "street_staff": {"phone": street_user.phone, "street_id": street_assignment.street_id},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_wtf import FlaskForm
-from wtforms.validators import Length
+from wtforms.validators import Length, ValidationError
 
 CHOOSE_FROM_LIST = "请从列表中选择"
 
@@ -15,6 +17,18 @@ def strip(value):
 
 def at_most(limit: int) -> Length:
     return Length(max=limit, message=f"最多{limit}个字")
+
+
+# The dates a form takes: a browser's date picker accepts the year 1 and 9999, where the step to UTC
+# or to the next day leaves what datetime can hold.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def in_calendar(form, field) -> None:
+    """A WTForms validator for a date or date-time field: within FIRST_DAY … LAST_DAY."""
+    day = field.data.date() if isinstance(field.data, datetime) else field.data
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"请选择{FIRST_DAY.year}年至{LAST_DAY.year}年之间的日期")
 
 
 # C0 controls but tab and line breaks: nobody types them, and PostgreSQL refuses a NUL in any text.

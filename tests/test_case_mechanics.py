@@ -303,6 +303,14 @@ def test_an_approved_extension_moves_the_deadline(scene):
     assert f"延至{format_local(wanted)}" in text_of(signed_in(scene.resident).get(f"/p/{case.post_id}"))
 
 
+def test_an_extension_to_the_year_1_is_told_not_failed(scene):
+    commit(services.accept, scene.lead, scene.case)
+    response = act(scene.lead, scene.case, "extend", new_deadline="0001-01-01T08:00", basis="装修公司联系不上")
+    assert response.status_code == 400
+    assert "请选择2000年至2100年之间的日期" in errors_shown(response)
+    assert services.pending_extension(reload(scene.case)) is None
+
+
 def test_a_refused_extension_needs_a_reason_and_leaves_the_deadline(scene):
     _ask_extension(scene)
     old = reload(scene.case).deadline_at

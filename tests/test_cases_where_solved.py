@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from board_helpers import field_error
 from cases_helpers import new_case, place, signed_in, text_of, walk
+from flask import template_rendered
 
 from community_board.cases import dashboard
 from community_board.cases.models import Case, CaseStatus, Level, Satisfaction
@@ -131,3 +132,45 @@ def test_a_case_solved_within_minutes_is_not_shown_as_zero_hours(world, district
     page = signed_in(district_viewer).get(f"/dashboard/district/{world.district.id}")
     assert "用时中位 不到0.1小时" in " ".join(dashboard_rows(page, "按居民区"))
     assert "0.0 小时" not in text_of(page)
+
+
+@pytest.mark.parametrize("field, day", [("start", "0001-01-01"), ("end", "9999-12-31")])
+def test_a_date_a_date_picker_allows_but_no_clock_holds_is_told_not_failed(world, district_viewer, people, field, day):
+    """The year 1 has no UTC midnight before it, 9999-12-31 no next day: both were a 500."""
+    build(people, S.CLOSED, "办完")
+    client = signed_in(district_viewer)
+    response = client.get(f"/dashboard/district/{world.district.id}?{field}={day}")
+    assert response.status_code == 200
+    assert field_error(response, field) == "请选择2000年至2100年之间的日期"
+    assert re.search(r"<strong[^>]*>1</strong><span>立案", text_of(response))  # shown without the range
+    assert client.get(f"/dashboard/district/{world.district.id}/cases.csv?{field}={day}").status_code == 200
+
+
+def test_a_dashboards_tables_are_rendered_once_for_each_state_of_their_figures(
+    app, world, district_viewer, people, monkeypatch
+):
+    """A district's tables list each of its compounds (~565): rendered once and kept with the
+    figures, for every viewer, until a case moves them (or the minute turns)."""
+    minute = utcnow().replace(second=0, microsecond=0)
+    monkeypatch.setattr(dashboard, "utcnow", lambda: minute)  # no minute turns during the test
+    build(people, S.CLOSED, "办完")
+    url = f"/dashboard/district/{world.district.id}"
+    rendered = []
+
+    def note(_app, template, **_extra):
+        rendered.append(template.name)
+
+    template_rendered.connect(note, app)
+    try:
+        signed_in(district_viewer).get(url)
+        other_viewer = world.staff(StaffRole.GRID_DISTRICT, world.district, name="区网格二")
+        second = signed_in(other_viewer).get(url)
+        assert rendered.count("cases/_breakdowns.html") == 1 and rendered.count("responses/_dashboard.html") == 1
+        assert "立案 1 " in dashboard_rows(second, "按居民区")[0]
+
+        build(people, S.CLOSED, "又办完一件")  # the compound's board version moves
+        third = signed_in(district_viewer).get(url)
+        assert rendered.count("cases/_breakdowns.html") == 2
+        assert "立案 2 " in dashboard_rows(third, "按居民区")[0]
+    finally:
+        template_rendered.disconnect(note, app)

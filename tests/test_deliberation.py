@@ -157,6 +157,15 @@ def test_a_deadline_is_required(world, resident):
     assert proposals() == []
 
 
+def test_a_deadline_in_the_year_1_is_told_not_failed(world, resident):
+    data = proposal_form()
+    data["deadline"] = "0001-01-01T08:00"  # no UTC moment comes before it
+    response = signed_in(resident).post(new_url(world.compound_a), data=data)
+    assert response.status_code == 200
+    assert field_error(response, "deadline") == "请选择2000年至2100年之间的日期"
+    assert proposals() == []
+
+
 def test_deadlines_just_inside_the_limits_are_accepted(world, resident):
     client = signed_in(resident)
     for title, ahead in (("四十分钟后截止", timedelta(minutes=40)), ("八十九天后截止", timedelta(days=89))):

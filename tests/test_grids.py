@@ -20,7 +20,7 @@ from community_board.cases.models import Case
 from community_board.compounds.models import Compound, DepartmentKind, District, StaffAssignment, StaffRole
 from community_board.errors import ValidationError
 from community_board.extensions import db
-from community_board.grids import services
+from community_board.grids import queries, services
 from community_board.grids.models import (
     CareTag,
     Grid,
@@ -34,6 +34,7 @@ from community_board.grids.models import (
     VisitKind,
 )
 from community_board.seeding import district as seeding
+from community_board.timeutil import utcnow
 
 
 @pytest.fixture
@@ -116,6 +117,19 @@ def test_the_five_levels_count_households_residents_and_care(world, secretary, a
     street_grid = world.staff(StaffRole.GRID_STREET, world.street_a, name="赵磊")
     oversight = text_of(signed_in(street_grid).get(f"/grids/{grids[1].id}/b/9"))
     assert "关爱 1 户" in oversight and "101室" not in oversight and "独居老人" not in oversight
+
+
+def test_the_district_level_counts_its_households_once_a_minute(world, secretary, admin, grids, monkeypatch):
+    """A district's ~80,000 households take an index walk: its level keeps the sums for a minute."""
+    minute = utcnow().replace(second=0, microsecond=0)
+    monkeypatch.setattr(queries, "utcnow", lambda: minute)
+    add_household(secretary, grids[0], "3", "101")
+    client, url = signed_in(admin), f"/grids/district/{world.district.id}"
+    assert "1 户 · 0 位认证居民" in text_of(client.get(url))
+    add_household(secretary, grids[0], "3", "102")
+    assert "1 户 · 0 位认证居民" in text_of(client.get(url))
+    monkeypatch.setattr(queries, "utcnow", lambda: minute + timedelta(minutes=1))
+    assert "2 户 · 0 位认证居民" in text_of(client.get(url))
 
 
 def test_the_district_admin_makes_a_grid_worker_through_the_staff_page(world, admin, grids):

@@ -5,6 +5,7 @@ no database."""
 import pytest
 import sqlalchemy as sa
 from board_helpers import signed_in
+from grids_helpers import add_household, make_grid
 
 import config as config_module
 from community_board import create_app
@@ -93,6 +94,25 @@ def test_search_walks_its_index_newest_first_without_sorting(world, resident, bu
             assert "TEMP B-TREE FOR ORDER BY" not in plan, f"{path}:\n{statement}\n{plan}"
         else:
             assert "Seq Scan on search_documents" not in plan, f"{path}:\n{statement}\n{plan}"
+
+
+@pytest.mark.parametrize("level", ["district", "street"])
+def test_the_grid_levels_count_households_off_indexes_alone(world, secretary, admin, level):
+    """A district's ~80,000 households are counted by compound on an index of households and one of
+    files (by compound and care flag), never visiting a row: no file is looked up household by
+    household (on SQLite, its plan names a covering index; PostgreSQL's plan of tiny tables is moot)."""
+    grid = make_grid(secretary, world.compound_a)
+    add_household(secretary, grid, "3", "101")
+    url = f"/grids/district/{world.district.id}" if level == "district" else f"/grids/street/{world.street_a.id}"
+    statements = statements_of(signed_in(admin), url, table="household")
+    assert statements
+    for statement, parameters in statements:
+        plan = plan_of(statement, parameters)
+        if db.engine.dialect.name == "sqlite":
+            touched = [line for line in plan.splitlines() if "household" in line]
+            assert all("COVERING INDEX" in line for line in touched), f"{level}:\n{statement}\n{plan}"
+        else:
+            assert "Seq Scan on household" not in plan, f"{level}:\n{statement}\n{plan}"
 
 
 def test_the_bench_ceiling_renders_twenty_cards_without_the_database(app):

@@ -8,6 +8,8 @@ import pytest
 import sqlalchemy as sa
 from board_helpers import make_post, make_reply, neighbour, signed_in
 from flask import current_app
+from grids_helpers import add_household, add_visit, make_grid, make_grid_worker
+from line_helpers import write_to_line
 
 from community_board.board.models import Post
 from community_board.extensions import db
@@ -90,7 +92,13 @@ def list_pages(world, resident, secretary, officer, admin):
     compound = world.compound_a
     post = make_post(resident, compound, title="楼道灯坏了")
     make_reply(secretary, post)
+    write_to_line(resident, compound)
+    grid = make_grid(secretary, compound, buildings="1-6")
+    worker = make_grid_worker(world, grid)
+    household = add_household(secretary, grid, "3", "101")
+    add_visit(worker, household)
     resident_client, staff_client, officer_client = signed_in(resident), signed_in(secretary), signed_in(officer)
+    worker_client = signed_in(worker)
     return [
         (resident_client, f"/c/{compound.id}", "after"),
         (resident_client, f"/c/{compound.id}/s/matters", "after"),
@@ -106,6 +114,17 @@ def list_pages(world, resident, secretary, officer, admin):
         (staff_client, f"/c/{compound.id}/party-members", "after"),
         (staff_client, f"/c/{compound.id}/party-members", "members_after"),
         (officer_client, "/police/questions", "after"),
+        (resident_client, "/line", "after"),
+        (staff_client, f"/c/{compound.id}/line", "after"),
+        (staff_client, f"/c/{compound.id}/line?tab=closed", "after"),
+        (staff_client, f"/c/{compound.id}/awaiting", "after"),
+        (staff_client, "/cases?view=unsigned", "after"),
+        (staff_client, "/cases?view=mine&compound=小区", "after"),
+        (worker_client, f"/grids/{grid.id}/month", "after"),
+        (worker_client, f"/grids/{grid.id}/posts", "after"),
+        (worker_client, f"/grids/{grid.id}/cases", "after"),
+        (worker_client, f"/grids/{grid.id}/b/3", "after"),
+        (worker_client, f"/households/{household.id}", "after"),
     ]
 
 

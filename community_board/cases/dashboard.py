@@ -240,6 +240,7 @@ _COMPOUND_COLUMN = {"compound": Compound.id, "street": Compound.street_id, "dist
 
 @dataclass
 class Dashboard:
+    key: str  # the cache key of these figures: what the page's parts rendered from them are kept under
     figures: Figures
     solved_at: list[tuple[Level, int]]
     compounds: list[Breakdown]  # empty on a compound's own dashboard
@@ -268,8 +269,10 @@ def dashboard_of(level: str, node_id: int, condition, period: tuple = ()) -> Das
             "departments": [asdict(row) for row in by_department(condition)],
         }
 
-    kept = _FIGURES.get_or_make(_FIGURES(level, node_id, versions, minute, period), compute)
+    key = _FIGURES(level, node_id, versions, minute, period)
+    kept = _FIGURES.get_or_make(key, compute)
     return Dashboard(
+        key=key,
         figures=_figures_from(kept["figures"]),
         solved_at=[(Level(value), count) for value, count in kept["solved_at"]],
         compounds=[Breakdown(**row) for row in kept["compounds"]],
@@ -346,6 +349,7 @@ class FirstResponses:
     """How fast staff first responded to residents' posts and messages written in [since, until):
     the scope's compounds together, then each compound (name, figures), in street and id order."""
 
+    key: str  # as Dashboard.key
     since: datetime
     until: datetime
     overall: ResponseFigures
@@ -376,8 +380,10 @@ def first_responses_of(
             ],
         }
 
-    kept = _RESPONSES.get_or_make(_RESPONSES(level, node_id, versions, minute, since, until), make)
+    key = _RESPONSES(level, node_id, versions, minute, since, until)
+    kept = _RESPONSES.get_or_make(key, make)
     return FirstResponses(
+        key,
         since,
         until,
         ResponseFigures(**kept["overall"]),

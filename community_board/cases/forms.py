@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formtools import CHOOSE_FROM_LIST, Form, at_most
+from ..formtools import CHOOSE_FROM_LIST, Form, at_most, in_calendar
 from .models import Level, Priority, ReturnReason, Satisfaction
 
 
@@ -80,7 +80,7 @@ class CaseStepForm(Form):
     return_reason = RadioField("退单原因", choices=ReturnReason.choices(), validators=[Optional()])
     basis = TextAreaField("依据", validators=[Optional(), Length(max=200, message="最多200字")])
     new_deadline = DateTimeLocalField(
-        "新的期限", format="%Y-%m-%dT%H:%M", validators=[Optional()], render_kw={"step": 60}
+        "新的期限", format="%Y-%m-%dT%H:%M", validators=[Optional(), in_calendar], render_kw={"step": 60}
     )
     owner = SelectField("包案人", coerce=optional_id, validators=[Optional()], invalid_choice_message=CHOOSE_FROM_LIST)
     case_type = SelectField(
@@ -121,8 +121,8 @@ class InboxFilterForm(PlainForm):
 class PeriodForm(PlainForm):
     """A dashboard's date range (filing dates, Shanghai days); read from the query string."""
 
-    start = DateField("起", validators=[Optional()], format="%Y-%m-%d")
-    end = DateField("止", validators=[Optional()], format="%Y-%m-%d")
+    start = DateField("起", validators=[Optional(), in_calendar], format="%Y-%m-%d")
+    end = DateField("止", validators=[Optional(), in_calendar], format="%Y-%m-%d")
 
     def validate_end(self, field):
         if field.data and self.start.data and field.data < self.start.data:
@@ -130,7 +130,7 @@ class PeriodForm(PlainForm):
 
 
 class CalendarDayForm(Form):
-    day = DateField("日期", validators=[DataRequired("请选择日期")])
+    day = DateField("日期", validators=[DataRequired("请选择日期"), in_calendar])
     kind = RadioField(
         "这一天",
         choices=[SelectChoice("off", "放假（法定节假日）"), SelectChoice("work", "上班（调休）")],

@@ -18,8 +18,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
+from .. import caching
 from ..accounts.forms import ActionForm
 from ..accounts.models import User
 from ..board import photos as photo_storage
@@ -339,24 +341,40 @@ def _dashboard_scope(level: str, node_id: int):
     return node, condition, period, (start, end)
 
 
+_DASHBOARD_PARTS = caching.Key("dashboard_part")
+
+
+def _kept_part(template: str, key: str, **context) -> Markup:
+    """A part of a dashboard rendered once for the figures kept under ``key``, whoever views it (it
+    shows nothing of the viewer): a district's tables list each of its ~565 compounds, and rendering
+    them at every view cost more than reading the figures."""
+    return Markup(
+        _DASHBOARD_PARTS.get_or_make(_DASHBOARD_PARTS(template, key), lambda: render_template(template, **context))
+    )
+
+
 @bp.route("/dashboard/<any(compound, street, district):level>/<int:node_id>")
 @login_required
 def dashboard_page(level: str, node_id: int):
     node, condition, period, (start, end) = _dashboard_scope(level, node_id)
+    board = dashboard.dashboard_of(level, node_id, condition, (str(start or ""), str(end or "")))
+    responses = dashboard.first_responses_of(
+        level,
+        node_id,
+        local_midnight_utc(start) if start else None,
+        local_midnight_utc(end + timedelta(days=1)) if end else None,
+    )
     return render_template(
         "cases/dashboard.html",
         node=node,
         level=level,
         period=period,
-        board=dashboard.dashboard_of(level, node_id, condition, (str(start or ""), str(end or ""))),
-        min_ranked=dashboard.MIN_RANKED,
+        board=board,
         quick_periods=_quick_periods(),
-        first_responses=dashboard.first_responses_of(
-            level,
-            node_id,
-            local_midnight_utc(start) if start else None,
-            local_midnight_utc(end + timedelta(days=1)) if end else None,
+        breakdowns=_kept_part(
+            "cases/_breakdowns.html", board.key, board=board, level=level, min_ranked=dashboard.MIN_RANKED
         ),
+        first_responses=_kept_part("responses/_dashboard.html", responses.key, first_responses=responses, level=level),
     )
 
 

@@ -12,7 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from ..board.forms import PostForm
-from ..formtools import CHOOSE_FROM_LIST, Form, at_most
+from ..formtools import CHOOSE_FROM_LIST, Form, at_most, in_calendar
 from .models import Electorate, Outcome
 
 
@@ -25,7 +25,9 @@ class ProposalForm(PostForm):
         validators=[DataRequired("请选择投票方式")],
         invalid_choice_message=CHOOSE_FROM_LIST,
     )
-    deadline = DateTimeLocalField("截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请选择截止时间")])
+    deadline = DateTimeLocalField(
+        "截止时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请选择截止时间"), in_calendar]
+    )
     show_tally_early = BooleanField("截止前公开实时票数")
     turnout_threshold = IntegerField(
         "参与率门槛 %（选填）", validators=[Optional(), NumberRange(1, 100, "请填写1到100之间的数字")]

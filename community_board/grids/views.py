@@ -269,7 +269,7 @@ def grid_posts(grid_id: int):
     current = queries.get_grid_for(current_user, grid_id)
     page = queries.grid_posts(current_user, current, request.args.get("after"), _page_size())
     return render_template(
-        "grids/posts.html", grid=current, page=page, cases=queries.cases_of_posts([p.id for p in page.items])
+        "grids/posts.html", grid=current, page=page, cases=case_queries.cases_of_posts([p.id for p in page.items])
     )
 
 
@@ -325,7 +325,7 @@ def _render_household(record: HouseholdRecord, full: bool = False, member_form=N
         full=full,
         revealable=bool(_shown_in_full(record, view)),
         visits=visits,
-        cases=queries.cases_of_posts([v.post_id for v in visits.items if v.post_id]),
+        cases=case_queries.cases_of_posts([v.post_id for v in visits.items if v.post_id]),
         may_keep=can(current_user, Action.KEEP_HOUSEHOLD, record),
         member_form=member_form or MemberForm(),
         action_form=ActionForm(),
