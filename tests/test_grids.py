@@ -14,6 +14,7 @@ from conftest import count_queries
 from grids_helpers import add_household, add_visit, make_grid, make_grid_worker, record_of
 
 from community_board.accounts.models import Household, ResidentStatus, Salutation
+from community_board.board import services as board_services
 from community_board.board.models import Post
 from community_board.cases import services as case_services
 from community_board.cases.models import Case
@@ -196,6 +197,18 @@ def test_a_grid_worker_lists_its_grids_posts_and_cases(world, secretary, grids, 
     cases = text_of(client.get(f"/grids/{grids[0].id}/cases"))
     assert near_case.number in cases and far_case.number not in cases
     assert client.get(f"/cases/{near_case.id}").status_code == 200
+
+
+def test_a_grids_case_list_leaves_out_cases_of_hidden_posts_as_its_post_list_does(
+    world, secretary, grids, worker, resident
+):
+    post = make_post(resident, world.compound_a, title="5号楼楼道灯坏了")
+    case = file_post(secretary, post)
+    board_services.hide(secretary, post, "含有住户电话")
+    db.session.commit()
+    client = signed_in(worker)
+    assert "5号楼楼道灯坏了" not in text_of(client.get(f"/grids/{grids[0].id}/posts"))
+    assert case.number not in text_of(client.get(f"/grids/{grids[0].id}/cases"))
 
 
 # The household file -------------------------------------------------------------------------------

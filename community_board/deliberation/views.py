@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import click
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
@@ -16,17 +14,13 @@ from ..board.views import draft_from
 from ..compounds.services import get_compound_for
 from ..extensions import db, write_transactions
 from ..permissions import Action, Decision, PermissionDenied, require
-from ..timeutil import SHANGHAI
+from ..timeutil import from_local
 from ..web import flash_form_errors, perform, save
 from . import bp, services
 from .forms import NoteForm, OutcomeForm, ProposalForm, VoteForm
 from .models import Electorate, Outcome, Proposal
 
 SECTION_KEY = "deliberation"
-
-
-def _to_utc(local_naive):
-    return local_naive.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
 @bp.route("/c/<int:compound_id>/s/deliberation/new", methods=["GET", "POST"])
@@ -40,7 +34,7 @@ def open_proposal(compound_id: int):
         draft = services.ProposalDraft(
             options=(form.options.data or "").splitlines(),
             electorate=Electorate(form.electorate.data),
-            deadline_at=_to_utc(form.deadline.data),
+            deadline_at=from_local(form.deadline.data),
             show_tally_early=form.show_tally_early.data,
             turnout_threshold=form.turnout_threshold.data,
         )

@@ -353,6 +353,7 @@ def grid_cases(viewer, grid: Grid, cursor: str | None, limit: int) -> Page[Case]
         .join(Post, Post.id == Case.post_id)
         .where(
             Case.compound_id == grid.compound_id,
+            visibility.in_circulation_sql(),  # as the grid's post list: no case of a hidden or deleted post
             visibility.reads_private_sql(viewer, visibility.private_kinds_read(viewer, grid.compound)),
             _grid_post_condition(grid),
         )
